@@ -1,0 +1,133 @@
+//! Reconciliation (metrics.md): figures that must add up on every run. Each
+//! check compares a total computed one way with the same total computed
+//! another way, from the raw snapshot columns rather than from the result
+//! being checked. A failed check fails the run and nothing is published.
+
+use serde::Serialize;
+
+use crate::input::snapshot::Snapshot;
+use crate::metrics::book::{BookTally, States};
+use crate::metrics::tally::Tally;
+use crate::metrics::transitions::Matrix;
+use crate::money;
+use crate::states::{Bucket, Status, BUCKETS, NO_CLASS};
+
+/// One reconciliation check and its result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl Check {
+    fn new(name: impl Into<String>, expected: impl ToString, actual: impl ToString) -> Check {
+        let (expected, actual) = (expected.to_string(), actual.to_string());
+        Check {
+            name: name.into(),
+            passed: expected == actual,
+            expected,
+            actual,
+        }
+    }
+}
+
+/// Plain per-bucket totals of a snapshot, straight from its columns.
+pub fn bucket_totals(snap: &Snapshot, st: &States) -> [Tally; BUCKETS] {
+    let mut t = [Tally::default(); BUCKETS];
+    for (r, &b) in st.bucket.iter().enumerate() {
+        t[b as usize].add(snap.balance[r], snap.past_due[r]);
+    }
+    t
+}
+
+/// Checks on the run date's book: ageing and classification against the raw columns.
+pub fn book(snap: &Snapshot, st: &States, t: &BookTally) -> Vec<Check> {
+    let raw_balance: i128 = snap.balance.iter().map(|&b| b as i128).sum();
+    let raw_past_due: i128 = snap.past_due.iter().map(|&b| b as i128).sum();
+    let ageing_total = t.ageing.iter().fold(Tally::default(), |mut a, c| {
+        a.merge(c);
+        a
+    });
+    let mut book = Tally::default();
+    for (r, s) in snap.status.iter().enumerate() {
+        if *s != Status::PaidOff {
+            book.add(snap.balance[r], 0);
+        }
+    }
+    let classified = t.class.iter().fold(Tally::default(), |mut a, c| {
+        a.merge(c);
+        a
+    });
+    let unclassified_active = st
+        .class
+        .iter()
+        .zip(&snap.status)
+        .filter(|(&c, &s)| c == NO_CLASS && s != Status::PaidOff)
+        .count();
+    vec![
+        Check::new("ageing.loans = snapshot rows", snap.len(), ageing_total.loans),
+        Check::new(
+            "ageing.principal_balance = sum of principal_balance",
+            money::plain(raw_balance),
+            money::plain(ageing_total.balance),
+        ),
+        Check::new(
+            "ageing.past_due_amount = sum of past_due_amount",
+            money::plain(raw_past_due),
+            money::plain(ageing_total.past_due),
+        ),
+        Check::new("classification.loans = active + charged-off loans", book.loans, classified.loans),
+        Check::new(
+            "classification.principal_balance = balance of active + charged-off loans",
+            money::plain(book.balance),
+            money::plain(classified.balance),
+        ),
+        Check::new("every active or charged-off loan has a class", 0, unclassified_active),
+    ]
+}
+
+/// Checks on one transition matrix: row totals are the earlier snapshot per
+/// bucket, column totals the run date's, `NEW` and `EXIT` what the joins left.
+pub fn matrix(period: &str, m: &Matrix, earlier: &[Tally; BUCKETS], now: &[Tally; BUCKETS]) -> Vec<Check> {
+    let mut out = Vec::new();
+    let (mut row_loans, mut row_bal, mut exp_loans, mut exp_bal) = (String::new(), String::new(), String::new(), String::new());
+    let (mut col_loans, mut exp_col) = (String::new(), String::new());
+    for b in Bucket::ALL {
+        let i = b.index();
+        let rt = m.row_total(i);
+        row_loans += &format!("{}={} ", b.label(), rt.loans);
+        row_bal += &format!("{}={} ", b.label(), money::plain(rt.balance));
+        exp_loans += &format!("{}={} ", b.label(), earlier[i].loans);
+        exp_bal += &format!("{}={} ", b.label(), money::plain(earlier[i].balance));
+        col_loans += &format!("{}={} ", b.label(), m.col_total(i).loans);
+        exp_col += &format!("{}={} ", b.label(), now[i].loans);
+    }
+    out.push(Check::new(format!("transitions[{period}] row loans = earlier snapshot by bucket"), exp_loans.trim_end(), row_loans.trim_end()));
+    out.push(Check::new(format!("transitions[{period}] row balance = earlier snapshot by bucket"), exp_bal.trim_end(), row_bal.trim_end()));
+    out.push(Check::new(format!("transitions[{period}] column loans = run-date snapshot by bucket"), exp_col.trim_end(), col_loans.trim_end()));
+    let now_total: u64 = now.iter().map(|t| t.loans).sum();
+    let earlier_total: u64 = earlier.iter().map(|t| t.loans).sum();
+    let matched: u64 = (0..BUCKETS).map(|i| m.row_total(i).loans - m.cell(i, BUCKETS).loans).sum();
+    out.push(Check::new(
+        format!("transitions[{period}] NEW + matched = run-date loans"),
+        now_total,
+        m.row_total(BUCKETS).loans + matched,
+    ));
+    out.push(Check::new(
+        format!("transitions[{period}] EXIT + matched = earlier loans"),
+        earlier_total,
+        m.col_total(BUCKETS).loans + matched,
+    ));
+    out
+}
+
+/// The failed checks, as one message per line.
+pub fn failures(checks: &[Check]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| format!("{}: expected {}, got {}", c.name, c.expected, c.actual))
+        .collect()
+}

@@ -1,0 +1,58 @@
+//! `Figures`: everything one run computed, the single result model that the
+//! Parquet tables, the manifest and the report are all built from.
+
+use chrono::NaiveDate;
+
+use crate::checks::Check;
+use crate::metrics::book::{BookTally, Headline};
+use crate::metrics::rates::Rate;
+use crate::metrics::tally::Tally;
+use crate::metrics::transitions::Matrix;
+use crate::states::BUCKETS;
+
+/// A comparison period that had a snapshot.
+#[derive(Clone, Debug)]
+pub struct Period {
+    /// `prev` or `1m`.
+    pub name: &'static str,
+    pub from_date: NaiveDate,
+    /// Bucket transition matrix from `from_date` to the run date.
+    pub buckets: Matrix,
+    /// Per-bucket totals of the earlier snapshot.
+    pub earlier: [Tally; BUCKETS],
+    /// Roll-forward, cure, entry (and for `1m`, flow) rates.
+    pub rates: Vec<Rate>,
+    /// Headline of the earlier snapshot, for "change since".
+    pub headline: Headline,
+}
+
+/// Labels of the dimension codes used in [`BookTally`].
+#[derive(Clone, Debug, Default)]
+pub struct DimLabels {
+    pub product: Vec<Option<String>>,
+    pub region: Vec<Option<String>>,
+    pub grade: Vec<Option<String>>,
+}
+
+/// All figures of one run date.
+#[derive(Clone, Debug)]
+pub struct Figures {
+    pub as_of: NaiveDate,
+    pub labels: DimLabels,
+    pub book: BookTally,
+    pub by_bucket: [Tally; BUCKETS],
+    pub headline: Headline,
+    /// Book ratios as rates (period `current`).
+    pub current_rates: Vec<Rate>,
+    /// Available periods, `prev` before `1m`.
+    pub periods: Vec<Period>,
+    /// Periods without a snapshot ("not available").
+    pub unavailable: Vec<&'static str>,
+    pub checks: Vec<Check>,
+}
+
+impl Figures {
+    pub fn period(&self, name: &str) -> Option<&Period> {
+        self.periods.iter().find(|p| p.name == name)
+    }
+}

@@ -1,0 +1,334 @@
+//! Decoding of single Arrow columns into the engine's typed vectors, with the
+//! contract's value checks (nulls, negatives, ranges). Each function handles
+//! every accepted Arrow variant of its column and reports violations with the
+//! column name and the file's row numbers.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, GenericStringArray, OffsetSizeTrait, StringViewArray,
+};
+use arrow::datatypes::{
+    DataType, Date32Type, Decimal128Type, Decimal32Type, Decimal64Type, Float64Type, Int32Type,
+    Int64Type,
+};
+
+use crate::error::bad_input;
+use crate::input::snapshot::LoanIds;
+use crate::money::{self, Cents};
+
+/// Rows that break a rule: how many, and the first few (file row numbers).
+#[derive(Debug, Default)]
+pub struct Offenders {
+    pub count: usize,
+    pub first: Vec<usize>,
+}
+
+impl Offenders {
+    #[inline]
+    pub fn push(&mut self, row: usize) {
+        self.count += 1;
+        if self.first.len() < 5 {
+            self.first.push(row);
+        }
+    }
+    pub fn merge(&mut self, other: Offenders) {
+        self.count += other.count;
+        for r in other.first {
+            if self.first.len() < 5 {
+                self.first.push(r);
+            }
+        }
+    }
+    /// `Err` naming the column and rows, if any row offended.
+    pub fn check(&self, column: &str, what: &str) -> Result<()> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        let rows: Vec<String> = self.first.iter().map(|r| r.to_string()).collect();
+        let more = if self.count > self.first.len() { ", ..." } else { "" };
+        Err(bad_input(format!(
+            "column '{column}': {} {} {what} (row {}{more})",
+            self.count,
+            if self.count == 1 { "row is" } else { "rows are" },
+            rows.join(", ")
+        )))
+    }
+}
+
+/// Fails if a non-null column has nulls.
+pub fn require_no_nulls(a: &ArrayRef, column: &str, base: usize) -> Result<()> {
+    let Some(nulls) = a.logical_nulls() else {
+        return Ok(());
+    };
+    if nulls.null_count() == 0 {
+        return Ok(());
+    }
+    let mut off = Offenders::default();
+    for i in 0..a.len() {
+        if nulls.is_null(i) {
+            off.push(base + i);
+        }
+    }
+    off.check(column, "null but the column may not be null")
+}
+
+/// Appends loan ids; the column must be of the snapshot's id type.
+pub fn push_ids(a: &ArrayRef, out: &mut LoanIds, column: &str, base: usize) -> Result<()> {
+    require_no_nulls(a, column, base)?;
+    match (a.data_type(), out) {
+        (DataType::Int64, LoanIds::Int(v)) => {
+            v.extend_from_slice(a.as_primitive::<Int64Type>().values());
+        }
+        (DataType::Utf8, LoanIds::Str { offsets, bytes }) => push_str(a.as_string::<i32>(), offsets, bytes),
+        (DataType::LargeUtf8, LoanIds::Str { offsets, bytes }) => push_str(a.as_string::<i64>(), offsets, bytes),
+        (DataType::Utf8View, LoanIds::Str { offsets, bytes }) => {
+            let s: &StringViewArray = a.as_string_view();
+            for v in s.iter() {
+                bytes.extend_from_slice(v.unwrap_or_default().as_bytes());
+                offsets.push(bytes.len());
+            }
+        }
+        (t, out) => {
+            return Err(bad_input(format!(
+                "column '{column}' is {t} here but {} in other files of the same partition",
+                out.type_name()
+            )))
+        }
+    }
+    Ok(())
+}
+
+fn push_str<O: OffsetSizeTrait>(s: &GenericStringArray<O>, offsets: &mut Vec<usize>, bytes: &mut Vec<u8>) {
+    for v in s.iter() {
+        bytes.extend_from_slice(v.unwrap_or_default().as_bytes());
+        offsets.push(bytes.len());
+    }
+}
+
+/// A text column encoded into chunk-local codes and labels (null = `None`).
+#[derive(Debug, Default)]
+pub struct LocalDim {
+    pub codes: Vec<u32>,
+    pub labels: Vec<Option<String>>,
+    index: HashMap<Option<String>, u32>,
+}
+
+impl LocalDim {
+    fn code_of(&mut self, v: Option<&str>) -> u32 {
+        // Look up by borrowed key first: the owned String is made once per
+        // distinct value, not once per row.
+        let key = v.map(str::to_owned);
+        if let Some(&c) = self.index.get(&key) {
+            return c;
+        }
+        let c = self.labels.len() as u32;
+        self.labels.push(key.clone());
+        self.index.insert(key, c);
+        c
+    }
+
+    /// Appends a batch of a text column.
+    pub fn push(&mut self, a: &ArrayRef, column: &str) -> Result<()> {
+        if let Some(d) = a.as_any_dictionary_opt() {
+            // Map each dictionary value once, then the keys.
+            let values = d.values();
+            let value_codes: Vec<u32> = (0..values.len())
+                .map(|i| self.code_of(str_at(values, i)))
+                .collect();
+            let keys = d.normalized_keys();
+            let nulls = a.logical_nulls();
+            let null_code = nulls.as_ref().filter(|n| n.null_count() > 0).map(|_| self.code_of(None));
+            for (i, k) in keys.into_iter().enumerate() {
+                let c = match (&nulls, null_code) {
+                    (Some(n), Some(nc)) if n.is_null(i) => nc,
+                    _ => value_codes[k],
+                };
+                self.codes.push(c);
+            }
+            return Ok(());
+        }
+        // Plain strings: a small cache of the last value makes runs of equal
+        // values (sorted or clustered files) cost one comparison each.
+        let mut last: Option<(Option<&str>, u32)> = None;
+        let n = a.len();
+        match a.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {}
+            t => return Err(bad_input(format!("column '{column}' has type {t}, expected a string"))),
+        }
+        for i in 0..n {
+            let v = str_at(a, i);
+            let c = match last {
+                Some((lv, lc)) if lv == v => lc,
+                _ => {
+                    let c = self.code_of(v);
+                    last = Some((v, c));
+                    c
+                }
+            };
+            self.codes.push(c);
+        }
+        Ok(())
+    }
+}
+
+/// The string at row `i` of a Utf8 / LargeUtf8 / Utf8View array, or `None`.
+fn str_at(a: &dyn Array, i: usize) -> Option<&str> {
+    if a.is_null(i) {
+        return None;
+    }
+    match a.data_type() {
+        DataType::Utf8 => Some(a.as_string::<i32>().value(i)),
+        DataType::LargeUtf8 => Some(a.as_string::<i64>().value(i)),
+        DataType::Utf8View => Some(a.as_string_view().value(i)),
+        _ => None,
+    }
+}
+
+/// Appends a money column as cents. `non_negative` rejects negative amounts;
+/// nulls are rejected (callers of nullable money columns use another path).
+pub fn push_money(a: &ArrayRef, out: &mut Vec<i64>, column: &str, base: usize, non_negative: bool) -> Result<u64> {
+    require_no_nulls(a, column, base)?;
+    let mut rounded = 0u64;
+    let mut out_of_range = Offenders::default();
+    let mut negative = Offenders::default();
+    let mut put = |i: usize, c: Cents| {
+        let v = match c {
+            Cents::Exact(v) => v,
+            Cents::Rounded(v) => {
+                rounded += 1;
+                v
+            }
+            Cents::OutOfRange => {
+                out_of_range.push(base + i);
+                0
+            }
+        };
+        if non_negative && v < 0 {
+            negative.push(base + i);
+        }
+        out.push(v);
+    };
+    match a.data_type() {
+        DataType::Float64 => {
+            for (i, &x) in a.as_primitive::<Float64Type>().values().iter().enumerate() {
+                put(i, money::from_f64(x));
+            }
+        }
+        DataType::Decimal128(_, s) => {
+            for (i, &x) in a.as_primitive::<Decimal128Type>().values().iter().enumerate() {
+                put(i, money::from_decimal(x, *s));
+            }
+        }
+        DataType::Decimal64(_, s) => {
+            for (i, &x) in a.as_primitive::<Decimal64Type>().values().iter().enumerate() {
+                put(i, money::from_decimal(x as i128, *s));
+            }
+        }
+        DataType::Decimal32(_, s) => {
+            for (i, &x) in a.as_primitive::<Decimal32Type>().values().iter().enumerate() {
+                put(i, money::from_decimal(x as i128, *s));
+            }
+        }
+        t => return Err(bad_input(format!("column '{column}' has type {t}, expected money"))),
+    }
+    out_of_range.check(column, "not finite or exceed 10^15 in absolute value")?;
+    negative.check(column, "negative")?;
+    Ok(rounded)
+}
+
+/// Appends days past due as `i32`, rejecting negatives and overflow.
+pub fn push_dpd(a: &ArrayRef, out: &mut Vec<i32>, column: &str, base: usize) -> Result<()> {
+    require_no_nulls(a, column, base)?;
+    let mut bad = Offenders::default();
+    match a.data_type() {
+        DataType::Int32 => {
+            for (i, &d) in a.as_primitive::<Int32Type>().values().iter().enumerate() {
+                if d < 0 {
+                    bad.push(base + i);
+                }
+                out.push(d);
+            }
+        }
+        DataType::Int64 => {
+            for (i, &d) in a.as_primitive::<Int64Type>().values().iter().enumerate() {
+                if !(0..=i32::MAX as i64).contains(&d) {
+                    bad.push(base + i);
+                }
+                out.push(d.clamp(0, i32::MAX as i64) as i32);
+            }
+        }
+        t => return Err(bad_input(format!("column '{column}' has type {t}, expected Int32 or Int64"))),
+    }
+    bad.check(column, "negative or out of range")
+}
+
+/// Checks that an `as_of_date` column, where present, equals the partition's date.
+pub fn check_as_of(a: &ArrayRef, days: i32, label: &str, column: &str, base: usize) -> Result<()> {
+    let mut bad = Offenders::default();
+    match a.data_type() {
+        DataType::Date32 => {
+            let p = a.as_primitive::<Date32Type>();
+            for i in 0..p.len() {
+                if p.is_null(i) || p.value(i) != days {
+                    bad.push(base + i);
+                }
+            }
+        }
+        _ => {
+            for i in 0..a.len() {
+                if str_at(a.as_ref(), i) != Some(label) {
+                    bad.push(base + i);
+                }
+            }
+        }
+    }
+    bad.check(column, &format!("different from the partition date {label}"))
+}
+
+/// Reads an optional boolean column (unused by the core figures; kept for
+/// the strategy module).
+#[allow(dead_code)]
+pub fn bools(a: &ArrayRef) -> Option<&BooleanArray> {
+    a.as_boolean_opt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{DictionaryArray, Float64Array, Int64Array, StringArray};
+    use arrow::datatypes::Int8Type;
+    use std::sync::Arc;
+
+    #[test]
+    fn dims_from_plain_and_dictionary() {
+        let mut d = LocalDim::default();
+        let plain: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("b"), Some("a")]));
+        d.push(&plain, "x").unwrap();
+        let dict: DictionaryArray<Int8Type> = vec![Some("b"), None, Some("c")].into_iter().collect();
+        let dict: ArrayRef = Arc::new(dict);
+        d.push(&dict, "x").unwrap();
+        let got: Vec<Option<&str>> = d.codes.iter().map(|&c| d.labels[c as usize].as_deref()).collect();
+        assert_eq!(got, vec![Some("a"), None, Some("b"), Some("a"), Some("b"), None, Some("c")]);
+    }
+
+    #[test]
+    fn money_checks() {
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![1.5, -2.0, 3.0]));
+        let mut out = vec![];
+        let e = push_money(&a, &mut out, "principal_balance", 10, true).unwrap_err();
+        assert_eq!(e.to_string(), "column 'principal_balance': 1 row is negative (row 11)");
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.5), None]));
+        let e = push_money(&a, &mut out, "paid_amount", 0, true).unwrap_err();
+        assert!(e.to_string().contains("1 row is null"), "{e}");
+    }
+
+    #[test]
+    fn dpd_checks() {
+        let a: ArrayRef = Arc::new(Int64Array::from(vec![0, 5, -1, 1 << 40]));
+        let mut out = vec![];
+        let e = push_dpd(&a, &mut out, "days_past_due", 0).unwrap_err();
+        assert!(e.to_string().contains("2 rows are negative or out of range (row 2, 3)"), "{e}");
+    }
+}

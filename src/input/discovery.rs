@@ -1,0 +1,254 @@
+//! Finds the Hive-style partitions under the input root
+//! (`loans/as_of_date=YYYY-MM-DD/<files>`, likewise `contacts/`) and picks the
+//! snapshots a run compares: the run date, `prev` and `1m`.
+//!
+//! Only two directory levels are listed, never walked recursively, so a
+//! symlink loop below a partition cannot hang discovery. Names starting with
+//! `.` or `_` are skipped, as Spark, Hive and DuckDB do (`_SUCCESS`,
+//! `.part-0.crc`, `_temporary/`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::{Months, NaiveDate};
+
+use crate::error::{bad_input, fail, FailureKind};
+
+/// One business date's partition of a dataset.
+#[derive(Clone, Debug)]
+pub struct Partition {
+    pub date: NaiveDate,
+    pub dir: PathBuf,
+    /// Data files, sorted by name so that reads are deterministic.
+    pub files: Vec<PathBuf>,
+}
+
+/// The dates on offer for one dataset, oldest first.
+#[derive(Clone, Debug, Default)]
+pub struct Dataset {
+    pub partitions: Vec<Partition>,
+}
+
+impl Dataset {
+    pub fn get(&self, date: NaiveDate) -> Option<&Partition> {
+        self.partitions
+            .binary_search_by_key(&date, |p| p.date)
+            .ok()
+            .map(|i| &self.partitions[i])
+    }
+    /// Latest partition strictly before `date`.
+    pub fn latest_before(&self, date: NaiveDate) -> Option<&Partition> {
+        self.partitions.iter().rev().find(|p| p.date < date)
+    }
+    /// Latest partition on or before `date`.
+    pub fn latest_on_or_before(&self, date: NaiveDate) -> Option<&Partition> {
+        self.partitions.iter().rev().find(|p| p.date <= date)
+    }
+    pub fn latest(&self) -> Option<&Partition> {
+        self.partitions.last()
+    }
+}
+
+/// Everything discovered under the input root.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    pub root: PathBuf,
+    pub loans: Dataset,
+    pub contacts: Dataset,
+}
+
+/// The partition name prefix of the contract.
+const KEY: &str = "as_of_date=";
+
+/// Lists `root/loans` and `root/contacts`. A missing root or `loans/` is an
+/// input-missing error; a missing `contacts/` means no contacts were logged.
+pub fn discover(root: &Path) -> Result<Catalog> {
+    if !root.is_dir() {
+        return Err(fail(
+            FailureKind::InputMissing,
+            format!("input directory '{}' does not exist or is not a directory", root.display()),
+        ));
+    }
+    let loans_dir = root.join("loans");
+    if !loans_dir.is_dir() {
+        return Err(fail(
+            FailureKind::InputMissing,
+            format!(
+                "input directory '{}' has no 'loans' folder (expected loans/as_of_date=YYYY-MM-DD/*.parquet)",
+                root.display()
+            ),
+        ));
+    }
+    let loans = list_dataset(&loans_dir)?;
+    let contacts_dir = root.join("contacts");
+    let contacts = if contacts_dir.is_dir() {
+        list_dataset(&contacts_dir)?
+    } else {
+        Dataset::default()
+    };
+    Ok(Catalog {
+        root: root.to_path_buf(),
+        loans,
+        contacts,
+    })
+}
+
+fn hidden(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('_')
+}
+
+fn list_dataset(dir: &Path) -> Result<Dataset> {
+    let mut partitions = Vec::new();
+    let entries = fs::read_dir(dir).with_context(|| format!("listing '{}'", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("listing '{}'", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if hidden(&name) {
+            continue;
+        }
+        let Some(value) = name.strip_prefix(KEY) else {
+            continue; // not a partition of this key: ignored like any stray folder
+        };
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+            bad_input(format!(
+                "partition folder '{}' does not name a date as {KEY}YYYY-MM-DD",
+                path.display()
+            ))
+        })?;
+        if date.format("%Y-%m-%d").to_string() != value {
+            return Err(bad_input(format!(
+                "partition folder '{}' must spell its date as YYYY-MM-DD",
+                path.display()
+            )));
+        }
+        let files = list_files(&path)?;
+        partitions.push(Partition {
+            date,
+            dir: path,
+            files,
+        });
+    }
+    partitions.sort_by_key(|p| p.date);
+    Ok(Dataset { partitions })
+}
+
+fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("listing '{}'", dir.display()))? {
+        let entry = entry.with_context(|| format!("listing '{}'", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if hidden(&name) {
+            continue;
+        }
+        let path = entry.path();
+        // `metadata` follows symlinks; a dangling or looping link is reported.
+        let meta = fs::metadata(&path).with_context(|| format!("reading '{}'", path.display()))?;
+        if meta.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The snapshots one run reads: the run date and the two comparison periods.
+#[derive(Clone, Debug)]
+pub struct RunDates {
+    pub as_of: Partition,
+    /// Latest partition strictly before the run date.
+    pub prev: Option<Partition>,
+    /// Latest partition on or before the run date minus one calendar month.
+    pub month_ago: Option<Partition>,
+}
+
+/// The run date minus one calendar month, clamped to the month's end
+/// (2026-03-31 gives 2026-02-28).
+pub fn one_month_before(date: NaiveDate) -> NaiveDate {
+    date.checked_sub_months(Months::new(1))
+        .expect("a date one month earlier is always representable")
+}
+
+/// Picks the run date (given, or the latest loans partition) and its periods.
+pub fn resolve_dates(catalog: &Catalog, as_of: Option<NaiveDate>) -> Result<RunDates> {
+    let loans = &catalog.loans;
+    let part = match as_of {
+        Some(d) => loans.get(d).cloned().ok_or_else(|| {
+            let have = loans
+                .latest()
+                .map(|p| format!("latest is {}", p.date))
+                .unwrap_or_else(|| "none found".to_string());
+            fail(
+                FailureKind::InputMissing,
+                format!(
+                    "no loans partition for {d}: expected '{}' ({have})",
+                    catalog.root.join("loans").join(format!("{KEY}{d}")).display()
+                ),
+            )
+        })?,
+        None => loans.latest().cloned().ok_or_else(|| {
+            fail(
+                FailureKind::InputMissing,
+                format!(
+                    "no loans partitions under '{}'",
+                    catalog.root.join("loans").display()
+                ),
+            )
+        })?,
+    };
+    let prev = loans.latest_before(part.date).cloned();
+    let month_ago = loans
+        .latest_on_or_before(one_month_before(part.date))
+        .cloned();
+    Ok(RunDates {
+        as_of: part,
+        prev,
+        month_ago,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn month_arithmetic_clamps() {
+        assert_eq!(one_month_before(d("2026-03-31")), d("2026-02-28"));
+        assert_eq!(one_month_before(d("2024-03-31")), d("2024-02-29"));
+        assert_eq!(one_month_before(d("2026-01-15")), d("2025-12-15"));
+        assert_eq!(one_month_before(d("2026-11-30")), d("2026-10-30"));
+    }
+
+    #[test]
+    fn periods_pick_latest() {
+        let mk = |s: &str| Partition {
+            date: d(s),
+            dir: PathBuf::new(),
+            files: vec![],
+        };
+        let cat = Catalog {
+            root: PathBuf::from("x"),
+            loans: Dataset {
+                partitions: vec![mk("2026-10-27"), mk("2026-10-30"), mk("2026-11-27"), mk("2026-11-30")],
+            },
+            contacts: Dataset::default(),
+        };
+        let r = resolve_dates(&cat, None).unwrap();
+        assert_eq!(r.as_of.date, d("2026-11-30"));
+        assert_eq!(r.prev.unwrap().date, d("2026-11-27"));
+        assert_eq!(r.month_ago.unwrap().date, d("2026-10-30"));
+        let r = resolve_dates(&cat, Some(d("2026-10-30"))).unwrap();
+        assert_eq!(r.prev.unwrap().date, d("2026-10-27"));
+        assert!(r.month_ago.is_none());
+        let e = resolve_dates(&cat, Some(d("2026-11-29"))).unwrap_err();
+        assert_eq!(crate::error::kind_of(&e), Some(FailureKind::InputMissing));
+    }
+}

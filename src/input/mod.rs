@@ -1,0 +1,8 @@
+//! Input: partition discovery, the schema contract, and the reader that
+//! turns Parquet files into typed [`snapshot::Snapshot`]s.
+
+pub mod columns;
+pub mod discovery;
+pub mod reader;
+pub mod schema;
+pub mod snapshot;

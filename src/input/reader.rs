@@ -1,0 +1,310 @@
+//! Reads one loans partition into a [`Snapshot`].
+//!
+//! Every file's footer is read first and its schema checked against the
+//! contract (and against the partition's other files) before any page is
+//! decoded. Then each row group is one rayon task: it opens its own reader
+//! over the shared footer metadata, decodes only the projected columns and
+//! returns a [`Chunk`]. Chunks are concatenated in (file, row group) order,
+//! so the snapshot is the same whatever the thread count.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+use rayon::prelude::*;
+
+use crate::error::bad_input;
+use crate::input::columns::{self, LocalDim, Offenders};
+use crate::input::discovery::Partition;
+use crate::input::schema::{self, AS_OF_DATE, LOANS};
+use crate::input::snapshot::{Dim, LoanIds, Origin, Snapshot};
+use crate::states::{PlanStatus, Status};
+
+/// The loans columns the core figures decode; the rest are only type-checked.
+const DECODED: &[&str] = &[
+    "loan_id",
+    "product",
+    "region",
+    "credit_grade",
+    "principal_balance",
+    "past_due_amount",
+    "days_past_due",
+    "status",
+    "plan_status",
+];
+
+/// Rows per decoded batch: large enough to amortise per-batch overhead,
+/// small enough to stay in cache-friendly, bounded memory per task.
+const BATCH_ROWS: usize = 64 * 1024;
+
+struct OpenFile {
+    path: std::path::PathBuf,
+    meta: ArrowReaderMetadata,
+    mask: ProjectionMask,
+}
+
+/// A decoded row group.
+struct Chunk {
+    file: usize,
+    file_row: usize,
+    ids: LoanIds,
+    product: LocalDim,
+    region: LocalDim,
+    grade: LocalDim,
+    status: Vec<Status>,
+    plan: Vec<PlanStatus>,
+    dpd: Vec<i32>,
+    balance: Vec<i64>,
+    past_due: Vec<i64>,
+    rounded: u64,
+}
+
+fn open(path: &Path) -> Result<OpenFile> {
+    let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
+    let problems = schema::check(meta.schema(), LOANS);
+    if !problems.is_empty() {
+        return Err(bad_input(format!(
+            "does not follow the loans contract:\n  - {}",
+            problems.join("\n  - ")
+        )));
+    }
+    let fields = meta.schema().fields();
+    let mut roots: Vec<usize> = DECODED
+        .iter()
+        .map(|c| fields.iter().position(|f| f.name() == c).expect("checked above"))
+        .collect();
+    if let Some(i) = fields.iter().position(|f| f.name() == AS_OF_DATE) {
+        roots.push(i);
+    }
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+    Ok(OpenFile { path: path.to_path_buf(), meta, mask })
+}
+
+/// Types of the contract columns, to require one schema per partition.
+fn contract_types(f: &OpenFile) -> Vec<(String, DataType)> {
+    let s = f.meta.schema();
+    LOANS
+        .iter()
+        .map(|c| (c.name.to_string(), s.field_with_name(c.name).expect("checked").data_type().clone()))
+        .collect()
+}
+
+/// Reads and checks a loans partition.
+pub fn read_loans(part: &Partition) -> Result<Snapshot> {
+    let label = part.date.format("%Y-%m-%d").to_string();
+    if part.files.is_empty() {
+        return Err(bad_input(format!(
+            "loans partition '{}' has no data files",
+            part.dir.display()
+        )));
+    }
+    let opened: Vec<OpenFile> = part
+        .files
+        .par_iter()
+        .map(|p| open(p).with_context(|| format!("loans file '{}'", p.display())))
+        .collect::<Result<_>>()?;
+
+    // One schema per partition: the same contract column types in every file.
+    let first = contract_types(&opened[0]);
+    for (i, f) in opened.iter().enumerate().skip(1) {
+        let these = contract_types(f);
+        if let Some(((name, a), (_, b))) = first.iter().zip(&these).find(|(x, y)| x.1 != y.1) {
+            return Err(bad_input(format!(
+                "files of loans partition {label} have different schemas: column '{name}' is {a} in '{}' but {b} in '{}'",
+                part.files[0].display(),
+                part.files[i].display()
+            )));
+        }
+    }
+    let int_ids = first[0].1 == DataType::Int64;
+
+    // One task per non-empty row group, in file order.
+    let mut tasks = Vec::new();
+    let mut file_rows = Vec::with_capacity(opened.len());
+    for (fi, f) in opened.iter().enumerate() {
+        let mut row = 0usize;
+        for (rg, md) in f.meta.metadata().row_groups().iter().enumerate() {
+            let n = md.num_rows() as usize;
+            if n > 0 {
+                tasks.push((fi, rg, row));
+            }
+            row += n;
+        }
+        file_rows.push(row);
+    }
+    let days = (part.date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+
+    let chunks: Vec<Chunk> = tasks
+        .par_iter()
+        .map(|&(fi, rg, row)| {
+            decode(&opened[fi], fi, rg, row, int_ids, days, &label)
+                .with_context(|| format!("loans file '{}'", part.files[fi].display()))
+        })
+        .collect::<Result<_>>()?;
+
+    let total: usize = chunks.iter().map(|c| c.dpd.len()).sum();
+    if total == 0 {
+        return Err(bad_input(format!(
+            "loans partition '{}' has no rows",
+            part.dir.display()
+        )));
+    }
+    Ok(assemble(part, chunks, file_rows, int_ids, total))
+}
+
+fn decode(f: &OpenFile, fi: usize, rg: usize, file_row: usize, int_ids: bool, days: i32, label: &str) -> Result<Chunk> {
+    // A fresh handle per task: cloned handles share one file offset, and
+    // the Parquet reader seeks, so tasks on one file would race.
+    let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
+        .with_projection(f.mask.clone())
+        .with_row_groups(vec![rg])
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| bad_input(format!("row group {rg}: {e}")))?;
+    let mut c = Chunk {
+        file: fi,
+        file_row,
+        ids: if int_ids { LoanIds::Int(Vec::new()) } else { LoanIds::empty_str() },
+        product: LocalDim::default(),
+        region: LocalDim::default(),
+        grade: LocalDim::default(),
+        status: Vec::new(),
+        plan: Vec::new(),
+        dpd: Vec::new(),
+        balance: Vec::new(),
+        past_due: Vec::new(),
+        rounded: 0,
+    };
+    let mut status_dim = LocalDim::default();
+    let mut plan_dim = LocalDim::default();
+    let mut base = file_row;
+    for batch in reader {
+        let batch = batch.map_err(|e| bad_input(format!("row group {rg} cannot be decoded: {e}")))?;
+        let col = |name: &str| batch.column_by_name(name).expect("projected column");
+        columns::push_ids(col("loan_id"), &mut c.ids, "loan_id", base)?;
+        columns::require_no_nulls(col("product"), "product", base)?;
+        c.product.push(col("product"), "product")?;
+        c.region.push(col("region"), "region")?;
+        c.grade.push(col("credit_grade"), "credit_grade")?;
+        c.rounded += columns::push_money(col("principal_balance"), &mut c.balance, "principal_balance", base, true)?;
+        c.rounded += columns::push_money(col("past_due_amount"), &mut c.past_due, "past_due_amount", base, true)?;
+        columns::push_dpd(col("days_past_due"), &mut c.dpd, "days_past_due", base)?;
+        columns::require_no_nulls(col("status"), "status", base)?;
+        status_dim.push(col("status"), "status")?;
+        plan_dim.push(col("plan_status"), "plan_status")?;
+        check_partition_date(&batch, days, label, base)?;
+        base += batch.num_rows();
+    }
+    c.status = map_enum(&status_dim, "status", file_row, Status::ACCEPTED, |s| s.and_then(Status::parse))?;
+    c.plan = map_enum(&plan_dim, "plan_status", file_row, PlanStatus::ACCEPTED, |s| match s {
+        None => Some(PlanStatus::None),
+        Some(s) => PlanStatus::parse(s),
+    })?;
+    Ok(c)
+}
+
+fn check_partition_date(batch: &RecordBatch, days: i32, label: &str, base: usize) -> Result<()> {
+    match batch.column_by_name(AS_OF_DATE) {
+        Some(a) => columns::check_as_of(a, days, label, AS_OF_DATE, base),
+        None => Ok(()),
+    }
+}
+
+/// Maps a decoded text column onto an enum: each distinct label is parsed
+/// once, unknown labels are an error listing them and their rows.
+fn map_enum<T: Copy>(
+    dim: &LocalDim,
+    column: &str,
+    file_row: usize,
+    accepted: &str,
+    parse: impl Fn(Option<&str>) -> Option<T>,
+) -> Result<Vec<T>> {
+    let parsed: Vec<Option<T>> = dim.labels.iter().map(|l| parse(l.as_deref())).collect();
+    if parsed.iter().all(Option::is_some) {
+        return Ok(dim.codes.iter().map(|&c| parsed[c as usize].expect("all parsed")).collect());
+    }
+    let mut off = Offenders::default();
+    let mut unknown = BTreeSet::new();
+    for (i, &c) in dim.codes.iter().enumerate() {
+        if parsed[c as usize].is_none() {
+            off.push(file_row + i);
+            unknown.insert(format!("{:?}", dim.labels[c as usize].as_deref().unwrap_or("null")));
+        }
+    }
+    let values: Vec<String> = unknown.into_iter().take(5).collect();
+    off.check(
+        column,
+        &format!("an unknown value {} (accepted: {accepted})", values.join(", ")),
+    )
+    .map(|_| Vec::new())
+}
+
+/// Concatenates chunks and turns chunk-local dictionary codes into global
+/// codes over sorted labels, so codes do not depend on how rows were split.
+fn assemble(part: &Partition, chunks: Vec<Chunk>, file_rows: Vec<usize>, int_ids: bool, total: usize) -> Snapshot {
+    let global = |pick: fn(&Chunk) -> &LocalDim| -> (Vec<Option<String>>, Vec<Vec<u32>>) {
+        let mut labels: Vec<Option<String>> = chunks
+            .iter()
+            .flat_map(|c| pick(c).labels.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        labels.dedup();
+        let remaps = chunks
+            .iter()
+            .map(|c| {
+                pick(c)
+                    .labels
+                    .iter()
+                    .map(|l| labels.binary_search(l).expect("label collected") as u32)
+                    .collect()
+            })
+            .collect();
+        (labels, remaps)
+    };
+    let (product_labels, product_maps) = global(|c| &c.product);
+    let (region_labels, region_maps) = global(|c| &c.region);
+    let (grade_labels, grade_maps) = global(|c| &c.grade);
+
+    let mut ids = if int_ids { LoanIds::Int(Vec::with_capacity(total)) } else { LoanIds::empty_str() };
+    let mut snap = Snapshot {
+        date: part.date,
+        files: part.files.clone(),
+        file_rows,
+        origins: Vec::with_capacity(chunks.len()),
+        ids: LoanIds::Int(Vec::new()),
+        product: Dim { codes: Vec::with_capacity(total), labels: product_labels },
+        region: Dim { codes: Vec::with_capacity(total), labels: region_labels },
+        grade: Dim { codes: Vec::with_capacity(total), labels: grade_labels },
+        status: Vec::with_capacity(total),
+        plan: Vec::with_capacity(total),
+        dpd: Vec::with_capacity(total),
+        balance: Vec::with_capacity(total),
+        past_due: Vec::with_capacity(total),
+        rounded_money_values: 0,
+    };
+    for (i, c) in chunks.into_iter().enumerate() {
+        snap.origins.push(Origin { first_row: snap.dpd.len(), file: c.file, file_row: c.file_row });
+        snap.product.codes.extend(c.product.codes.iter().map(|&x| product_maps[i][x as usize]));
+        snap.region.codes.extend(c.region.codes.iter().map(|&x| region_maps[i][x as usize]));
+        snap.grade.codes.extend(c.grade.codes.iter().map(|&x| grade_maps[i][x as usize]));
+        ids.extend(c.ids);
+        snap.status.extend(c.status);
+        snap.plan.extend(c.plan);
+        snap.dpd.extend(c.dpd);
+        snap.balance.extend(c.balance);
+        snap.past_due.extend(c.past_due);
+        snap.rounded_money_values += c.rounded;
+    }
+    snap.ids = ids;
+    snap
+}

@@ -1,0 +1,215 @@
+//! `Snapshot`: one business date's loan book as typed columns. Everything the
+//! metrics need is here, decoded once: ids, dictionary codes for the
+//! dimensions, enums for the states, money in minor units (cents).
+
+use std::cmp::Ordering;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::states::{PlanStatus, Status};
+
+/// Loan identifiers in the input's own type. Strings are stored as one byte
+/// buffer plus offsets: ten million small `String`s would be ten million
+/// allocations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoanIds {
+    Int(Vec<i64>),
+    Str { offsets: Vec<usize>, bytes: Vec<u8> },
+}
+
+impl LoanIds {
+    pub fn empty_str() -> LoanIds {
+        LoanIds::Str {
+            offsets: vec![0],
+            bytes: Vec::new(),
+        }
+    }
+    pub fn len(&self) -> usize {
+        match self {
+            LoanIds::Int(v) => v.len(),
+            LoanIds::Str { offsets, .. } => offsets.len() - 1,
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn is_int(&self) -> bool {
+        matches!(self, LoanIds::Int(_))
+    }
+    pub fn type_name(&self) -> &'static str {
+        if self.is_int() {
+            "Int64"
+        } else {
+            "string"
+        }
+    }
+    #[inline]
+    pub fn str_bytes(&self, row: usize) -> &[u8] {
+        match self {
+            LoanIds::Str { offsets, bytes } => &bytes[offsets[row]..offsets[row + 1]],
+            LoanIds::Int(_) => &[],
+        }
+    }
+    /// The id as text, for error messages and reports.
+    pub fn display(&self, row: usize) -> String {
+        match self {
+            LoanIds::Int(v) => v[row].to_string(),
+            LoanIds::Str { .. } => String::from_utf8_lossy(self.str_bytes(row)).into_owned(),
+        }
+    }
+    /// A 64-bit sort key: order-preserving for integers, a hash for strings
+    /// (ties between different strings are broken by [`LoanIds::cmp_rows`]).
+    #[inline]
+    pub fn key(&self, row: usize) -> u64 {
+        match self {
+            LoanIds::Int(v) => (v[row] as u64) ^ (1 << 63),
+            LoanIds::Str { .. } => hash_bytes(self.str_bytes(row)),
+        }
+    }
+    /// Total order on (key, id) across two id columns of the same type.
+    #[inline]
+    pub fn cmp_rows(&self, a: usize, other: &LoanIds, b: usize) -> Ordering {
+        match (self, other) {
+            (LoanIds::Int(x), LoanIds::Int(y)) => x[a].cmp(&y[b]),
+            _ => self
+                .key(a)
+                .cmp(&other.key(b))
+                .then_with(|| self.str_bytes(a).cmp(other.str_bytes(b))),
+        }
+    }
+    /// Appends another id column of the same type.
+    pub fn extend(&mut self, other: LoanIds) {
+        match (self, other) {
+            (LoanIds::Int(a), LoanIds::Int(b)) => a.extend(b),
+            (LoanIds::Str { offsets, bytes }, LoanIds::Str { offsets: o2, bytes: b2 }) => {
+                let base = bytes.len();
+                bytes.extend_from_slice(&b2);
+                offsets.extend(o2[1..].iter().map(|o| o + base));
+            }
+            _ => unreachable!("id columns of one snapshot share a type (checked per file)"),
+        }
+    }
+}
+
+/// A well-mixed 64-bit hash of a short byte string (wyhash-style folding).
+/// Not for security: collisions are resolved by comparing the bytes.
+#[inline]
+pub fn hash_bytes(b: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h: u64 = (b.len() as u64).wrapping_mul(K);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("chunk of 8"));
+        h = (h ^ w).wrapping_mul(K).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(K).rotate_left(29);
+    }
+    // Final avalanche (murmur3 fmix64).
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// A text dimension (product, region, grade) as codes into sorted labels.
+/// A null value is the label `None`, which sorts first; it is kept, never
+/// dropped (data-contract.md: "absent dimension values are kept as null").
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dim {
+    pub codes: Vec<u32>,
+    pub labels: Vec<Option<String>>,
+}
+
+impl Dim {
+    pub fn cardinality(&self) -> usize {
+        self.labels.len()
+    }
+    pub fn label(&self, code: u32) -> Option<&str> {
+        self.labels[code as usize].as_deref()
+    }
+}
+
+/// Where a run of rows came from, to name file and row in error messages.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    /// First snapshot row of the run.
+    pub first_row: usize,
+    pub file: usize,
+    /// Row number in the file of `first_row`.
+    pub file_row: usize,
+}
+
+/// One loans partition, decoded.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub date: NaiveDate,
+    pub files: Vec<PathBuf>,
+    /// Rows per file, in `files` order.
+    pub file_rows: Vec<usize>,
+    pub origins: Vec<Origin>,
+    pub ids: LoanIds,
+    pub product: Dim,
+    pub region: Dim,
+    pub grade: Dim,
+    pub status: Vec<Status>,
+    pub plan: Vec<PlanStatus>,
+    pub dpd: Vec<i32>,
+    /// `principal_balance` in cents.
+    pub balance: Vec<i64>,
+    /// `past_due_amount` in cents.
+    pub past_due: Vec<i64>,
+    /// Money values that had more than two decimals and were rounded to the cent.
+    pub rounded_money_values: u64,
+}
+
+impl Snapshot {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// File and row-in-file of a snapshot row.
+    pub fn locate(&self, row: usize) -> (&PathBuf, usize) {
+        let i = self.origins.partition_point(|o| o.first_row <= row) - 1;
+        let o = &self.origins[i];
+        (&self.files[o.file], o.file_row + (row - o.first_row))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_keys_preserve_order() {
+        let ids = LoanIds::Int(vec![-5, 0, 7, i64::MIN, i64::MAX]);
+        let mut rows: Vec<usize> = (0..5).collect();
+        rows.sort_by_key(|&r| ids.key(r));
+        assert_eq!(rows, vec![3, 0, 1, 2, 4]);
+    }
+
+    #[test]
+    fn string_ids_extend_and_compare() {
+        let mut a = LoanIds::Str {
+            offsets: vec![0, 2, 5],
+            bytes: b"L1L22".to_vec(),
+        };
+        a.extend(LoanIds::Str {
+            offsets: vec![0, 3],
+            bytes: b"L33".to_vec(),
+        });
+        assert_eq!(a.len(), 3);
+        assert_eq!(a.display(2), "L33");
+        assert_eq!(a.cmp_rows(1, &a, 1), Ordering::Equal);
+        assert_ne!(a.cmp_rows(0, &a, 1), Ordering::Equal);
+        assert_ne!(hash_bytes(b"abc"), hash_bytes(b"abd"));
+        assert_ne!(hash_bytes(b""), hash_bytes(b"\0"));
+    }
+}

@@ -1,0 +1,22 @@
+//! `arrears`: the nightly collections figures of a consumer-finance loan book.
+//!
+//! Data flows one way (see `../shared/design.md` and the README):
+//! [`input`] discovers partitions and reads typed [`input::snapshot::Snapshot`]s,
+//! [`metrics`] computes exact figures into a [`figures::Figures`] model,
+//! [`checks`] reconciles them, [`output`] writes Parquet tables and the
+//! manifest and publishes atomically, and [`report`] renders the HTML page.
+//! [`pipeline`] strings these together; [`cli`] and `main` are thin.
+
+pub mod checks;
+pub mod cli;
+pub mod error;
+pub mod figures;
+pub mod generate;
+pub mod input;
+pub mod metrics;
+pub mod money;
+pub mod output;
+pub mod pipeline;
+pub mod policy;
+pub mod report;
+pub mod states;

@@ -1,0 +1,217 @@
+//! The state of the book on one date: each loan's bucket and class, the
+//! ageing grid (product x region x grade x bucket), the five-category grid
+//! (product x class) and the headline ratios derived from them.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::input::snapshot::Snapshot;
+use crate::metrics::tally::{merge_cells, Tally};
+use crate::policy::Policy;
+use crate::states::{Bucket, Class, BUCKETS, CLASSES, NO_CLASS};
+
+/// Bucket and class code of every row of a snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct States {
+    pub bucket: Vec<u8>,
+    /// Class code, or [`NO_CLASS`] for paid-off loans (outside the book).
+    pub class: Vec<u8>,
+}
+
+/// Assigns buckets and classes (metrics.md, "States"), in parallel.
+pub fn assign(snap: &Snapshot, policy: &Policy) -> States {
+    let n = snap.len();
+    let mut bucket = vec![0u8; n];
+    let mut class = vec![0u8; n];
+    const STEP: usize = 1 << 16;
+    bucket
+        .par_chunks_mut(STEP)
+        .zip(class.par_chunks_mut(STEP))
+        .enumerate()
+        .for_each(|(k, (b, c))| {
+            let base = k * STEP;
+            for i in 0..b.len() {
+                let r = base + i;
+                let status = snap.status[r];
+                b[i] = policy.bucket(status, snap.dpd[r]) as u8;
+                c[i] = policy
+                    .class(status, snap.dpd[r], snap.plan[r])
+                    .map_or(NO_CLASS, |x| x as u8);
+            }
+        });
+    States { bucket, class }
+}
+
+/// Ageing and classification cells, mergeable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookTally {
+    /// Grid shape: products, regions, grades (buckets are always [`BUCKETS`]).
+    pub shape: [usize; 3],
+    /// `((product * regions + region) * grades + grade) * BUCKETS + bucket`.
+    pub ageing: Vec<Tally>,
+    /// `product * CLASSES + class`; paid-off loans are not counted.
+    pub class: Vec<Tally>,
+}
+
+impl BookTally {
+    pub fn empty(shape: [usize; 3]) -> BookTally {
+        BookTally {
+            shape,
+            ageing: vec![Tally::default(); shape[0] * shape[1] * shape[2] * BUCKETS],
+            class: vec![Tally::default(); shape[0] * CLASSES],
+        }
+    }
+    pub fn merge(mut self, o: BookTally) -> BookTally {
+        merge_cells(&mut self.ageing, &o.ageing);
+        merge_cells(&mut self.class, &o.class);
+        self
+    }
+    #[inline]
+    pub fn ageing_index(&self, p: usize, r: usize, g: usize, b: usize) -> usize {
+        ((p * self.shape[1] + r) * self.shape[2] + g) * BUCKETS + b
+    }
+    /// Totals per bucket over all products, regions and grades.
+    pub fn by_bucket(&self) -> [Tally; BUCKETS] {
+        let mut out = [Tally::default(); BUCKETS];
+        for (i, t) in self.ageing.iter().enumerate() {
+            out[i % BUCKETS].merge(t);
+        }
+        out
+    }
+    /// Totals per class over all products.
+    pub fn by_class(&self) -> [Tally; CLASSES] {
+        let mut out = [Tally::default(); CLASSES];
+        for (i, t) in self.class.iter().enumerate() {
+            out[i % CLASSES].merge(t);
+        }
+        out
+    }
+}
+
+/// Cells too many for a dense grid mean the dimensions are not dimensions
+/// (an id column mapped as region, say).
+const MAX_CELLS: usize = 1 << 24;
+
+/// Shape of the ageing grid of a snapshot, or an error if it is absurd.
+pub fn shape(snap: &Snapshot) -> anyhow::Result<[usize; 3]> {
+    let s = [
+        snap.product.cardinality().max(1),
+        snap.region.cardinality().max(1),
+        snap.grade.cardinality().max(1),
+    ];
+    if s[0] * s[1] * s[2] * BUCKETS > MAX_CELLS {
+        return Err(crate::error::bad_input(format!(
+            "too many distinct dimension values for an ageing table: {} products x {} regions x {} grades",
+            s[0], s[1], s[2]
+        )));
+    }
+    Ok(s)
+}
+
+/// Tallies rows `range` of a snapshot.
+pub fn tally_range(snap: &Snapshot, st: &States, shape: [usize; 3], range: Range<usize>) -> BookTally {
+    let mut t = BookTally::empty(shape);
+    for r in range {
+        let p = snap.product.codes[r] as usize;
+        let b = st.bucket[r] as usize;
+        let i = t.ageing_index(p, snap.region.codes[r] as usize, snap.grade.codes[r] as usize, b);
+        t.ageing[i].add(snap.balance[r], snap.past_due[r]);
+        let c = st.class[r];
+        if c != NO_CLASS {
+            t.class[p * CLASSES + c as usize].add(snap.balance[r], snap.past_due[r]);
+        }
+    }
+    t
+}
+
+/// Tallies a whole snapshot in parallel.
+pub fn tally(snap: &Snapshot, st: &States) -> anyhow::Result<BookTally> {
+    let shape = shape(snap)?;
+    Ok(super::ranges(snap.len())
+        .into_par_iter()
+        .map(|r| tally_range(snap, st, shape, r))
+        .reduce(|| BookTally::empty(shape), BookTally::merge))
+}
+
+/// A ratio with its parts; `value` is `None` when the denominator is zero.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ratio {
+    pub numerator: i128,
+    pub denominator: i128,
+    pub value: Option<f64>,
+}
+
+impl Ratio {
+    pub fn new(numerator: i128, denominator: i128) -> Ratio {
+        Ratio {
+            numerator,
+            denominator,
+            value: (denominator != 0).then(|| numerator as f64 / denominator as f64),
+        }
+    }
+}
+
+/// Headline ratios of the book, count and balance basis.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Headline {
+    pub loans: u64,
+    pub balance: i128,
+    pub active_loans: u64,
+    pub active_balance: i128,
+    /// `[count, balance]` each.
+    pub dpd1: [Ratio; 2],
+    pub dpd30: [Ratio; 2],
+    pub dpd90: [Ratio; 2],
+    /// NPL over the book (active + charged off; paid-off loans are outside).
+    pub npl: [Ratio; 2],
+}
+
+/// DPD1+/30+/90+ on the active book and the NPL ratio on the whole book.
+pub fn headline(t: &BookTally) -> Headline {
+    let by_b = t.by_bucket();
+    let sum = |bs: &[Bucket]| -> Tally {
+        let mut s = Tally::default();
+        for b in bs {
+            s.merge(&by_b[b.index()]);
+        }
+        s
+    };
+    let active = sum(&Bucket::ACTIVE);
+    let from = |first: usize| sum(&Bucket::ACTIVE[first..]);
+    let pair = |num: Tally, den: Tally| {
+        [
+            Ratio::new(num.loans as i128, den.loans as i128),
+            Ratio::new(num.balance, den.balance),
+        ]
+    };
+    let by_c = t.by_class();
+    let mut book = Tally::default();
+    let mut npl = Tally::default();
+    for c in Class::ALL {
+        book.merge(&by_c[c as usize]);
+        if c.is_npl() {
+            npl.merge(&by_c[c as usize]);
+        }
+    }
+    let all = sum(&Bucket::ALL);
+    Headline {
+        loans: all.loans,
+        balance: all.balance,
+        active_loans: active.loans,
+        active_balance: active.balance,
+        dpd1: pair(from(1), active),
+        dpd30: pair(from(2), active),
+        dpd90: pair(from(4), active),
+        npl: pair(npl, book),
+    }
+}
+
+/// Rows counted per status, for reconciliation.
+pub fn status_counts(snap: &Snapshot) -> [u64; 3] {
+    let mut c = [0u64; 3];
+    for s in &snap.status {
+        c[*s as usize] += 1;
+    }
+    c
+}

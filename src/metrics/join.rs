@@ -1,0 +1,162 @@
+//! Joining two snapshots on `loan_id` without a hash map of strings.
+//!
+//! Each snapshot's rows are sorted once by a 64-bit key (the integer id
+//! itself, or a hash of the string id with ties broken by the bytes). The
+//! join is then a merge walk over the two sorted orders; it runs in
+//! parallel over key ranges, each range walked independently. Sorting also
+//! finds duplicate ids for free: they end up side by side.
+
+use std::cmp::Ordering;
+use std::ops::Range;
+
+use anyhow::Result;
+use rayon::prelude::*;
+
+use crate::error::bad_input;
+use crate::input::snapshot::Snapshot;
+
+/// Rows of a snapshot sorted by loan id, with the sort keys beside them.
+#[derive(Clone, Debug)]
+pub struct SortedIds {
+    pub keys: Vec<u64>,
+    pub rows: Vec<u32>,
+}
+
+/// Sorts a snapshot's rows by id and fails on the first duplicate id,
+/// naming the files and rows where it occurs and how many ids repeat.
+pub fn sort_ids(snap: &Snapshot) -> Result<SortedIds> {
+    let n = snap.len();
+    if n > u32::MAX as usize {
+        return Err(bad_input(format!("{n} loans in one snapshot exceed the supported 4,294,967,295")));
+    }
+    let ids = &snap.ids;
+    let mut pairs: Vec<(u64, u32)> = (0..n).into_par_iter().map(|r| (ids.key(r), r as u32)).collect();
+    if ids.is_int() {
+        // Integer keys are the ids: no tie-break needed.
+        pairs.par_sort_unstable();
+    } else {
+        pairs.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| ids.str_bytes(a.1 as usize).cmp(ids.str_bytes(b.1 as usize)))
+                .then(a.1.cmp(&b.1))
+        });
+    }
+    let dup = |w: &[(u64, u32)]| {
+        w[0].0 == w[1].0 && ids.cmp_rows(w[0].1 as usize, ids, w[1].1 as usize) == Ordering::Equal
+    };
+    let dups = pairs.par_windows(2).filter(|w| dup(w)).count();
+    if dups > 0 {
+        let w = pairs.windows(2).find(|w| dup(w)).expect("counted above");
+        let (fa, ra) = snap.locate(w[0].1 as usize);
+        let (fb, rb) = snap.locate(w[1].1 as usize);
+        return Err(bad_input(format!(
+            "column 'loan_id': duplicate loan_id '{}' in loans partition {} ('{}' row {ra} and '{}' row {rb}); {dups} duplicate row{} in all",
+            ids.display(w[0].1 as usize),
+            snap.date,
+            fa.display(),
+            fb.display(),
+            if dups == 1 { "" } else { "s" }
+        )));
+    }
+    let (keys, rows) = pairs.into_iter().unzip();
+    Ok(SortedIds { keys, rows })
+}
+
+/// One step of a merge join: a row of the earlier snapshot, of the later,
+/// or of both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pair {
+    Both(u32, u32),
+    OnlyEarlier(u32),
+    OnlyLater(u32),
+}
+
+/// Walks the join of `a` (earlier) and `b` (later) over key ranges in
+/// parallel, folding each range with `fold` into an accumulator made by
+/// `init`, then merging accumulators with `merge`.
+pub fn fold_join<A, I, F, M>(
+    a_snap: &Snapshot,
+    a: &SortedIds,
+    b_snap: &Snapshot,
+    b: &SortedIds,
+    init: I,
+    fold: F,
+    merge: M,
+) -> Result<A>
+where
+    A: Send,
+    I: Fn() -> A + Sync + Send,
+    F: Fn(&mut A, Pair) + Sync + Send,
+    M: Fn(A, A) -> A + Sync + Send,
+{
+    if a_snap.ids.is_int() != b_snap.ids.is_int() {
+        return Err(bad_input(format!(
+            "column 'loan_id' is {} in loans partition {} but {} in {}: one type for all dates",
+            a_snap.ids.type_name(),
+            a_snap.date,
+            b_snap.ids.type_name(),
+            b_snap.date
+        )));
+    }
+    let splits = key_splits(b, super::ranges(b.keys.len()).len());
+    let pieces: Vec<(Range<usize>, Range<usize>)> = splits
+        .windows(2)
+        .map(|w| (span(a, w[0], w[1]), span(b, w[0], w[1])))
+        .collect();
+    Ok(pieces
+        .into_par_iter()
+        .map(|(ra, rb)| {
+            let mut acc = init();
+            walk(a_snap, &a.rows[ra], b_snap, &b.rows[rb], |p| fold(&mut acc, p));
+            acc
+        })
+        .reduce(&init, merge))
+}
+
+/// Key boundaries: `[0, k1, k2, ..., u64::MAX]` as half-open key ranges,
+/// with the last range closed by a final `None`-like sentinel handled in `span`.
+fn key_splits(b: &SortedIds, pieces: usize) -> Vec<Option<u64>> {
+    let mut s = vec![Some(0u64)];
+    let n = b.keys.len();
+    for k in 1..pieces {
+        let key = b.keys[k * n / pieces];
+        if s.last().copied().flatten().is_some_and(|last| key > last) {
+            s.push(Some(key));
+        }
+    }
+    s.push(None);
+    s
+}
+
+/// Index range of keys in `[lo, hi)` (`hi = None` means to the end).
+fn span(x: &SortedIds, lo: Option<u64>, hi: Option<u64>) -> Range<usize> {
+    let start = x.keys.partition_point(|&k| k < lo.unwrap_or(0));
+    let end = match hi {
+        Some(h) => x.keys.partition_point(|&k| k < h),
+        None => x.keys.len(),
+    };
+    start..end
+}
+
+fn walk(a_snap: &Snapshot, a: &[u32], b_snap: &Snapshot, b: &[u32], mut f: impl FnMut(Pair)) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a_snap.ids.cmp_rows(a[i] as usize, &b_snap.ids, b[j] as usize) {
+            Ordering::Less => {
+                f(Pair::OnlyEarlier(a[i]));
+                i += 1;
+            }
+            Ordering::Greater => {
+                f(Pair::OnlyLater(b[j]));
+                j += 1;
+            }
+            Ordering::Equal => {
+                f(Pair::Both(a[i], b[j]));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    a[i..].iter().for_each(|&r| f(Pair::OnlyEarlier(r)));
+    b[j..].iter().for_each(|&r| f(Pair::OnlyLater(r)));
+}

@@ -1,0 +1,92 @@
+//! Transition matrices between two dates (metrics.md, "Periods and
+//! transitions"): rows are the state at the earlier date (or `NEW`), columns
+//! the state at the run date (or `EXIT`). Cells hold loans and the
+//! earlier-date balance (for `NEW`, the balance at the run date).
+//!
+//! The matrix is generic over the number of states so the same code serves
+//! buckets now and collection tiers later.
+
+use anyhow::Result;
+
+use crate::input::snapshot::Snapshot;
+use crate::metrics::join::{fold_join, Pair, SortedIds};
+use crate::metrics::tally::merge_cells;
+use crate::metrics::tally::Tally;
+
+/// An `(n + 1) x (n + 1)` matrix: index `n` is `NEW` as a row, `EXIT` as a column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Matrix {
+    pub n: usize,
+    pub cells: Vec<Tally>,
+}
+
+impl Matrix {
+    pub fn empty(n: usize) -> Matrix {
+        Matrix {
+            n,
+            cells: vec![Tally::default(); (n + 1) * (n + 1)],
+        }
+    }
+    #[inline]
+    pub fn cell(&self, from: usize, to: usize) -> &Tally {
+        &self.cells[from * (self.n + 1) + to]
+    }
+    #[inline]
+    fn add(&mut self, from: usize, to: usize, balance: i64) {
+        self.cells[from * (self.n + 1) + to].add(balance, 0);
+    }
+    pub fn merge(mut self, o: Matrix) -> Matrix {
+        merge_cells(&mut self.cells, &o.cells);
+        self
+    }
+    /// Sum of a row (all columns including `EXIT`).
+    pub fn row_total(&self, from: usize) -> Tally {
+        let mut t = Tally::default();
+        for to in 0..=self.n {
+            t.merge(self.cell(from, to));
+        }
+        t
+    }
+    /// Sum of a column (all rows including `NEW`).
+    pub fn col_total(&self, to: usize) -> Tally {
+        let mut t = Tally::default();
+        for from in 0..=self.n {
+            t.merge(self.cell(from, to));
+        }
+        t
+    }
+    /// Sum of the cells of row `from` whose column satisfies `pick`.
+    pub fn row_sum(&self, from: usize, pick: impl Fn(usize) -> bool) -> Tally {
+        let mut t = Tally::default();
+        for to in (0..=self.n).filter(|&c| pick(c)) {
+            t.merge(self.cell(from, to));
+        }
+        t
+    }
+}
+
+/// Builds the matrix of `state_a` (earlier) against `state_b` (run date),
+/// each a state code per row of its snapshot, codes `< n`.
+pub fn matrix(
+    a_snap: &Snapshot,
+    a_sorted: &SortedIds,
+    state_a: &[u8],
+    b_snap: &Snapshot,
+    b_sorted: &SortedIds,
+    state_b: &[u8],
+    n: usize,
+) -> Result<Matrix> {
+    fold_join(
+        a_snap,
+        a_sorted,
+        b_snap,
+        b_sorted,
+        || Matrix::empty(n),
+        |m, p| match p {
+            Pair::Both(i, j) => m.add(state_a[i as usize] as usize, state_b[j as usize] as usize, a_snap.balance[i as usize]),
+            Pair::OnlyEarlier(i) => m.add(state_a[i as usize] as usize, n, a_snap.balance[i as usize]),
+            Pair::OnlyLater(j) => m.add(n, state_b[j as usize] as usize, b_snap.balance[j as usize]),
+        },
+        Matrix::merge,
+    )
+}

@@ -1,0 +1,59 @@
+//! `manifest.json`: what a run read, what it wrote, every reconciliation
+//! check with its result, and how long each stage took. The only output
+//! that is allowed to differ between two runs on the same inputs (timings).
+
+use serde::Serialize;
+
+use crate::checks::Check;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InputFile {
+    pub path: String,
+    pub rows: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InputPartition {
+    /// `as_of`, `prev` or `1m`.
+    pub role: String,
+    pub dataset: String,
+    pub as_of_date: String,
+    pub rows: usize,
+    pub files: Vec<InputFile>,
+    /// Money values with more than two decimals, rounded to the cent.
+    pub rounded_money_values: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OutputTable {
+    pub table: String,
+    pub path: String,
+    pub rows: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PeriodInfo {
+    pub period: String,
+    pub available: bool,
+    pub from_date: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Timing {
+    pub stage: String,
+    pub millis: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Manifest {
+    pub program: String,
+    pub program_version: String,
+    pub schema_version: String,
+    pub as_of_date: String,
+    pub threads: usize,
+    pub inputs: Vec<InputPartition>,
+    pub periods: Vec<PeriodInfo>,
+    pub outputs: Vec<OutputTable>,
+    pub checks: Vec<Check>,
+    pub timings: Vec<Timing>,
+}

@@ -1,0 +1,11 @@
+//! Outputs: the Arrow schemas of the published tables, the Parquet writer,
+//! the run manifest, and atomic publication of a run date's partitions.
+
+pub mod manifest;
+pub mod parquet_file;
+pub mod publish;
+pub mod tables;
+
+/// Version of the output schemas, written into every file's key-value
+/// metadata. Bumped only when columns are added (never removed or retyped).
+pub const SCHEMA_VERSION: &str = "1";

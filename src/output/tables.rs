@@ -1,0 +1,315 @@
+//! The published tables as Arrow record batches (schemas: README, "Output
+//! tables"). Every table starts with `as_of_date`; money is
+//! Decimal128(20, 2); rates are Float64. Rows come out in a fixed order
+//! (dimension labels sorted, buckets in ladder order) so reruns give
+//! byte-identical files.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use arrow::array::{ArrayRef, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+
+use crate::error::bad_input;
+use crate::figures::Figures;
+use crate::metrics::rates::{Basis, Rate};
+use crate::states::{Bucket, Class, BUCKETS, CLASSES};
+
+/// Names of the tables this version publishes, in publication order.
+pub const TABLES: &[&str] = &["ageing", "classification", "transitions", "rates"];
+
+fn money_type() -> DataType {
+    DataType::Decimal128(20, 2)
+}
+
+/// Days since the Unix epoch, as Date32 stores them.
+pub fn date32(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+const MAX_DECIMAL_20: i128 = 10i128.pow(20) - 1;
+
+/// A Decimal128(20, 2) column builder that refuses values it cannot hold.
+struct Money {
+    b: Decimal128Builder,
+    column: &'static str,
+}
+
+impl Money {
+    fn new(column: &'static str) -> Money {
+        Money {
+            b: Decimal128Builder::new().with_data_type(money_type()),
+            column,
+        }
+    }
+    fn push(&mut self, cents: i128) -> Result<()> {
+        if cents.abs() > MAX_DECIMAL_20 {
+            return Err(bad_input(format!(
+                "output column '{}': total {cents} cents does not fit Decimal128(20, 2); check the input amounts",
+                self.column
+            )));
+        }
+        self.b.append_value(cents);
+        Ok(())
+    }
+    fn finish(mut self) -> ArrayRef {
+        Arc::new(self.b.finish())
+    }
+}
+
+fn field(name: &str, t: DataType, nullable: bool) -> Field {
+    Field::new(name, t, nullable)
+}
+
+fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+fn dates(d: NaiveDate, n: usize) -> ArrayRef {
+    Arc::new(arrow::array::Date32Array::from(vec![date32(d); n]))
+}
+
+/// `ageing`: product x region x credit_grade x bucket, non-empty cells only.
+pub fn ageing(f: &Figures) -> Result<RecordBatch> {
+    let (mut product, mut region, mut grade, mut bucket) =
+        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let mut loans = Int64Builder::new();
+    let (mut bal, mut pd) = (Money::new("principal_balance"), Money::new("past_due_amount"));
+    let [np, nr, ng] = f.book.shape;
+    let mut n = 0;
+    for p in 0..np {
+        for r in 0..nr {
+            for g in 0..ng {
+                for b in 0..BUCKETS {
+                    let t = &f.book.ageing[f.book.ageing_index(p, r, g, b)];
+                    if t.loans == 0 {
+                        continue;
+                    }
+                    product.append_option(label(&f.labels.product, p));
+                    region.append_option(label(&f.labels.region, r));
+                    grade.append_option(label(&f.labels.grade, g));
+                    bucket.append_value(Bucket::from_index(b).label());
+                    loans.append_value(t.loans as i64);
+                    bal.push(t.balance)?;
+                    pd.push(t.past_due)?;
+                    n += 1;
+                }
+            }
+        }
+    }
+    batch(
+        vec![
+            field("as_of_date", DataType::Date32, false),
+            field("product", DataType::Utf8, false),
+            field("region", DataType::Utf8, true),
+            field("credit_grade", DataType::Utf8, true),
+            field("bucket", DataType::Utf8, false),
+            field("loans", DataType::Int64, false),
+            field("principal_balance", money_type(), false),
+            field("past_due_amount", money_type(), false),
+        ],
+        vec![
+            dates(f.as_of, n),
+            Arc::new(product.finish()),
+            Arc::new(region.finish()),
+            Arc::new(grade.finish()),
+            Arc::new(bucket.finish()),
+            Arc::new(loans.finish()),
+            bal.finish(),
+            pd.finish(),
+        ],
+    )
+}
+
+fn label(labels: &[Option<String>], code: usize) -> Option<&str> {
+    labels.get(code).and_then(|l| l.as_deref())
+}
+
+/// `classification`: product x class, every class listed for every product.
+pub fn classification(f: &Figures) -> Result<RecordBatch> {
+    let (mut product, mut class) = (StringBuilder::new(), StringBuilder::new());
+    let mut loans = Int64Builder::new();
+    let mut bal = Money::new("principal_balance");
+    let mut n = 0;
+    for p in 0..f.book.shape[0] {
+        let Some(name) = label(&f.labels.product, p) else { continue };
+        for c in Class::ALL {
+            let t = &f.book.class[p * CLASSES + c as usize];
+            product.append_value(name);
+            class.append_value(c.label());
+            loans.append_value(t.loans as i64);
+            bal.push(t.balance)?;
+            n += 1;
+        }
+    }
+    batch(
+        vec![
+            field("as_of_date", DataType::Date32, false),
+            field("product", DataType::Utf8, false),
+            field("class", DataType::Utf8, false),
+            field("loans", DataType::Int64, false),
+            field("principal_balance", money_type(), false),
+        ],
+        vec![
+            dates(f.as_of, n),
+            Arc::new(product.finish()),
+            Arc::new(class.finish()),
+            Arc::new(loans.finish()),
+            bal.finish(),
+        ],
+    )
+}
+
+/// Row label of a bucket matrix (index `BUCKETS` is `NEW`).
+pub fn from_label(i: usize) -> &'static str {
+    if i == BUCKETS {
+        "NEW"
+    } else {
+        Bucket::from_index(i).label()
+    }
+}
+
+/// Column label of a bucket matrix (index `BUCKETS` is `EXIT`).
+pub fn to_label(i: usize) -> &'static str {
+    if i == BUCKETS {
+        "EXIT"
+    } else {
+        Bucket::from_index(i).label()
+    }
+}
+
+/// `transitions`: every cell of every available period's matrix, zeros
+/// included, so the matrix shape is the same every night.
+pub fn transitions(f: &Figures) -> Result<RecordBatch> {
+    let (mut period, mut dimension, mut from, mut to) =
+        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let mut from_date = Date32Builder::new();
+    let mut loans = Int64Builder::new();
+    let mut bal = Money::new("balance");
+    let mut n = 0;
+    for p in &f.periods {
+        let m = &p.buckets;
+        for i in 0..=m.n {
+            for j in 0..=m.n {
+                let t = m.cell(i, j);
+                period.append_value(p.name);
+                dimension.append_value("bucket");
+                from_date.append_value(date32(p.from_date));
+                from.append_value(from_label(i));
+                to.append_value(to_label(j));
+                loans.append_value(t.loans as i64);
+                bal.push(t.balance)?;
+                n += 1;
+            }
+        }
+    }
+    batch(
+        vec![
+            field("as_of_date", DataType::Date32, false),
+            field("period", DataType::Utf8, false),
+            field("dimension", DataType::Utf8, false),
+            field("from_date", DataType::Date32, false),
+            field("from_state", DataType::Utf8, false),
+            field("to_state", DataType::Utf8, false),
+            field("loans", DataType::Int64, false),
+            field("balance", money_type(), false),
+        ],
+        vec![
+            dates(f.as_of, n),
+            Arc::new(period.finish()),
+            Arc::new(dimension.finish()),
+            Arc::new(from_date.finish()),
+            Arc::new(from.finish()),
+            Arc::new(to.finish()),
+            Arc::new(loans.finish()),
+            bal.finish(),
+        ],
+    )
+}
+
+/// `rates`: book ratios (period `current`) then each available period's rates.
+pub fn rates(f: &Figures) -> Result<RecordBatch> {
+    let (mut period, mut metric, mut state, mut basis) =
+        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let mut from_date = Date32Builder::new();
+    let (mut value, mut lo, mut hi) = (Float64Builder::new(), Float64Builder::new(), Float64Builder::new());
+    let (mut num, mut den) = (Money::new("numerator"), Money::new("denominator"));
+    let mut n = 0;
+    let groups = std::iter::once(("current", None, &f.current_rates))
+        .chain(f.periods.iter().map(|p| (p.name, Some(p.from_date), &p.rates)));
+    for (pname, pdate, rows) in groups {
+        for r in rows.iter() {
+            push_rate(r, &mut metric, &mut state, &mut basis, &mut value, &mut lo, &mut hi, &mut num, &mut den)?;
+            period.append_value(pname);
+            from_date.append_option(pdate.map(date32));
+            n += 1;
+        }
+    }
+    batch(
+        vec![
+            field("as_of_date", DataType::Date32, false),
+            field("period", DataType::Utf8, false),
+            field("from_date", DataType::Date32, true),
+            field("metric", DataType::Utf8, false),
+            field("state", DataType::Utf8, false),
+            field("basis", DataType::Utf8, false),
+            field("value", DataType::Float64, true),
+            field("numerator", money_type(), false),
+            field("denominator", money_type(), false),
+            field("ci_low", DataType::Float64, true),
+            field("ci_high", DataType::Float64, true),
+        ],
+        vec![
+            dates(f.as_of, n),
+            Arc::new(period.finish()),
+            Arc::new(from_date.finish()),
+            Arc::new(metric.finish()),
+            Arc::new(state.finish()),
+            Arc::new(basis.finish()),
+            Arc::new(value.finish()),
+            num.finish(),
+            den.finish(),
+            Arc::new(lo.finish()),
+            Arc::new(hi.finish()),
+        ],
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_rate(
+    r: &Rate,
+    metric: &mut StringBuilder,
+    state: &mut StringBuilder,
+    basis: &mut StringBuilder,
+    value: &mut Float64Builder,
+    lo: &mut Float64Builder,
+    hi: &mut Float64Builder,
+    num: &mut Money,
+    den: &mut Money,
+) -> Result<()> {
+    metric.append_value(r.metric);
+    state.append_value(&r.state);
+    basis.append_value(r.basis.label());
+    value.append_option(r.value);
+    lo.append_option(r.ci.map(|c| c.0));
+    hi.append_option(r.ci.map(|c| c.1));
+    // Counts are written as whole units in the money-typed columns (x100 cents).
+    let scale = match r.basis {
+        Basis::Count => 100,
+        Basis::Balance => 1,
+    };
+    num.push(r.numerator * scale)?;
+    den.push(r.denominator * scale)
+}
+
+/// All tables of a run, by name, in [`TABLES`] order.
+pub fn all(f: &Figures) -> Result<Vec<(&'static str, RecordBatch)>> {
+    Ok(vec![
+        ("ageing", ageing(f)?),
+        ("classification", classification(f)?),
+        ("transitions", transitions(f)?),
+        ("rates", rates(f)?),
+    ])
+}

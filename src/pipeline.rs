@@ -1,0 +1,253 @@
+//! The nightly job, start to finish, in one direction:
+//! discover -> read snapshots -> compute figures -> reconcile -> stage tables,
+//! report and manifest -> publish atomically.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+
+use crate::checks;
+use crate::error::{fail, FailureKind};
+use crate::figures::{DimLabels, Figures, Period};
+use crate::input::discovery::{self, Partition};
+use crate::input::reader;
+use crate::input::snapshot::Snapshot;
+use crate::metrics::{book, join, rates, transitions};
+use crate::output::manifest::{InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing};
+use crate::output::{parquet_file, publish::Stage, tables, SCHEMA_VERSION};
+use crate::policy::Policy;
+use crate::report;
+use crate::states::BUCKETS;
+
+/// A validated run request (built from the command line by `cli`).
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub as_of: Option<NaiveDate>,
+    pub threads: Option<usize>,
+    pub policy: Policy,
+}
+
+/// What a successful run published.
+#[derive(Clone, Debug)]
+pub struct RunSummary {
+    pub as_of: NaiveDate,
+    pub report: PathBuf,
+    pub manifest: PathBuf,
+    pub tables: Vec<(String, PathBuf, usize)>,
+    pub unavailable: Vec<&'static str>,
+}
+
+struct Clock {
+    last: Instant,
+    timings: Vec<Timing>,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        Clock { last: Instant::now(), timings: Vec::new() }
+    }
+    fn lap(&mut self, stage: &str) {
+        let now = Instant::now();
+        self.timings.push(Timing {
+            stage: stage.to_string(),
+            millis: (now - self.last).as_secs_f64() * 1000.0,
+        });
+        self.last = now;
+    }
+}
+
+/// Runs the nightly job with its own thread pool.
+pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = cfg.threads {
+        b = b.num_threads(n);
+    }
+    let pool = b.build().context("starting the thread pool")?;
+    pool.install(|| run_in_pool(cfg))
+}
+
+/// A snapshot and the partition it came from.
+struct Loaded {
+    role: &'static str,
+    snap: Snapshot,
+}
+
+fn load(part: &Partition, role: &'static str) -> Result<Loaded> {
+    Ok(Loaded { role, snap: reader::read_loans(part)? })
+}
+
+fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
+    let mut clock = Clock::new();
+    let catalog = discovery::discover(&cfg.input)?;
+    let dates = discovery::resolve_dates(&catalog, cfg.as_of)?;
+    clock.lap("discover");
+
+    let cur = load(&dates.as_of, "as_of")?;
+    let prev = dates.prev.as_ref().map(|p| load(p, "prev")).transpose()?;
+    // On a monthly schedule `1m` and `prev` are the same snapshot: read it once.
+    let m1 = match (&dates.month_ago, &prev) {
+        (Some(p), Some(pv)) if pv.snap.date == p.date => None,
+        (Some(p), _) => Some(load(p, "1m")?),
+        (None, _) => None,
+    };
+    let m1_snap = match (&dates.month_ago, &prev, &m1) {
+        (_, _, Some(l)) => Some(&l.snap),
+        (Some(_), Some(pv), None) => Some(&pv.snap),
+        _ => None,
+    };
+    clock.lap("read");
+
+    let figures = compute(&cfg.policy, &cur.snap, prev.as_ref().map(|l| &l.snap), m1_snap)?;
+    clock.lap("compute");
+
+    let failed = checks::failures(&figures.checks);
+    if !failed.is_empty() {
+        return Err(fail(
+            FailureKind::Reconciliation,
+            format!(
+                "reconciliation failed for {}; nothing was published:\n  - {}",
+                figures.as_of,
+                failed.join("\n  - ")
+            ),
+        ));
+    }
+
+    let as_of = figures.as_of.to_string();
+    let mut stage = Stage::new(&cfg.output, &as_of)?;
+    let mut outputs = Vec::new();
+    for (name, batch) in tables::all(&figures)? {
+        let path = stage.file(name, "part-0.parquet")?;
+        parquet_file::write(&path, name, &as_of, std::slice::from_ref(&batch))?;
+        outputs.push(OutputTable {
+            table: name.to_string(),
+            path: stage.target(name).join("part-0.parquet").display().to_string(),
+            rows: batch.num_rows(),
+        });
+    }
+    clock.lap("write tables");
+
+    let html = report::render(&figures)?;
+    let report_path = stage.file("report", "report.html")?;
+    write_synced(&report_path, html.as_bytes())?;
+    clock.lap("render report");
+
+    let loaded: Vec<&Loaded> = std::iter::once(&cur).chain(prev.iter()).chain(m1.iter()).collect();
+    let manifest = Manifest {
+        program: "arrears".into(),
+        program_version: env!("CARGO_PKG_VERSION").into(),
+        schema_version: SCHEMA_VERSION.into(),
+        as_of_date: as_of.clone(),
+        threads: rayon::current_num_threads(),
+        inputs: loaded.iter().map(|l| input_info(l)).collect(),
+        periods: ["prev", "1m"]
+            .iter()
+            .map(|&name| {
+                let p = figures.period(name);
+                PeriodInfo {
+                    period: name.into(),
+                    available: p.is_some(),
+                    from_date: p.map(|p| p.from_date.to_string()),
+                }
+            })
+            .collect(),
+        outputs: outputs.clone(),
+        checks: figures.checks.clone(),
+        timings: clock.timings.clone(),
+    };
+    let manifest_path = stage.file("manifest", "manifest.json")?;
+    let json = serde_json::to_string_pretty(&manifest).context("serialising the manifest")?;
+    write_synced(&manifest_path, json.as_bytes())?;
+
+    let report_target = stage.target("report").join("report.html");
+    let manifest_target = stage.target("manifest").join("manifest.json");
+    stage.publish()?;
+    Ok(RunSummary {
+        as_of: figures.as_of,
+        report: report_target,
+        manifest: manifest_target,
+        tables: outputs.into_iter().map(|o| (o.table, PathBuf::from(o.path), o.rows)).collect(),
+        unavailable: figures.unavailable.clone(),
+    })
+}
+
+fn input_info(l: &Loaded) -> InputPartition {
+    InputPartition {
+        role: l.role.into(),
+        dataset: "loans".into(),
+        as_of_date: l.snap.date.to_string(),
+        rows: l.snap.len(),
+        files: l
+            .snap
+            .files
+            .iter()
+            .zip(&l.snap.file_rows)
+            .map(|(p, &rows)| InputFile { path: p.display().to_string(), rows })
+            .collect(),
+        rounded_money_values: l.snap.rounded_money_values,
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let io = |e: std::io::Error| fail(FailureKind::Output, format!("writing '{}': {e}", path.display()));
+    let mut f = std::fs::File::create(path).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+/// Computes every figure of a run date from its snapshot and the
+/// comparison snapshots that exist. Pure: no I/O.
+pub fn compute(policy: &Policy, cur: &Snapshot, prev: Option<&Snapshot>, m1: Option<&Snapshot>) -> Result<Figures> {
+    let cur_states = book::assign(cur, policy);
+    let tally = book::tally(cur, &cur_states)?;
+    let headline = book::headline(&tally);
+    let by_bucket = tally.by_bucket();
+    let mut checks = checks::book(cur, &cur_states, &tally);
+    let cur_sorted = join::sort_ids(cur)?;
+
+    let mut periods = Vec::new();
+    let mut unavailable = Vec::new();
+    for (name, earlier) in [("prev", prev), ("1m", m1)] {
+        let Some(e) = earlier else {
+            unavailable.push(name);
+            continue;
+        };
+        let st = book::assign(e, policy);
+        let sorted = join::sort_ids(e)?;
+        let m = transitions::matrix(e, &sorted, &st.bucket, cur, &cur_sorted, &cur_states.bucket, BUCKETS)?;
+        let e_tally = book::tally(e, &st)?;
+        let earlier_buckets = checks::bucket_totals(e, &st);
+        checks.extend(checks::matrix(name, &m, &earlier_buckets, &checks::bucket_totals(cur, &cur_states)));
+        let mut r = rates::from_matrix(&m);
+        if name == "1m" {
+            r.extend(rates::flow(&e_tally.by_bucket(), &by_bucket));
+        }
+        periods.push(Period {
+            name,
+            from_date: e.date,
+            buckets: m,
+            earlier: earlier_buckets,
+            rates: r,
+            headline: book::headline(&e_tally),
+        });
+    }
+    Ok(Figures {
+        as_of: cur.date,
+        labels: DimLabels {
+            product: cur.product.labels.clone(),
+            region: cur.region.labels.clone(),
+            grade: cur.grade.labels.clone(),
+        },
+        book: tally,
+        by_bucket,
+        headline,
+        current_rates: rates::from_headline(&headline),
+        periods,
+        unavailable,
+        checks,
+    })
+}
