@@ -1,0 +1,207 @@
+//! Test helpers: turn the fixtures' CSV into contract Parquet files in a
+//! chosen type variant, and read published tables back as strings.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Float64Array, Int32Array, Int64Array,
+    StringArray,
+};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{DataType, Field, Int8Type, Schema};
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+
+/// How to type a fixture when writing it as Parquet.
+#[derive(Clone, Copy, Debug)]
+pub struct Variant {
+    /// `None` = Float64, `Some(s)` = Decimal128(18 + s, s).
+    pub money_scale: Option<i8>,
+    pub int_ids: bool,
+    pub dictionary_product: bool,
+    pub dpd_int64: bool,
+    /// Rows per row group.
+    pub row_group: usize,
+    pub with_as_of_column: bool,
+}
+
+impl Default for Variant {
+    fn default() -> Self {
+        Variant {
+            money_scale: Some(2),
+            int_ids: false,
+            dictionary_product: false,
+            dpd_int64: false,
+            row_group: 1024,
+            with_as_of_column: true,
+        }
+    }
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A parsed fixture CSV: header and rows of optional cells.
+pub struct Csv {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+pub fn read_csv(path: &Path) -> Csv {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines.next().expect("header").split(',').map(str::to_string).collect();
+    let rows = lines
+        .map(|l| l.split(',').map(|c| (!c.is_empty()).then(|| c.to_string())).collect())
+        .collect();
+    Csv { header, rows }
+}
+
+fn cents(s: &str) -> i128 {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+    let frac = format!("{frac:0<2}");
+    whole.parse::<i128>().unwrap() * 100 + frac[..2].parse::<i128>().unwrap()
+}
+
+fn date32(s: &str) -> i32 {
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32
+}
+
+/// Builds a full contract batch from a fixture CSV (core columns given in
+/// the CSV; the other contract columns filled with fixed values).
+pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
+    let col = |name: &str| -> Vec<Option<String>> {
+        let i = csv.header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+        csv.rows.iter().map(|r| r[i].clone()).collect()
+    };
+    let n = csv.rows.len();
+    let money = |vals: Vec<Option<String>>| -> (DataType, ArrayRef) {
+        match v.money_scale {
+            None => (
+                DataType::Float64,
+                Arc::new(Float64Array::from(vals.iter().map(|x| x.as_ref().map(|s| s.parse::<f64>().unwrap())).collect::<Vec<_>>())),
+            ),
+            Some(s) => {
+                let mul = 10i128.pow(s as u32);
+                let t = DataType::Decimal128(18 + s as u8, s);
+                let a = Decimal128Array::from(vals.iter().map(|x| x.as_ref().map(|s| cents(s) * mul / 100)).collect::<Vec<_>>())
+                    .with_data_type(t.clone());
+                (t, Arc::new(a))
+            }
+        }
+    };
+    let text = |vals: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(vals)) };
+    let ids = col("loan_id");
+    let (id_t, id_a): (DataType, ArrayRef) = if v.int_ids {
+        (
+            DataType::Int64,
+            Arc::new(Int64Array::from(ids.iter().map(|s| s.as_ref().unwrap()[1..].parse::<i64>().unwrap()).collect::<Vec<_>>())),
+        )
+    } else {
+        (DataType::Utf8, text(ids))
+    };
+    let (prod_t, prod_a): (DataType, ArrayRef) = if v.dictionary_product {
+        let d: DictionaryArray<Int8Type> = col("product").iter().map(|s| s.as_deref()).collect();
+        (DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), Arc::new(d))
+    } else {
+        (DataType::Utf8, text(col("product")))
+    };
+    let dpd: Vec<i64> = col("days_past_due").iter().map(|s| s.as_ref().unwrap().parse().unwrap()).collect();
+    let (dpd_t, dpd_a): (DataType, ArrayRef) = if v.dpd_int64 {
+        (DataType::Int64, Arc::new(Int64Array::from(dpd)))
+    } else {
+        (DataType::Int32, Arc::new(Int32Array::from(dpd.iter().map(|&d| d as i32).collect::<Vec<_>>())))
+    };
+    let status = col("status");
+    let (m_t, bal) = money(col("principal_balance"));
+    let (_, pd) = money(col("past_due_amount"));
+    let (_, paid) = money(col("paid_amount"));
+    let (_, orig) = money(col("principal_balance").iter().map(|_| Some("50000.00".to_string())).collect());
+    let (_, sched) = money(vec![Some("1000.00".to_string()); n]);
+    let nulls = |t: DataType| arrow::array::new_null_array(&t, n);
+    let co_date: ArrayRef = Arc::new(Date32Array::from(
+        status.iter().map(|s| (s.as_deref() == Some("charged_off")).then(|| date32("2026-06-30"))).collect::<Vec<_>>(),
+    ));
+    let mut fields = vec![Field::new("loan_id", id_t, false)];
+    let mut cols: Vec<ArrayRef> = vec![id_a];
+    if v.with_as_of_column {
+        fields.push(Field::new("as_of_date", DataType::Date32, false));
+        cols.push(Arc::new(Date32Array::from(vec![date32(as_of); n])));
+    }
+    let mut add = |name: &str, t: DataType, a: ArrayRef| {
+        fields.push(Field::new(name, t, true));
+        cols.push(a);
+    };
+    add("product", prod_t, prod_a);
+    add("region", DataType::Utf8, text(col("region")));
+    add("credit_grade", DataType::Utf8, text(col("credit_grade")));
+    add("origination_date", DataType::Date32, Arc::new(Date32Array::from(vec![date32("2024-05-15"); n])));
+    add("original_principal", m_t.clone(), orig);
+    add("principal_balance", m_t.clone(), bal);
+    add("scheduled_payment", m_t.clone(), sched);
+    add("past_due_amount", m_t.clone(), pd);
+    add("days_past_due", dpd_t, dpd_a);
+    add("paid_amount", m_t.clone(), paid);
+    add("status", DataType::Utf8, text(status));
+    add("charge_off_date", DataType::Date32, co_date);
+    add("charge_off_amount", m_t.clone(), nulls(m_t.clone()));
+    add("recovered_to_date", m_t.clone(), nulls(m_t.clone()));
+    add("collateral_value", m_t.clone(), nulls(m_t.clone()));
+    add("senior_lien_balance", m_t.clone(), nulls(m_t.clone()));
+    add("plan_status", DataType::Utf8, text(col("plan_status")));
+    add("legal_stage", DataType::Utf8, nulls(DataType::Utf8));
+    add("contactable", DataType::Boolean, Arc::new(BooleanArray::from(vec![Some(true); n])));
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
+}
+
+/// Writes a batch as `root/loans/as_of_date=D/<name>`.
+pub fn write_partition(root: &Path, dataset: &str, as_of: &str, name: &str, batch: &RecordBatch, row_group: usize) -> PathBuf {
+    let dir = root.join(dataset).join(format!("as_of_date={as_of}"));
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let props = WriterProperties::builder().set_max_row_group_row_count(Some(row_group)).build();
+    let mut w = ArrowWriter::try_new(fs::File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+    path
+}
+
+/// The hand-checked fixture's dates: month-ago, yesterday, today.
+pub const HAND_DATES: [&str; 3] = ["2026-10-29", "2026-11-28", "2026-11-29"];
+
+/// Writes the hand-checked fixture under `root`, each date in the given variant.
+pub fn write_hand_fixture(root: &Path, variants: [Variant; 3]) {
+    for (d, v) in HAND_DATES.iter().zip(variants) {
+        let csv = read_csv(&repo().join("fixtures/hand").join(format!("{d}.csv")));
+        let b = contract_batch(&csv, d, v);
+        write_partition(root, "loans", d, "part-00000.parquet", &b, v.row_group);
+    }
+}
+
+/// Reads a published table for a date.
+pub fn read_table(out: &Path, table: &str, as_of: &str) -> RecordBatch {
+    let path = out.join(table).join(format!("as_of_date={as_of}")).join("part-0.parquet");
+    let r = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path).unwrap()).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = r.collect::<Result<_, _>>().unwrap();
+    let schema = batches[0].schema();
+    concat_batches(&schema, &batches).unwrap()
+}
+
+/// A table as rows of display strings (null as "null").
+pub fn rows(b: &RecordBatch) -> Vec<Vec<String>> {
+    let opts = FormatOptions::default().with_null("null");
+    let fmts: Vec<ArrayFormatter> = b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap()).collect();
+    (0..b.num_rows()).map(|r| fmts.iter().map(|f| f.value(r).to_string()).collect()).collect()
+}
+
+/// Rows as a single string each, columns joined by `|`, without `as_of_date`.
+pub fn lines(b: &RecordBatch) -> Vec<String> {
+    rows(b).into_iter().map(|r| r[1..].join("|")).collect()
+}

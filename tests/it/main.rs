@@ -1,0 +1,4 @@
+//! One integration-test binary (faster to link than one per file).
+
+mod common;
+mod hand;
