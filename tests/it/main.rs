@@ -1,4 +1,5 @@
 //! One integration-test binary (faster to link than one per file).
 
 mod common;
+mod cli;
 mod hand;
