@@ -2,4 +2,6 @@
 
 mod common;
 mod cli;
+mod generated;
 mod hand;
+mod props;
