@@ -1,1 +1,81 @@
-fn main() {}
+//! criterion benchmarks, one per stage of the nightly job, on a seeded
+//! generated book of 1,000,000 loans (written once to a temporary folder).
+//! `make bench`; figures are published in BENCHMARKS.md.
+
+use std::hint::black_box;
+
+use arrears::generate::{generate, GenConfig};
+use arrears::input::discovery::{discover, resolve_dates};
+use arrears::input::reader::read_loans;
+use arrears::metrics::{book, join, transitions};
+use arrears::output::{parquet_file, tables};
+use arrears::pipeline::compute;
+use arrears::policy::Policy;
+use arrears::report;
+use arrears::states::BUCKETS;
+use chrono::NaiveDate;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+const LOANS: usize = 1_000_000;
+
+fn stages(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let as_of = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+    let mut g = GenConfig::new(dir.path().join("in"), LOANS, as_of);
+    g.contact_days = 1;
+    generate(&g).unwrap();
+    let cat = discover(&dir.path().join("in")).unwrap();
+    let dates = resolve_dates(&cat, None).unwrap();
+    let policy = Policy::default();
+    let cur = read_loans(&dates.as_of).unwrap();
+    let prev = read_loans(dates.prev.as_ref().unwrap()).unwrap();
+
+    let mut grp = c.benchmark_group("stage_1m_loans");
+    grp.sample_size(10);
+    grp.bench_function("read (one snapshot)", |b| {
+        b.iter(|| black_box(read_loans(&dates.as_of).unwrap()))
+    });
+    let st = book::assign(&cur, &policy);
+    grp.bench_function("bucket+class", |b| {
+        b.iter(|| black_box(book::assign(&cur, &policy)))
+    });
+    grp.bench_function("ageing+classification", |b| {
+        b.iter(|| black_box(book::tally(&cur, &st).unwrap()))
+    });
+    let pst = book::assign(&prev, &policy);
+    grp.bench_function("sort ids (one snapshot)", |b| {
+        b.iter(|| black_box(join::sort_ids(&cur).unwrap()))
+    });
+    let (cs, ps) = (
+        join::sort_ids(&cur).unwrap(),
+        join::sort_ids(&prev).unwrap(),
+    );
+    grp.bench_function("join+transition matrix", |b| {
+        b.iter(|| {
+            black_box(
+                transitions::matrix(&prev, &ps, &pst.bucket, &cur, &cs, &st.bucket, BUCKETS)
+                    .unwrap(),
+            )
+        })
+    });
+    grp.bench_function("compute all figures (3 snapshots)", |b| {
+        b.iter(|| black_box(compute(&policy, &cur, Some(&prev), Some(&prev)).unwrap()))
+    });
+    let figs = compute(&policy, &cur, Some(&prev), Some(&prev)).unwrap();
+    let out = dir.path().join("t.parquet");
+    grp.bench_function("write tables", |b| {
+        b.iter(|| {
+            for (name, batch) in tables::all(&figs).unwrap() {
+                parquet_file::write(&out, name, "2026-11-29", std::slice::from_ref(&batch))
+                    .unwrap();
+            }
+        })
+    });
+    grp.bench_function("render report", |b| {
+        b.iter(|| black_box(report::render(&figs).unwrap()))
+    });
+    grp.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

@@ -67,7 +67,11 @@ pub fn book(snap: &Snapshot, st: &States, t: &BookTally) -> Vec<Check> {
         .filter(|(&c, &s)| c == NO_CLASS && s != Status::PaidOff)
         .count();
     vec![
-        Check::new("ageing.loans = snapshot rows", snap.len(), ageing_total.loans),
+        Check::new(
+            "ageing.loans = snapshot rows",
+            snap.len(),
+            ageing_total.loans,
+        ),
         Check::new(
             "ageing.principal_balance = sum of principal_balance",
             money::plain(raw_balance),
@@ -78,21 +82,35 @@ pub fn book(snap: &Snapshot, st: &States, t: &BookTally) -> Vec<Check> {
             money::plain(raw_past_due),
             money::plain(ageing_total.past_due),
         ),
-        Check::new("classification.loans = active + charged-off loans", book.loans, classified.loans),
+        Check::new(
+            "classification.loans = active + charged-off loans",
+            book.loans,
+            classified.loans,
+        ),
         Check::new(
             "classification.principal_balance = balance of active + charged-off loans",
             money::plain(book.balance),
             money::plain(classified.balance),
         ),
-        Check::new("every active or charged-off loan has a class", 0, unclassified_active),
+        Check::new(
+            "every active or charged-off loan has a class",
+            0,
+            unclassified_active,
+        ),
     ]
 }
 
 /// Checks on one transition matrix: row totals are the earlier snapshot per
 /// bucket, column totals the run date's, `NEW` and `EXIT` what the joins left.
-pub fn matrix(period: &str, m: &Matrix, earlier: &[Tally; BUCKETS], now: &[Tally; BUCKETS]) -> Vec<Check> {
+pub fn matrix(
+    period: &str,
+    m: &Matrix,
+    earlier: &[Tally; BUCKETS],
+    now: &[Tally; BUCKETS],
+) -> Vec<Check> {
     let mut out = Vec::new();
-    let (mut row_loans, mut row_bal, mut exp_loans, mut exp_bal) = (String::new(), String::new(), String::new(), String::new());
+    let (mut row_loans, mut row_bal, mut exp_loans, mut exp_bal) =
+        (String::new(), String::new(), String::new(), String::new());
     let (mut col_loans, mut exp_col) = (String::new(), String::new());
     for b in Bucket::ALL {
         let i = b.index();
@@ -104,12 +122,26 @@ pub fn matrix(period: &str, m: &Matrix, earlier: &[Tally; BUCKETS], now: &[Tally
         col_loans += &format!("{}={} ", b.label(), m.col_total(i).loans);
         exp_col += &format!("{}={} ", b.label(), now[i].loans);
     }
-    out.push(Check::new(format!("transitions[{period}] row loans = earlier snapshot by bucket"), exp_loans.trim_end(), row_loans.trim_end()));
-    out.push(Check::new(format!("transitions[{period}] row balance = earlier snapshot by bucket"), exp_bal.trim_end(), row_bal.trim_end()));
-    out.push(Check::new(format!("transitions[{period}] column loans = run-date snapshot by bucket"), exp_col.trim_end(), col_loans.trim_end()));
+    out.push(Check::new(
+        format!("transitions[{period}] row loans = earlier snapshot by bucket"),
+        exp_loans.trim_end(),
+        row_loans.trim_end(),
+    ));
+    out.push(Check::new(
+        format!("transitions[{period}] row balance = earlier snapshot by bucket"),
+        exp_bal.trim_end(),
+        row_bal.trim_end(),
+    ));
+    out.push(Check::new(
+        format!("transitions[{period}] column loans = run-date snapshot by bucket"),
+        exp_col.trim_end(),
+        col_loans.trim_end(),
+    ));
     let now_total: u64 = now.iter().map(|t| t.loans).sum();
     let earlier_total: u64 = earlier.iter().map(|t| t.loans).sum();
-    let matched: u64 = (0..BUCKETS).map(|i| m.row_total(i).loans - m.cell(i, BUCKETS).loans).sum();
+    let matched: u64 = (0..BUCKETS)
+        .map(|i| m.row_total(i).loans - m.cell(i, BUCKETS).loans)
+        .sum();
     out.push(Check::new(
         format!("transitions[{period}] NEW + matched = run-date loans"),
         now_total,

@@ -19,7 +19,8 @@ pub struct Cli {
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("'{s}' is not a date in the form YYYY-MM-DD"))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not a date in the form YYYY-MM-DD"))
 }
 
 fn parse_threads(s: &str) -> Result<usize, String> {

@@ -30,14 +30,28 @@ fn print_summary(s: &RunSummary) {
     println!("  report   {}", s.report.display());
     println!("  manifest {}", s.manifest.display());
     if !s.unavailable.is_empty() {
-        println!("  periods not available (no snapshot): {}", s.unavailable.join(", "));
+        println!(
+            "  periods not available (no snapshot): {}",
+            s.unavailable.join(", ")
+        );
     }
 }
 
 fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
-        Command::Run { input, output, as_of, threads } => {
-            let cfg = RunConfig { input, output, as_of, threads, policy: Policy::default() };
+        Command::Run {
+            input,
+            output,
+            as_of,
+            threads,
+        } => {
+            let cfg = RunConfig {
+                input,
+                output,
+                as_of,
+                threads,
+                policy: Policy::default(),
+            };
             print_summary(&pipeline::run(&cfg)?);
         }
         Command::Generate {
@@ -52,7 +66,18 @@ fn dispatch(cmd: Command) -> Result<()> {
             row_group,
             contact_days,
         } => {
-            let cfg = GenConfig { output, loans, as_of, days, seed, id_type, money, files, row_group, contact_days };
+            let cfg = GenConfig {
+                output,
+                loans,
+                as_of,
+                days,
+                seed,
+                id_type,
+                money,
+                files,
+                row_group,
+                contact_days,
+            };
             let g = generate::generate(&cfg)?;
             for (d, n) in &g.loans_rows {
                 println!("loans    {d} {n:>10} rows");
@@ -65,7 +90,11 @@ fn dispatch(cmd: Command) -> Result<()> {
         Command::Demo { output } => {
             let (g, r) = demo_configs(&output);
             generate::generate(&g)?;
-            println!("arrears: demo portfolio of {} loans written to {}", g.loans, g.output.display());
+            println!(
+                "arrears: demo portfolio of {} loans written to {}",
+                g.loans,
+                g.output.display()
+            );
             let s = pipeline::run(&r)?;
             print_summary(&s);
             println!("\nOpen the report: {}", s.report.display());

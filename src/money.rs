@@ -32,7 +32,11 @@ pub fn from_decimal(raw: i128, scale: i8) -> Cents {
             let q = raw / div;
             let r = raw % div;
             // Half away from zero: |r| >= div/2 moves one cent outward.
-            let q = if r.abs() * 2 >= div { q + raw.signum() } else { q };
+            let q = if r.abs() * 2 >= div {
+                q + raw.signum()
+            } else {
+                q
+            };
             (Some(q), r != 0)
         }
         _ => (None, false),

@@ -15,7 +15,9 @@ use crate::input::discovery::{self, Partition};
 use crate::input::reader;
 use crate::input::snapshot::Snapshot;
 use crate::metrics::{book, join, rates, transitions};
-use crate::output::manifest::{InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing};
+use crate::output::manifest::{
+    InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
+};
 use crate::output::{parquet_file, publish::Stage, tables, SCHEMA_VERSION};
 use crate::policy::Policy;
 use crate::report;
@@ -48,7 +50,10 @@ struct Clock {
 
 impl Clock {
     fn new() -> Clock {
-        Clock { last: Instant::now(), timings: Vec::new() }
+        Clock {
+            last: Instant::now(),
+            timings: Vec::new(),
+        }
     }
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
@@ -77,7 +82,10 @@ struct Loaded {
 }
 
 fn load(part: &Partition, role: &'static str) -> Result<Loaded> {
-    Ok(Loaded { role, snap: reader::read_loans(part)? })
+    Ok(Loaded {
+        role,
+        snap: reader::read_loans(part)?,
+    })
 }
 
 fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
@@ -101,7 +109,12 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     };
     clock.lap("read");
 
-    let figures = compute(&cfg.policy, &cur.snap, prev.as_ref().map(|l| &l.snap), m1_snap)?;
+    let figures = compute(
+        &cfg.policy,
+        &cur.snap,
+        prev.as_ref().map(|l| &l.snap),
+        m1_snap,
+    )?;
     clock.lap("compute");
 
     let failed = checks::failures(&figures.checks);
@@ -124,7 +137,11 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         parquet_file::write(&path, name, &as_of, std::slice::from_ref(&batch))?;
         outputs.push(OutputTable {
             table: name.to_string(),
-            path: stage.target(name).join("part-0.parquet").display().to_string(),
+            path: stage
+                .target(name)
+                .join("part-0.parquet")
+                .display()
+                .to_string(),
             rows: batch.num_rows(),
         });
     }
@@ -135,7 +152,10 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     write_synced(&report_path, html.as_bytes())?;
     clock.lap("render report");
 
-    let loaded: Vec<&Loaded> = std::iter::once(&cur).chain(prev.iter()).chain(m1.iter()).collect();
+    let loaded: Vec<&Loaded> = std::iter::once(&cur)
+        .chain(prev.iter())
+        .chain(m1.iter())
+        .collect();
     let manifest = Manifest {
         program: "arrears".into(),
         program_version: env!("CARGO_PKG_VERSION").into(),
@@ -169,7 +189,10 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         as_of: figures.as_of,
         report: report_target,
         manifest: manifest_target,
-        tables: outputs.into_iter().map(|o| (o.table, PathBuf::from(o.path), o.rows)).collect(),
+        tables: outputs
+            .into_iter()
+            .map(|o| (o.table, PathBuf::from(o.path), o.rows))
+            .collect(),
         unavailable: figures.unavailable.clone(),
     })
 }
@@ -185,7 +208,10 @@ fn input_info(l: &Loaded) -> InputPartition {
             .files
             .iter()
             .zip(&l.snap.file_rows)
-            .map(|(p, &rows)| InputFile { path: p.display().to_string(), rows })
+            .map(|(p, &rows)| InputFile {
+                path: p.display().to_string(),
+                rows,
+            })
             .collect(),
         rounded_money_values: l.snap.rounded_money_values,
     }
@@ -193,7 +219,12 @@ fn input_info(l: &Loaded) -> InputPartition {
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
-    let io = |e: std::io::Error| fail(FailureKind::Output, format!("writing '{}': {e}", path.display()));
+    let io = |e: std::io::Error| {
+        fail(
+            FailureKind::Output,
+            format!("writing '{}': {e}", path.display()),
+        )
+    };
     let mut f = std::fs::File::create(path).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)
@@ -201,7 +232,12 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Computes every figure of a run date from its snapshot and the
 /// comparison snapshots that exist. Pure: no I/O.
-pub fn compute(policy: &Policy, cur: &Snapshot, prev: Option<&Snapshot>, m1: Option<&Snapshot>) -> Result<Figures> {
+pub fn compute(
+    policy: &Policy,
+    cur: &Snapshot,
+    prev: Option<&Snapshot>,
+    m1: Option<&Snapshot>,
+) -> Result<Figures> {
     let cur_states = book::assign(cur, policy);
     let tally = book::tally(cur, &cur_states)?;
     let headline = book::headline(&tally);
@@ -218,10 +254,23 @@ pub fn compute(policy: &Policy, cur: &Snapshot, prev: Option<&Snapshot>, m1: Opt
         };
         let st = book::assign(e, policy);
         let sorted = join::sort_ids(e)?;
-        let m = transitions::matrix(e, &sorted, &st.bucket, cur, &cur_sorted, &cur_states.bucket, BUCKETS)?;
+        let m = transitions::matrix(
+            e,
+            &sorted,
+            &st.bucket,
+            cur,
+            &cur_sorted,
+            &cur_states.bucket,
+            BUCKETS,
+        )?;
         let e_tally = book::tally(e, &st)?;
         let earlier_buckets = checks::bucket_totals(e, &st);
-        checks.extend(checks::matrix(name, &m, &earlier_buckets, &checks::bucket_totals(cur, &cur_states)));
+        checks.extend(checks::matrix(
+            name,
+            &m,
+            &earlier_buckets,
+            &checks::bucket_totals(cur, &cur_states),
+        ));
         let mut r = rates::from_matrix(&m);
         if name == "1m" {
             r.extend(rates::flow(&e_tally.by_bucket(), &by_bucket));

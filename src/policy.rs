@@ -130,7 +130,10 @@ mod tests {
         assert_eq!(c(0, PlanStatus::Completed), "special_mention");
         assert_eq!(c(0, PlanStatus::Broken), "substandard");
         assert_eq!(c(300, PlanStatus::Broken), "doubtful");
-        assert_eq!(p.class(Status::ChargedOff, 0, PlanStatus::None), Some(Class::Loss));
+        assert_eq!(
+            p.class(Status::ChargedOff, 0, PlanStatus::None),
+            Some(Class::Loss)
+        );
         assert_eq!(p.class(Status::PaidOff, 0, PlanStatus::Broken), None);
     }
 }

@@ -209,7 +209,11 @@ mod tests {
 
     #[test]
     fn delinquent_buckets() {
-        let d: Vec<_> = Bucket::ALL.iter().filter(|b| b.is_delinquent()).map(|b| b.label()).collect();
+        let d: Vec<_> = Bucket::ALL
+            .iter()
+            .filter(|b| b.is_delinquent())
+            .map(|b| b.label())
+            .collect();
         assert_eq!(d, ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]);
         assert!(Class::Substandard.is_npl() && !Class::SpecialMention.is_npl());
     }

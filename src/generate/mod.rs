@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array, Int64Array, StringArray,
-    TimestampSecondArray,
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array, Int64Array,
+    StringArray, TimestampSecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -102,7 +102,9 @@ impl GenConfig {
 
     /// Dates with a contacts partition.
     pub fn contact_dates(&self) -> Vec<NaiveDate> {
-        let mut d: Vec<NaiveDate> = (0..self.contact_days).map(|k| self.as_of - Days::new(k as u64)).collect();
+        let mut d: Vec<NaiveDate> = (0..self.contact_days)
+            .map(|k| self.as_of - Days::new(k as u64))
+            .collect();
         d.sort();
         d
     }
@@ -156,7 +158,11 @@ fn contacts_schema(c: &GenConfig) -> SchemaRef {
     Arc::new(Schema::new(vec![
         f("contact_id", id.clone(), false),
         f("loan_id", id, false),
-        f("contact_ts", DataType::Timestamp(TimeUnit::Second, None), false),
+        f(
+            "contact_ts",
+            DataType::Timestamp(TimeUnit::Second, None),
+            false,
+        ),
         f("channel", DataType::Utf8, false),
         f("outcome", DataType::Utf8, false),
         f("ptp_amount", money_type(c), true),
@@ -175,25 +181,37 @@ fn money_type(c: &GenConfig) -> DataType {
 fn money_array(c: &GenConfig, v: Vec<Option<i64>>) -> ArrayRef {
     match c.money {
         MoneyType::Decimal => Arc::new(
-            Decimal128Array::from(v.into_iter().map(|x| x.map(|c| c as i128)).collect::<Vec<_>>())
-                .with_precision_and_scale(18, 2)
-                .expect("valid decimal type"),
+            Decimal128Array::from(
+                v.into_iter()
+                    .map(|x| x.map(|c| c as i128))
+                    .collect::<Vec<_>>(),
+            )
+            .with_precision_and_scale(18, 2)
+            .expect("valid decimal type"),
         ),
         MoneyType::Float64 => Arc::new(Float64Array::from(
-            v.into_iter().map(|x| x.map(|c| c as f64 / 100.0)).collect::<Vec<_>>(),
+            v.into_iter()
+                .map(|x| x.map(|c| c as f64 / 100.0))
+                .collect::<Vec<_>>(),
         )),
     }
 }
 
 fn id_array(c: &GenConfig, ids: &[u64], prefix: &str) -> ArrayRef {
     match c.id_type {
-        IdType::Int => Arc::new(Int64Array::from(ids.iter().map(|&i| i as i64).collect::<Vec<_>>())),
-        IdType::String => Arc::new(StringArray::from_iter_values(ids.iter().map(|i| format!("{prefix}{i:010}")))),
+        IdType::Int => Arc::new(Int64Array::from(
+            ids.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+        )),
+        IdType::String => Arc::new(StringArray::from_iter_values(
+            ids.iter().map(|i| format!("{prefix}{i:010}")),
+        )),
     }
 }
 
 fn dates_array(v: Vec<Option<NaiveDate>>) -> ArrayRef {
-    Arc::new(Date32Array::from(v.into_iter().map(|d| d.map(date32)).collect::<Vec<_>>()))
+    Arc::new(Date32Array::from(
+        v.into_iter().map(|d| d.map(date32)).collect::<Vec<_>>(),
+    ))
 }
 
 fn loans_batch(c: &GenConfig, date: NaiveDate, r: LoanRows) -> Result<RecordBatch> {
@@ -201,9 +219,21 @@ fn loans_batch(c: &GenConfig, date: NaiveDate, r: LoanRows) -> Result<RecordBatc
     let cols: Vec<ArrayRef> = vec![
         id_array(c, &r.id, "L"),
         dates_array(vec![Some(date); n]),
-        Arc::new(StringArray::from_iter_values(r.product.iter().map(|&p| sim::PRODUCTS[p as usize]))),
-        Arc::new(StringArray::from(r.region.iter().map(|&g| g.map(|g| sim::REGIONS[g as usize])).collect::<Vec<_>>())),
-        Arc::new(StringArray::from(r.grade.iter().map(|&g| Some(sim::GRADES[g as usize])).collect::<Vec<_>>())),
+        Arc::new(StringArray::from_iter_values(
+            r.product.iter().map(|&p| sim::PRODUCTS[p as usize]),
+        )),
+        Arc::new(StringArray::from(
+            r.region
+                .iter()
+                .map(|&g| g.map(|g| sim::REGIONS[g as usize]))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            r.grade
+                .iter()
+                .map(|&g| Some(sim::GRADES[g as usize]))
+                .collect::<Vec<_>>(),
+        )),
         dates_array(r.origination.into_iter().map(Some).collect()),
         money_array(c, r.original.into_iter().map(Some).collect()),
         money_array(c, r.balance.into_iter().map(Some).collect()),
@@ -211,14 +241,20 @@ fn loans_batch(c: &GenConfig, date: NaiveDate, r: LoanRows) -> Result<RecordBatc
         money_array(c, r.past_due.into_iter().map(Some).collect()),
         Arc::new(Int32Array::from(r.dpd)),
         money_array(c, r.paid.into_iter().map(Some).collect()),
-        Arc::new(StringArray::from_iter_values(r.status.iter().map(|&s| sim::STATUSES[s as usize]))),
+        Arc::new(StringArray::from_iter_values(
+            r.status.iter().map(|&s| sim::STATUSES[s as usize]),
+        )),
         dates_array(r.charge_off_date),
         money_array(c, r.charge_off_amount),
         money_array(c, r.recovered),
         money_array(c, r.collateral),
         money_array(c, r.senior),
-        Arc::new(StringArray::from_iter_values(r.plan.iter().map(|&s| sim::PLANS[s as usize]))),
-        Arc::new(StringArray::from_iter_values(r.legal.iter().map(|&s| sim::LEGAL[s as usize]))),
+        Arc::new(StringArray::from_iter_values(
+            r.plan.iter().map(|&s| sim::PLANS[s as usize]),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            r.legal.iter().map(|&s| sim::LEGAL[s as usize]),
+        )),
         Arc::new(BooleanArray::from(r.contactable)),
     ];
     Ok(RecordBatch::try_new(loans_schema(c), cols)?)
@@ -229,11 +265,20 @@ fn contacts_batch(c: &GenConfig, r: ContactRows) -> Result<RecordBatch> {
         id_array(c, &r.contact_id, "C"),
         id_array(c, &r.loan_id, "L"),
         Arc::new(TimestampSecondArray::from(r.ts)),
-        Arc::new(StringArray::from_iter_values(r.channel.iter().map(|&s| sim::CHANNELS[s as usize]))),
-        Arc::new(StringArray::from_iter_values(r.outcome.iter().map(|&s| sim::OUTCOMES[s as usize]))),
+        Arc::new(StringArray::from_iter_values(
+            r.channel.iter().map(|&s| sim::CHANNELS[s as usize]),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            r.outcome.iter().map(|&s| sim::OUTCOMES[s as usize]),
+        )),
         money_array(c, r.ptp_amount),
         dates_array(r.ptp_date),
-        Arc::new(StringArray::from(r.agent.iter().map(|a| a.map(|a| format!("A{a:03}"))).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(
+            r.agent
+                .iter()
+                .map(|a| a.map(|a| format!("A{a:03}")))
+                .collect::<Vec<_>>(),
+        )),
     ];
     Ok(RecordBatch::try_new(contacts_schema(c), cols)?)
 }
@@ -245,7 +290,13 @@ struct Writers {
 }
 
 impl Writers {
-    fn new(root: &Path, dataset: &str, dates: &[NaiveDate], files: usize, schema: SchemaRef) -> Result<Writers> {
+    fn new(
+        root: &Path,
+        dataset: &str,
+        dates: &[NaiveDate],
+        files: usize,
+        schema: SchemaRef,
+    ) -> Result<Writers> {
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(usize::MAX))
@@ -253,16 +304,33 @@ impl Writers {
         let mut writers = Vec::new();
         for d in dates {
             let dir = root.join(dataset).join(format!("as_of_date={d}"));
-            fs::create_dir_all(&dir).map_err(|e| fail(FailureKind::Output, format!("creating '{}': {e}", dir.display())))?;
+            fs::create_dir_all(&dir).map_err(|e| {
+                fail(
+                    FailureKind::Output,
+                    format!("creating '{}': {e}", dir.display()),
+                )
+            })?;
             let mut per = Vec::new();
             for k in 0..files {
                 let p = dir.join(format!("part-{k:05}.parquet"));
-                let f = File::create(&p).map_err(|e| fail(FailureKind::Output, format!("creating '{}': {e}", p.display())))?;
-                per.push(ArrowWriter::try_new(BufWriter::new(f), schema.clone(), Some(props.clone()))?);
+                let f = File::create(&p).map_err(|e| {
+                    fail(
+                        FailureKind::Output,
+                        format!("creating '{}': {e}", p.display()),
+                    )
+                })?;
+                per.push(ArrowWriter::try_new(
+                    BufWriter::new(f),
+                    schema.clone(),
+                    Some(props.clone()),
+                )?);
             }
             writers.push(per);
         }
-        Ok(Writers { writers, rows: vec![0; dates.len()] })
+        Ok(Writers {
+            writers,
+            rows: vec![0; dates.len()],
+        })
     }
     /// Writes a block's batch as one row group of file `block % files`.
     fn write(&mut self, date_idx: usize, block: usize, b: &RecordBatch) -> Result<()> {
@@ -297,15 +365,28 @@ pub fn generate(cfg: &GenConfig) -> Result<Generated> {
             fs::remove_dir_all(&d).with_context(|| format!("clearing '{}'", d.display()))?;
         }
     }
-    let mut lw = Writers::new(&cfg.output, "loans", &snap_dates, cfg.files.max(1), loans_schema(cfg))?;
-    let mut cw = Writers::new(&cfg.output, "contacts", &contact_dates, 1, contacts_schema(cfg))?;
+    let mut lw = Writers::new(
+        &cfg.output,
+        "loans",
+        &snap_dates,
+        cfg.files.max(1),
+        loans_schema(cfg),
+    )?;
+    let mut cw = Writers::new(
+        &cfg.output,
+        "contacts",
+        &contact_dates,
+        1,
+        contacts_schema(cfg),
+    )?;
     let block = cfg.row_group.max(1);
     let blocks = cfg.loans.div_ceil(block);
     let world = sim::World::new(cfg, &snap_dates, &contact_dates);
     // Simulate a few blocks at a time in parallel, write them in order.
     let wave = rayon::current_num_threads().max(1) * 2;
     for first in (0..blocks).step_by(wave) {
-        let done: Vec<Result<(Vec<RecordBatch>, Vec<RecordBatch>)>> = (first..(first + wave).min(blocks))
+        let done: Vec<Result<(Vec<RecordBatch>, Vec<RecordBatch>)>> = (first
+            ..(first + wave).min(blocks))
             .into_par_iter()
             .map(|b| {
                 let lo = b * block;
@@ -316,7 +397,10 @@ pub fn generate(cfg: &GenConfig) -> Result<Generated> {
                     .zip(&snap_dates)
                     .map(|(r, &d)| loans_batch(cfg, d, r))
                     .collect::<Result<Vec<_>>>()?;
-                let cb = contacts.into_iter().map(|r| contacts_batch(cfg, r)).collect::<Result<Vec<_>>>()?;
+                let cb = contacts
+                    .into_iter()
+                    .map(|r| contacts_batch(cfg, r))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok((lb, cb))
             })
             .collect();
@@ -331,8 +415,16 @@ pub fn generate(cfg: &GenConfig) -> Result<Generated> {
         }
     }
     let out = Generated {
-        loans_rows: snap_dates.iter().copied().zip(lw.rows.iter().copied()).collect(),
-        contact_rows: contact_dates.iter().copied().zip(cw.rows.iter().copied()).collect(),
+        loans_rows: snap_dates
+            .iter()
+            .copied()
+            .zip(lw.rows.iter().copied())
+            .collect(),
+        contact_rows: contact_dates
+            .iter()
+            .copied()
+            .zip(cw.rows.iter().copied())
+            .collect(),
     };
     lw.close()?;
     cw.close()?;

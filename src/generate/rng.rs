@@ -59,6 +59,8 @@ mod tests {
         let mean: f64 = (0..10_000).map(|_| r.f()).sum::<f64>() / 10_000.0;
         assert!((mean - 0.5).abs() < 0.02);
         let mut r = Rng::for_item(1, 1);
-        assert!((0..1000).map(|_| r.range(3, 5)).all(|v| (3..=5).contains(&v)));
+        assert!((0..1000)
+            .map(|_| r.range(3, 5))
+            .all(|v| (3..=5).contains(&v)));
     }
 }

@@ -7,21 +7,56 @@ use chrono::{Datelike, Days, NaiveDate, NaiveTime};
 use super::rng::Rng;
 use super::GenConfig;
 
-pub const PRODUCTS: [&str; 3] = ["second_lien_mortgage", "consumer_installment", "credit_line"];
+pub const PRODUCTS: [&str; 3] = [
+    "second_lien_mortgage",
+    "consumer_installment",
+    "credit_line",
+];
 const PRODUCT_MIX: [f64; 3] = [0.25, 0.5, 0.25];
 pub const REGIONS: [&str; 12] = [
-    "Guangdong", "Zhejiang", "Jiangsu", "Shandong", "Sichuan", "Henan", "Hubei", "Fujian", "Hunan", "Anhui",
-    "Beijing", "Shanghai",
+    "Guangdong",
+    "Zhejiang",
+    "Jiangsu",
+    "Shandong",
+    "Sichuan",
+    "Henan",
+    "Hubei",
+    "Fujian",
+    "Hunan",
+    "Anhui",
+    "Beijing",
+    "Shanghai",
 ];
 pub const GRADES: [&str; 5] = ["A", "B", "C", "D", "E"];
 const GRADE_MIX: [f64; 5] = [0.25, 0.3, 0.25, 0.12, 0.08];
 pub const STATUSES: [&str; 3] = ["active", "paid_off", "charged_off"];
 pub const PLANS: [&str; 4] = ["none", "active", "completed", "broken"];
-pub const LEGAL: [&str; 6] = ["none", "demand_letter", "filed", "judgment", "enforcement", "closed"];
-pub const CHANNELS: [&str; 7] = ["sms", "phone", "field_visit", "letter", "legal", "app_push", "email"];
+pub const LEGAL: [&str; 6] = [
+    "none",
+    "demand_letter",
+    "filed",
+    "judgment",
+    "enforcement",
+    "closed",
+];
+pub const CHANNELS: [&str; 7] = [
+    "sms",
+    "phone",
+    "field_visit",
+    "letter",
+    "legal",
+    "app_push",
+    "email",
+];
 pub const OUTCOMES: [&str; 8] = [
-    "sent", "no_answer", "right_party_contact", "third_party_contact", "promise_to_pay", "refused",
-    "wrong_number", "paid",
+    "sent",
+    "no_answer",
+    "right_party_contact",
+    "third_party_contact",
+    "promise_to_pay",
+    "refused",
+    "wrong_number",
+    "paid",
 ];
 
 /// Monthly probability of missing an instalment, by grade.
@@ -108,7 +143,11 @@ struct Loan {
 
 impl World {
     pub fn new(cfg: &GenConfig, snap_dates: &[NaiveDate], contact_dates: &[NaiveDate]) -> World {
-        let start = *snap_dates.iter().chain(contact_dates).min().expect("at least one date");
+        let start = *snap_dates
+            .iter()
+            .chain(contact_dates)
+            .min()
+            .expect("at least one date");
         let days = (cfg.as_of - start).num_days() as usize + 1;
         let day_of = |d: &NaiveDate| (*d - start).num_days() as usize;
         let mut snap_of_day = vec![None; days];
@@ -134,7 +173,9 @@ impl World {
     /// their contacts per contact date.
     pub fn simulate_block(&self, ids: Range<u64>) -> (Vec<LoanRows>, Vec<ContactRows>) {
         let mut loans: Vec<LoanRows> = (0..self.snaps).map(|_| LoanRows::default()).collect();
-        let mut contacts: Vec<ContactRows> = (0..self.contact_dates).map(|_| ContactRows::default()).collect();
+        let mut contacts: Vec<ContactRows> = (0..self.contact_dates)
+            .map(|_| ContactRows::default())
+            .collect();
         for id in ids {
             let mut rng = Rng::for_item(self.seed, id);
             let mut loan = self.new_loan(id, &mut rng);
@@ -162,7 +203,11 @@ impl World {
     fn new_loan(&self, id: u64, rng: &mut Rng) -> Loan {
         let product = rng.pick(&PRODUCT_MIX) as u8;
         let grade = rng.pick(&GRADE_MIX) as u8;
-        let region = if rng.chance(0.01) { None } else { Some(rng.range(0, REGIONS.len() as i64 - 1) as u8) };
+        let region = if rng.chance(0.01) {
+            None
+        } else {
+            Some(rng.range(0, REGIONS.len() as i64 - 1) as u8)
+        };
         let (lo, hi, term_lo, term_hi) = match product {
             0 => (200_000, 2_000_000, 60, 240),
             1 => (5_000, 200_000, 12, 36),
@@ -172,7 +217,11 @@ impl World {
         let term = rng.range(term_lo, term_hi);
         // 3% are originated during the simulated window: NEW loans.
         let new = self.days > 1 && rng.chance(0.03);
-        let mob = if new { 0 } else { rng.range(1, (term - 1).min(60)) };
+        let mob = if new {
+            0
+        } else {
+            rng.range(1, (term - 1).min(60))
+        };
         let origination = if new {
             self.start + Days::new(rng.range(1, self.days as i64 - 1).max(0) as u64)
         } else {
@@ -183,7 +232,10 @@ impl World {
         let balance = (original - principal_part * mob).max(principal_part);
         let (collateral, senior) = if product == 0 {
             let c = (original as f64 * (1.1 + rng.f() * 1.4)) as i64 / 100 * 100;
-            (Some(c), Some((c as f64 * (0.3 + rng.f() * 0.4)) as i64 / 100 * 100))
+            (
+                Some(c),
+                Some((c as f64 * (0.3 + rng.f() * 0.4)) as i64 / 100 * 100),
+            )
         } else {
             (None, None)
         };
@@ -227,7 +279,11 @@ impl World {
             loan.legal = rng.range(0, 5) as u8;
         } else if rng.chance(P_DELINQUENT[grade as usize]) {
             let bucket = rng.pick(&[0.45, 0.18, 0.1, 0.07, 0.05, 0.04, 0.11]) as i64;
-            loan.dpd = if bucket == 6 { rng.range(181, 420) } else { rng.range(bucket * 30 + 1, bucket * 30 + 30) } as i32;
+            loan.dpd = if bucket == 6 {
+                rng.range(181, 420)
+            } else {
+                rng.range(bucket * 30 + 1, bucket * 30 + 30)
+            } as i32;
             loan.past_due = scheduled * (loan.dpd as i64 / 30 + 1);
             if loan.dpd > 30 && rng.chance(0.15) {
                 loan.plan = rng.pick(&[0.0, 0.6, 0.1, 0.3]) as u8;
@@ -296,7 +352,8 @@ fn step(l: &mut Loan, date: NaiveDate, rng: &mut Rng) -> i64 {
                 };
             if rng.chance(p_cure) {
                 let cash = l.past_due;
-                l.balance = (l.balance - l.principal_part * (l.past_due / l.scheduled.max(1))).max(0);
+                l.balance =
+                    (l.balance - l.principal_part * (l.past_due / l.scheduled.max(1))).max(0);
                 l.past_due = 0;
                 l.dpd = 0;
                 if l.plan == 1 && rng.chance(0.3) {
@@ -373,21 +430,33 @@ fn contact(l: &Loan, date: NaiveDate, rng: &mut Rng, out: &mut ContactRows) {
     let mut push = |rng: &mut Rng, channel: u8, outcome: u8, hour: u32| {
         let seq = out.contact_id.len() as u64;
         let day = (date - NaiveDate::from_ymd_opt(2000, 1, 1).expect("date")).num_days() as u64;
-        out.contact_id.push(day * 100_000_000_000 + l.id * 16 + seq % 16);
+        out.contact_id
+            .push(day * 100_000_000_000 + l.id * 16 + seq % 16);
         out.loan_id.push(l.id);
         let t = date
-            .and_time(NaiveTime::from_hms_opt(hour, rng.range(0, 59) as u32, 0).expect("valid time"))
+            .and_time(
+                NaiveTime::from_hms_opt(hour, rng.range(0, 59) as u32, 0).expect("valid time"),
+            )
             .and_utc()
             .timestamp();
         out.ts.push(t);
         out.channel.push(channel);
         out.outcome.push(outcome);
         let ptp = outcome == 4;
-        out.ptp_amount.push(ptp.then_some(l.past_due.max(l.scheduled)));
-        out.ptp_date.push(ptp.then(|| date + Days::new(rng.range(1, 7) as u64)));
-        out.agent.push((channel != 0 && channel != 5).then(|| rng.range(1, 50) as u16));
+        out.ptp_amount
+            .push(ptp.then_some(l.past_due.max(l.scheduled)));
+        out.ptp_date
+            .push(ptp.then(|| date + Days::new(rng.range(1, 7) as u64)));
+        out.agent
+            .push((channel != 0 && channel != 5).then(|| rng.range(1, 50) as u16));
     };
-    let hour = |rng: &mut Rng| if rng.chance(0.01) { [7u32, 22][rng.range(0, 1) as usize] } else { rng.range(9, 20) as u32 };
+    let hour = |rng: &mut Rng| {
+        if rng.chance(0.01) {
+            [7u32, 22][rng.range(0, 1) as usize]
+        } else {
+            rng.range(9, 20) as u32
+        }
+    };
     if l.status == 2 {
         if rng.chance(0.02) {
             let h = hour(rng);

@@ -47,11 +47,19 @@ impl Offenders {
             return Ok(());
         }
         let rows: Vec<String> = self.first.iter().map(|r| r.to_string()).collect();
-        let more = if self.count > self.first.len() { ", ..." } else { "" };
+        let more = if self.count > self.first.len() {
+            ", ..."
+        } else {
+            ""
+        };
         Err(bad_input(format!(
             "column '{column}': {} {} {what} (row {}{more})",
             self.count,
-            if self.count == 1 { "row is" } else { "rows are" },
+            if self.count == 1 {
+                "row is"
+            } else {
+                "rows are"
+            },
             rows.join(", ")
         )))
     }
@@ -81,8 +89,12 @@ pub fn push_ids(a: &ArrayRef, out: &mut LoanIds, column: &str, base: usize) -> R
         (DataType::Int64, LoanIds::Int(v)) => {
             v.extend_from_slice(a.as_primitive::<Int64Type>().values());
         }
-        (DataType::Utf8, LoanIds::Str { offsets, bytes }) => push_str(a.as_string::<i32>(), offsets, bytes),
-        (DataType::LargeUtf8, LoanIds::Str { offsets, bytes }) => push_str(a.as_string::<i64>(), offsets, bytes),
+        (DataType::Utf8, LoanIds::Str { offsets, bytes }) => {
+            push_str(a.as_string::<i32>(), offsets, bytes)
+        }
+        (DataType::LargeUtf8, LoanIds::Str { offsets, bytes }) => {
+            push_str(a.as_string::<i64>(), offsets, bytes)
+        }
         (DataType::Utf8View, LoanIds::Str { offsets, bytes }) => {
             let s: &StringViewArray = a.as_string_view();
             for v in s.iter() {
@@ -100,7 +112,11 @@ pub fn push_ids(a: &ArrayRef, out: &mut LoanIds, column: &str, base: usize) -> R
     Ok(())
 }
 
-fn push_str<O: OffsetSizeTrait>(s: &GenericStringArray<O>, offsets: &mut Vec<usize>, bytes: &mut Vec<u8>) {
+fn push_str<O: OffsetSizeTrait>(
+    s: &GenericStringArray<O>,
+    offsets: &mut Vec<usize>,
+    bytes: &mut Vec<u8>,
+) {
     for v in s.iter() {
         bytes.extend_from_slice(v.unwrap_or_default().as_bytes());
         offsets.push(bytes.len());
@@ -112,20 +128,29 @@ fn push_str<O: OffsetSizeTrait>(s: &GenericStringArray<O>, offsets: &mut Vec<usi
 pub struct LocalDim {
     pub codes: Vec<u32>,
     pub labels: Vec<Option<String>>,
-    index: HashMap<Option<String>, u32>,
+    index: HashMap<String, u32>,
+    null_code: Option<u32>,
 }
 
 impl LocalDim {
     fn code_of(&mut self, v: Option<&str>) -> u32 {
-        // Look up by borrowed key first: the owned String is made once per
+        // Looked up by borrowed key: an owned String is made once per
         // distinct value, not once per row.
-        let key = v.map(str::to_owned);
-        if let Some(&c) = self.index.get(&key) {
+        let found = match v {
+            None => self.null_code,
+            Some(s) => self.index.get(s).copied(),
+        };
+        if let Some(c) = found {
             return c;
         }
         let c = self.labels.len() as u32;
-        self.labels.push(key.clone());
-        self.index.insert(key, c);
+        self.labels.push(v.map(str::to_owned));
+        match v {
+            None => self.null_code = Some(c),
+            Some(s) => {
+                self.index.insert(s.to_owned(), c);
+            }
+        }
         c
     }
 
@@ -139,7 +164,10 @@ impl LocalDim {
                 .collect();
             let keys = d.normalized_keys();
             let nulls = a.logical_nulls();
-            let null_code = nulls.as_ref().filter(|n| n.null_count() > 0).map(|_| self.code_of(None));
+            let null_code = nulls
+                .as_ref()
+                .filter(|n| n.null_count() > 0)
+                .map(|_| self.code_of(None));
             for (i, k) in keys.into_iter().enumerate() {
                 let c = match (&nulls, null_code) {
                     (Some(n), Some(nc)) if n.is_null(i) => nc,
@@ -155,7 +183,11 @@ impl LocalDim {
         let n = a.len();
         match a.data_type() {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {}
-            t => return Err(bad_input(format!("column '{column}' has type {t}, expected a string"))),
+            t => {
+                return Err(bad_input(format!(
+                    "column '{column}' has type {t}, expected a string"
+                )))
+            }
         }
         for i in 0..n {
             let v = str_at(a, i);
@@ -188,7 +220,13 @@ fn str_at(a: &dyn Array, i: usize) -> Option<&str> {
 
 /// Appends a money column as cents. `non_negative` rejects negative amounts;
 /// nulls are rejected (callers of nullable money columns use another path).
-pub fn push_money(a: &ArrayRef, out: &mut Vec<i64>, column: &str, base: usize, non_negative: bool) -> Result<u64> {
+pub fn push_money(
+    a: &ArrayRef,
+    out: &mut Vec<i64>,
+    column: &str,
+    base: usize,
+    non_negative: bool,
+) -> Result<u64> {
     require_no_nulls(a, column, base)?;
     let mut rounded = 0u64;
     let mut out_of_range = Offenders::default();
@@ -217,21 +255,40 @@ pub fn push_money(a: &ArrayRef, out: &mut Vec<i64>, column: &str, base: usize, n
             }
         }
         DataType::Decimal128(_, s) => {
-            for (i, &x) in a.as_primitive::<Decimal128Type>().values().iter().enumerate() {
+            for (i, &x) in a
+                .as_primitive::<Decimal128Type>()
+                .values()
+                .iter()
+                .enumerate()
+            {
                 put(i, money::from_decimal(x, *s));
             }
         }
         DataType::Decimal64(_, s) => {
-            for (i, &x) in a.as_primitive::<Decimal64Type>().values().iter().enumerate() {
+            for (i, &x) in a
+                .as_primitive::<Decimal64Type>()
+                .values()
+                .iter()
+                .enumerate()
+            {
                 put(i, money::from_decimal(x as i128, *s));
             }
         }
         DataType::Decimal32(_, s) => {
-            for (i, &x) in a.as_primitive::<Decimal32Type>().values().iter().enumerate() {
+            for (i, &x) in a
+                .as_primitive::<Decimal32Type>()
+                .values()
+                .iter()
+                .enumerate()
+            {
                 put(i, money::from_decimal(x as i128, *s));
             }
         }
-        t => return Err(bad_input(format!("column '{column}' has type {t}, expected money"))),
+        t => {
+            return Err(bad_input(format!(
+                "column '{column}' has type {t}, expected money"
+            )))
+        }
     }
     out_of_range.check(column, "not finite or exceed 10^15 in absolute value")?;
     negative.check(column, "negative")?;
@@ -259,7 +316,11 @@ pub fn push_dpd(a: &ArrayRef, out: &mut Vec<i32>, column: &str, base: usize) -> 
                 out.push(d.clamp(0, i32::MAX as i64) as i32);
             }
         }
-        t => return Err(bad_input(format!("column '{column}' has type {t}, expected Int32 or Int64"))),
+        t => {
+            return Err(bad_input(format!(
+                "column '{column}' has type {t}, expected Int32 or Int64"
+            )))
+        }
     }
     bad.check(column, "negative or out of range")
 }
@@ -284,7 +345,10 @@ pub fn check_as_of(a: &ArrayRef, days: i32, label: &str, column: &str, base: usi
             }
         }
     }
-    bad.check(column, &format!("different from the partition date {label}"))
+    bad.check(
+        column,
+        &format!("different from the partition date {label}"),
+    )
 }
 
 /// Reads an optional boolean column (unused by the core figures; kept for
@@ -304,13 +368,34 @@ mod tests {
     #[test]
     fn dims_from_plain_and_dictionary() {
         let mut d = LocalDim::default();
-        let plain: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), None, Some("b"), Some("a")]));
+        let plain: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("a"),
+            None,
+            Some("b"),
+            Some("a"),
+        ]));
         d.push(&plain, "x").unwrap();
-        let dict: DictionaryArray<Int8Type> = vec![Some("b"), None, Some("c")].into_iter().collect();
+        let dict: DictionaryArray<Int8Type> =
+            vec![Some("b"), None, Some("c")].into_iter().collect();
         let dict: ArrayRef = Arc::new(dict);
         d.push(&dict, "x").unwrap();
-        let got: Vec<Option<&str>> = d.codes.iter().map(|&c| d.labels[c as usize].as_deref()).collect();
-        assert_eq!(got, vec![Some("a"), None, Some("b"), Some("a"), Some("b"), None, Some("c")]);
+        let got: Vec<Option<&str>> = d
+            .codes
+            .iter()
+            .map(|&c| d.labels[c as usize].as_deref())
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                Some("a"),
+                None,
+                Some("b"),
+                Some("a"),
+                Some("b"),
+                None,
+                Some("c")
+            ]
+        );
     }
 
     #[test]
@@ -318,7 +403,10 @@ mod tests {
         let a: ArrayRef = Arc::new(Float64Array::from(vec![1.5, -2.0, 3.0]));
         let mut out = vec![];
         let e = push_money(&a, &mut out, "principal_balance", 10, true).unwrap_err();
-        assert_eq!(e.to_string(), "column 'principal_balance': 1 row is negative (row 11)");
+        assert_eq!(
+            e.to_string(),
+            "column 'principal_balance': 1 row is negative (row 11)"
+        );
         let a: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.5), None]));
         let e = push_money(&a, &mut out, "paid_amount", 0, true).unwrap_err();
         assert!(e.to_string().contains("1 row is null"), "{e}");
@@ -329,6 +417,10 @@ mod tests {
         let a: ArrayRef = Arc::new(Int64Array::from(vec![0, 5, -1, 1 << 40]));
         let mut out = vec![];
         let e = push_dpd(&a, &mut out, "days_past_due", 0).unwrap_err();
-        assert!(e.to_string().contains("2 rows are negative or out of range (row 2, 3)"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("2 rows are negative or out of range (row 2, 3)"),
+            "{e}"
+        );
     }
 }

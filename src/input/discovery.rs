@@ -67,7 +67,10 @@ pub fn discover(root: &Path) -> Result<Catalog> {
     if !root.is_dir() {
         return Err(fail(
             FailureKind::InputMissing,
-            format!("input directory '{}' does not exist or is not a directory", root.display()),
+            format!(
+                "input directory '{}' does not exist or is not a directory",
+                root.display()
+            ),
         ));
     }
     let loans_dir = root.join("loans");
@@ -186,7 +189,11 @@ pub fn resolve_dates(catalog: &Catalog, as_of: Option<NaiveDate>) -> Result<RunD
                 FailureKind::InputMissing,
                 format!(
                     "no loans partition for {d}: expected '{}' ({have})",
-                    catalog.root.join("loans").join(format!("{KEY}{d}")).display()
+                    catalog
+                        .root
+                        .join("loans")
+                        .join(format!("{KEY}{d}"))
+                        .display()
                 ),
             )
         })?,
@@ -237,7 +244,12 @@ mod tests {
         let cat = Catalog {
             root: PathBuf::from("x"),
             loans: Dataset {
-                partitions: vec![mk("2026-10-27"), mk("2026-10-30"), mk("2026-11-27"), mk("2026-11-30")],
+                partitions: vec![
+                    mk("2026-10-27"),
+                    mk("2026-10-30"),
+                    mk("2026-11-27"),
+                    mk("2026-11-30"),
+                ],
             },
             contacts: Dataset::default(),
         };

@@ -12,10 +12,14 @@ use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
 
@@ -76,24 +80,78 @@ fn open(path: &Path) -> Result<OpenFile> {
             problems.join("\n  - ")
         )));
     }
+    let meta = with_dictionary_hints(meta)?;
     let fields = meta.schema().fields();
     let mut roots: Vec<usize> = DECODED
         .iter()
-        .map(|c| fields.iter().position(|f| f.name() == c).expect("checked above"))
+        .map(|c| {
+            fields
+                .iter()
+                .position(|f| f.name() == c)
+                .expect("checked above")
+        })
         .collect();
     if let Some(i) = fields.iter().position(|f| f.name() == AS_OF_DATE) {
         roots.push(i);
     }
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
-    Ok(OpenFile { path: path.to_path_buf(), meta, mask })
+    Ok(OpenFile {
+        path: path.to_path_buf(),
+        meta,
+        mask,
+    })
 }
+
+/// Text dimensions are read as Arrow dictionaries: Parquet stores them
+/// dictionary-encoded, and asking for a dictionary keeps that encoding
+/// instead of materialising one string per row. Each distinct value is then
+/// mapped once per batch, not once per row.
+fn with_dictionary_hints(meta: ArrowReaderMetadata) -> Result<ArrowReaderMetadata> {
+    let schema = meta.schema();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let dim = DIMENSIONS.contains(&f.name().as_str());
+            match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 if dim => Field::new(
+                    f.name(),
+                    DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(f.data_type().clone()),
+                    ),
+                    f.is_nullable(),
+                )
+                .with_metadata(f.metadata().clone()),
+                _ => f.as_ref().clone(),
+            }
+        })
+        .collect();
+    let hint = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(
+        meta.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(hint),
+    )
+    .map_err(|e| bad_input(format!("cannot read text columns as dictionaries: {e}")))
+}
+
+/// Low-cardinality text columns decoded through dictionaries.
+const DIMENSIONS: &[&str] = &["product", "region", "credit_grade", "status", "plan_status"];
 
 /// Types of the contract columns, to require one schema per partition.
 fn contract_types(f: &OpenFile) -> Vec<(String, DataType)> {
     let s = f.meta.schema();
     LOANS
         .iter()
-        .map(|c| (c.name.to_string(), s.field_with_name(c.name).expect("checked").data_type().clone()))
+        .map(|c| {
+            (
+                c.name.to_string(),
+                s.field_with_name(c.name)
+                    .expect("checked")
+                    .data_type()
+                    .clone(),
+            )
+        })
         .collect()
 }
 
@@ -160,7 +218,15 @@ pub fn read_loans(part: &Partition) -> Result<Snapshot> {
     Ok(assemble(part, chunks, file_rows, int_ids, total))
 }
 
-fn decode(f: &OpenFile, fi: usize, rg: usize, file_row: usize, int_ids: bool, days: i32, label: &str) -> Result<Chunk> {
+fn decode(
+    f: &OpenFile,
+    fi: usize,
+    rg: usize,
+    file_row: usize,
+    int_ids: bool,
+    days: i32,
+    label: &str,
+) -> Result<Chunk> {
     // A fresh handle per task: cloned handles share one file offset, and
     // the Parquet reader seeks, so tasks on one file would race.
     let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
@@ -173,7 +239,11 @@ fn decode(f: &OpenFile, fi: usize, rg: usize, file_row: usize, int_ids: bool, da
     let mut c = Chunk {
         file: fi,
         file_row,
-        ids: if int_ids { LoanIds::Int(Vec::new()) } else { LoanIds::empty_str() },
+        ids: if int_ids {
+            LoanIds::Int(Vec::new())
+        } else {
+            LoanIds::empty_str()
+        },
         product: LocalDim::default(),
         region: LocalDim::default(),
         grade: LocalDim::default(),
@@ -188,15 +258,28 @@ fn decode(f: &OpenFile, fi: usize, rg: usize, file_row: usize, int_ids: bool, da
     let mut plan_dim = LocalDim::default();
     let mut base = file_row;
     for batch in reader {
-        let batch = batch.map_err(|e| bad_input(format!("row group {rg} cannot be decoded: {e}")))?;
+        let batch =
+            batch.map_err(|e| bad_input(format!("row group {rg} cannot be decoded: {e}")))?;
         let col = |name: &str| batch.column_by_name(name).expect("projected column");
         columns::push_ids(col("loan_id"), &mut c.ids, "loan_id", base)?;
         columns::require_no_nulls(col("product"), "product", base)?;
         c.product.push(col("product"), "product")?;
         c.region.push(col("region"), "region")?;
         c.grade.push(col("credit_grade"), "credit_grade")?;
-        c.rounded += columns::push_money(col("principal_balance"), &mut c.balance, "principal_balance", base, true)?;
-        c.rounded += columns::push_money(col("past_due_amount"), &mut c.past_due, "past_due_amount", base, true)?;
+        c.rounded += columns::push_money(
+            col("principal_balance"),
+            &mut c.balance,
+            "principal_balance",
+            base,
+            true,
+        )?;
+        c.rounded += columns::push_money(
+            col("past_due_amount"),
+            &mut c.past_due,
+            "past_due_amount",
+            base,
+            true,
+        )?;
         columns::push_dpd(col("days_past_due"), &mut c.dpd, "days_past_due", base)?;
         columns::require_no_nulls(col("status"), "status", base)?;
         status_dim.push(col("status"), "status")?;
@@ -204,11 +287,19 @@ fn decode(f: &OpenFile, fi: usize, rg: usize, file_row: usize, int_ids: bool, da
         check_partition_date(&batch, days, label, base)?;
         base += batch.num_rows();
     }
-    c.status = map_enum(&status_dim, "status", file_row, Status::ACCEPTED, |s| s.and_then(Status::parse))?;
-    c.plan = map_enum(&plan_dim, "plan_status", file_row, PlanStatus::ACCEPTED, |s| match s {
-        None => Some(PlanStatus::None),
-        Some(s) => PlanStatus::parse(s),
+    c.status = map_enum(&status_dim, "status", file_row, Status::ACCEPTED, |s| {
+        s.and_then(Status::parse)
     })?;
+    c.plan = map_enum(
+        &plan_dim,
+        "plan_status",
+        file_row,
+        PlanStatus::ACCEPTED,
+        |s| match s {
+            None => Some(PlanStatus::None),
+            Some(s) => PlanStatus::parse(s),
+        },
+    )?;
     Ok(c)
 }
 
@@ -230,27 +321,43 @@ fn map_enum<T: Copy>(
 ) -> Result<Vec<T>> {
     let parsed: Vec<Option<T>> = dim.labels.iter().map(|l| parse(l.as_deref())).collect();
     if parsed.iter().all(Option::is_some) {
-        return Ok(dim.codes.iter().map(|&c| parsed[c as usize].expect("all parsed")).collect());
+        return Ok(dim
+            .codes
+            .iter()
+            .map(|&c| parsed[c as usize].expect("all parsed"))
+            .collect());
     }
     let mut off = Offenders::default();
     let mut unknown = BTreeSet::new();
     for (i, &c) in dim.codes.iter().enumerate() {
         if parsed[c as usize].is_none() {
             off.push(file_row + i);
-            unknown.insert(format!("{:?}", dim.labels[c as usize].as_deref().unwrap_or("null")));
+            unknown.insert(format!(
+                "{:?}",
+                dim.labels[c as usize].as_deref().unwrap_or("null")
+            ));
         }
     }
     let values: Vec<String> = unknown.into_iter().take(5).collect();
     off.check(
         column,
-        &format!("an unknown value {} (accepted: {accepted})", values.join(", ")),
+        &format!(
+            "an unknown value {} (accepted: {accepted})",
+            values.join(", ")
+        ),
     )
     .map(|_| Vec::new())
 }
 
 /// Concatenates chunks and turns chunk-local dictionary codes into global
 /// codes over sorted labels, so codes do not depend on how rows were split.
-fn assemble(part: &Partition, chunks: Vec<Chunk>, file_rows: Vec<usize>, int_ids: bool, total: usize) -> Snapshot {
+fn assemble(
+    part: &Partition,
+    chunks: Vec<Chunk>,
+    file_rows: Vec<usize>,
+    int_ids: bool,
+    total: usize,
+) -> Snapshot {
     let global = |pick: fn(&Chunk) -> &LocalDim| -> (Vec<Option<String>>, Vec<Vec<u32>>) {
         let mut labels: Vec<Option<String>> = chunks
             .iter()
@@ -275,16 +382,29 @@ fn assemble(part: &Partition, chunks: Vec<Chunk>, file_rows: Vec<usize>, int_ids
     let (region_labels, region_maps) = global(|c| &c.region);
     let (grade_labels, grade_maps) = global(|c| &c.grade);
 
-    let mut ids = if int_ids { LoanIds::Int(Vec::with_capacity(total)) } else { LoanIds::empty_str() };
+    let mut ids = if int_ids {
+        LoanIds::Int(Vec::with_capacity(total))
+    } else {
+        LoanIds::empty_str()
+    };
     let mut snap = Snapshot {
         date: part.date,
         files: part.files.clone(),
         file_rows,
         origins: Vec::with_capacity(chunks.len()),
         ids: LoanIds::Int(Vec::new()),
-        product: Dim { codes: Vec::with_capacity(total), labels: product_labels },
-        region: Dim { codes: Vec::with_capacity(total), labels: region_labels },
-        grade: Dim { codes: Vec::with_capacity(total), labels: grade_labels },
+        product: Dim {
+            codes: Vec::with_capacity(total),
+            labels: product_labels,
+        },
+        region: Dim {
+            codes: Vec::with_capacity(total),
+            labels: region_labels,
+        },
+        grade: Dim {
+            codes: Vec::with_capacity(total),
+            labels: grade_labels,
+        },
         status: Vec::with_capacity(total),
         plan: Vec::with_capacity(total),
         dpd: Vec::with_capacity(total),
@@ -293,10 +413,20 @@ fn assemble(part: &Partition, chunks: Vec<Chunk>, file_rows: Vec<usize>, int_ids
         rounded_money_values: 0,
     };
     for (i, c) in chunks.into_iter().enumerate() {
-        snap.origins.push(Origin { first_row: snap.dpd.len(), file: c.file, file_row: c.file_row });
-        snap.product.codes.extend(c.product.codes.iter().map(|&x| product_maps[i][x as usize]));
-        snap.region.codes.extend(c.region.codes.iter().map(|&x| region_maps[i][x as usize]));
-        snap.grade.codes.extend(c.grade.codes.iter().map(|&x| grade_maps[i][x as usize]));
+        snap.origins.push(Origin {
+            first_row: snap.dpd.len(),
+            file: c.file,
+            file_row: c.file_row,
+        });
+        snap.product
+            .codes
+            .extend(c.product.codes.iter().map(|&x| product_maps[i][x as usize]));
+        snap.region
+            .codes
+            .extend(c.region.codes.iter().map(|&x| region_maps[i][x as usize]));
+        snap.grade
+            .codes
+            .extend(c.grade.codes.iter().map(|&x| grade_maps[i][x as usize]));
         ids.extend(c.ids);
         snap.status.extend(c.status);
         snap.plan.extend(c.plan);

@@ -42,7 +42,9 @@ impl Accepts {
             Accepts::Id => matches!(t, Utf8 | LargeUtf8 | Utf8View | Int64),
             Accepts::Text => match t {
                 Utf8 | LargeUtf8 | Utf8View => true,
-                Dictionary(k, v) => k.is_dictionary_key_type() && matches!(**v, Utf8 | LargeUtf8 | Utf8View),
+                Dictionary(k, v) => {
+                    k.is_dictionary_key_type() && matches!(**v, Utf8 | LargeUtf8 | Utf8View)
+                }
                 _ => false,
             },
             Accepts::Date => matches!(t, Date32),
@@ -120,7 +122,10 @@ pub fn check(schema: &Schema, spec: &[ColumnSpec]) -> Vec<String> {
         }
     }
     if let Ok(f) = schema.field_with_name(AS_OF_DATE) {
-        if !matches!(f.data_type(), DataType::Date32 | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+        if !matches!(
+            f.data_type(),
+            DataType::Date32 | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
             problems.push(format!(
                 "column '{AS_OF_DATE}' has type {}, expected Date32 or a YYYY-MM-DD string",
                 f.data_type()
@@ -142,7 +147,10 @@ mod tests {
         assert!(!Accepts::Money.accepts(&DataType::Decimal128(38, 5)));
         assert!(Accepts::Money.accepts(&DataType::Float64));
         assert!(!Accepts::Money.accepts(&DataType::Float32));
-        assert!(Accepts::Text.accepts(&DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8))));
+        assert!(Accepts::Text.accepts(&DataType::Dictionary(
+            Box::new(DataType::Int8),
+            Box::new(DataType::Utf8)
+        )));
         assert!(!Accepts::Id.accepts(&DataType::Int32));
         assert!(Accepts::Integer.accepts(&DataType::Int64));
     }

@@ -82,7 +82,13 @@ impl LoanIds {
     pub fn extend(&mut self, other: LoanIds) {
         match (self, other) {
             (LoanIds::Int(a), LoanIds::Int(b)) => a.extend(b),
-            (LoanIds::Str { offsets, bytes }, LoanIds::Str { offsets: o2, bytes: b2 }) => {
+            (
+                LoanIds::Str { offsets, bytes },
+                LoanIds::Str {
+                    offsets: o2,
+                    bytes: b2,
+                },
+            ) => {
                 let base = bytes.len();
                 bytes.extend_from_slice(&b2);
                 offsets.extend(o2[1..].iter().map(|o| o + base));
@@ -107,7 +113,9 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(K).rotate_left(29);
+        h = (h ^ u64::from_le_bytes(buf))
+            .wrapping_mul(K)
+            .rotate_left(29);
     }
     // Final avalanche (murmur3 fmix64).
     h ^= h >> 33;

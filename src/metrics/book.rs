@@ -110,12 +110,22 @@ pub fn shape(snap: &Snapshot) -> anyhow::Result<[usize; 3]> {
 }
 
 /// Tallies rows `range` of a snapshot.
-pub fn tally_range(snap: &Snapshot, st: &States, shape: [usize; 3], range: Range<usize>) -> BookTally {
+pub fn tally_range(
+    snap: &Snapshot,
+    st: &States,
+    shape: [usize; 3],
+    range: Range<usize>,
+) -> BookTally {
     let mut t = BookTally::empty(shape);
     for r in range {
         let p = snap.product.codes[r] as usize;
         let b = st.bucket[r] as usize;
-        let i = t.ageing_index(p, snap.region.codes[r] as usize, snap.grade.codes[r] as usize, b);
+        let i = t.ageing_index(
+            p,
+            snap.region.codes[r] as usize,
+            snap.grade.codes[r] as usize,
+            b,
+        );
         t.ageing[i].add(snap.balance[r], snap.past_due[r]);
         let c = st.class[r];
         if c != NO_CLASS {

@@ -27,10 +27,15 @@ pub struct SortedIds {
 pub fn sort_ids(snap: &Snapshot) -> Result<SortedIds> {
     let n = snap.len();
     if n > u32::MAX as usize {
-        return Err(bad_input(format!("{n} loans in one snapshot exceed the supported 4,294,967,295")));
+        return Err(bad_input(format!(
+            "{n} loans in one snapshot exceed the supported 4,294,967,295"
+        )));
     }
     let ids = &snap.ids;
-    let mut pairs: Vec<(u64, u32)> = (0..n).into_par_iter().map(|r| (ids.key(r), r as u32)).collect();
+    let mut pairs: Vec<(u64, u32)> = (0..n)
+        .into_par_iter()
+        .map(|r| (ids.key(r), r as u32))
+        .collect();
     if ids.is_int() {
         // Integer keys are the ids: no tie-break needed.
         pairs.par_sort_unstable();
@@ -107,7 +112,15 @@ where
         .into_par_iter()
         .map(|(ra, rb)| {
             let mut acc = init();
-            walk(a_snap, &a.rows[ra], b_snap, &b.rows[rb], |p| fold(&mut acc, p));
+            walk(
+                a_snap,
+                &a.keys[ra.clone()],
+                &a.rows[ra],
+                b_snap,
+                &b.keys[rb.clone()],
+                &b.rows[rb],
+                |p| fold(&mut acc, p),
+            );
             acc
         })
         .reduce(&init, merge))
@@ -138,10 +151,29 @@ fn span(x: &SortedIds, lo: Option<u64>, hi: Option<u64>) -> Range<usize> {
     start..end
 }
 
-fn walk(a_snap: &Snapshot, a: &[u32], b_snap: &Snapshot, b: &[u32], mut f: impl FnMut(Pair)) {
+/// Merge walk over two sorted runs. The cached keys decide almost every
+/// step; the ids themselves are compared only when keys are equal (always
+/// for a match, rarely for a string-hash collision).
+fn walk(
+    a_snap: &Snapshot,
+    ak: &[u64],
+    a: &[u32],
+    b_snap: &Snapshot,
+    bk: &[u64],
+    b: &[u32],
+    mut f: impl FnMut(Pair),
+) {
     let (mut i, mut j) = (0, 0);
+    let int = a_snap.ids.is_int();
     while i < a.len() && j < b.len() {
-        match a_snap.ids.cmp_rows(a[i] as usize, &b_snap.ids, b[j] as usize) {
+        let ord = match ak[i].cmp(&bk[j]) {
+            Ordering::Equal if !int => a_snap
+                .ids
+                .str_bytes(a[i] as usize)
+                .cmp(b_snap.ids.str_bytes(b[j] as usize)),
+            o => o,
+        };
+        match ord {
             Ordering::Less => {
                 f(Pair::OnlyEarlier(a[i]));
                 i += 1;

@@ -94,10 +94,14 @@ pub fn from_matrix(m: &Matrix) -> Vec<Rate> {
         });
         rate_pair("roll_forward", from.label(), worse, total, &mut out);
         if from.is_delinquent() {
-            let cured = m.row_sum(i, |to| to == Bucket::M0.index() || to == Bucket::Paid.index());
+            let cured = m.row_sum(i, |to| {
+                to == Bucket::M0.index() || to == Bucket::Paid.index()
+            });
             rate_pair("cure", from.label(), cured, total, &mut out);
         } else {
-            let entered = m.row_sum(i, |to| to < BUCKETS && Bucket::from_index(to).is_delinquent());
+            let entered = m.row_sum(i, |to| {
+                to < BUCKETS && Bucket::from_index(to).is_delinquent()
+            });
             rate_pair("entry", from.label(), entered, total, &mut out);
         }
     }
@@ -112,7 +116,11 @@ pub fn flow(earlier: &[Tally; BUCKETS], now: &[Tally; BUCKETS]) -> Vec<Rate> {
     for k in 0..(Bucket::ACTIVE.len() - 1) {
         let state = Bucket::from_index(k).label();
         for (basis, num, den) in [
-            (Basis::Count, now[k + 1].loans as i128, earlier[k].loans as i128),
+            (
+                Basis::Count,
+                now[k + 1].loans as i128,
+                earlier[k].loans as i128,
+            ),
             (Basis::Balance, now[k + 1].balance, earlier[k].balance),
         ] {
             let r = Ratio::new(num, den);

@@ -83,9 +83,17 @@ pub fn matrix(
         b_sorted,
         || Matrix::empty(n),
         |m, p| match p {
-            Pair::Both(i, j) => m.add(state_a[i as usize] as usize, state_b[j as usize] as usize, a_snap.balance[i as usize]),
-            Pair::OnlyEarlier(i) => m.add(state_a[i as usize] as usize, n, a_snap.balance[i as usize]),
-            Pair::OnlyLater(j) => m.add(n, state_b[j as usize] as usize, b_snap.balance[j as usize]),
+            Pair::Both(i, j) => m.add(
+                state_a[i as usize] as usize,
+                state_b[j as usize] as usize,
+                a_snap.balance[i as usize],
+            ),
+            Pair::OnlyEarlier(i) => {
+                m.add(state_a[i as usize] as usize, n, a_snap.balance[i as usize])
+            }
+            Pair::OnlyLater(j) => {
+                m.add(n, state_b[j as usize] as usize, b_snap.balance[j as usize])
+            }
         },
         Matrix::merge,
     )

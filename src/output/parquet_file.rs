@@ -18,14 +18,22 @@ use crate::error::{fail, FailureKind};
 /// Key-value metadata of every output file.
 pub fn properties(table: &str, as_of: &str) -> WriterProperties {
     let kv = vec![
-        KeyValue::new("schema_version".to_string(), super::SCHEMA_VERSION.to_string()),
+        KeyValue::new(
+            "schema_version".to_string(),
+            super::SCHEMA_VERSION.to_string(),
+        ),
         KeyValue::new("program".to_string(), "arrears".to_string()),
-        KeyValue::new("program_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        KeyValue::new(
+            "program_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
         KeyValue::new("table".to_string(), table.to_string()),
         KeyValue::new("as_of_date".to_string(), as_of.to_string()),
     ];
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid zstd level"),
+        ))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_key_value_metadata(Some(kv))
         .build()
@@ -33,7 +41,12 @@ pub fn properties(table: &str, as_of: &str) -> WriterProperties {
 
 /// Writes `batches` (one schema) to `path`, flushed and synced to disk.
 pub fn write(path: &Path, table: &str, as_of: &str, batches: &[RecordBatch]) -> Result<()> {
-    let io = |e: std::io::Error| fail(FailureKind::Output, format!("writing '{}': {e}", path.display()));
+    let io = |e: std::io::Error| {
+        fail(
+            FailureKind::Output,
+            format!("writing '{}': {e}", path.display()),
+        )
+    };
     let file = File::create(path).map_err(io)?;
     let schema = batches
         .first()
@@ -42,11 +55,19 @@ pub fn write(path: &Path, table: &str, as_of: &str, batches: &[RecordBatch]) -> 
     let mut w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(properties(table, as_of)))
         .with_context(|| format!("starting Parquet writer for '{}'", path.display()))?;
     for b in batches {
-        w.write(b).map_err(|e| fail(FailureKind::Output, format!("writing '{}': {e}", path.display())))?;
+        w.write(b).map_err(|e| {
+            fail(
+                FailureKind::Output,
+                format!("writing '{}': {e}", path.display()),
+            )
+        })?;
     }
-    let mut inner = w
-        .into_inner()
-        .map_err(|e| fail(FailureKind::Output, format!("closing '{}': {e}", path.display())))?;
+    let mut inner = w.into_inner().map_err(|e| {
+        fail(
+            FailureKind::Output,
+            format!("closing '{}': {e}", path.display()),
+        )
+    })?;
     inner.flush().map_err(io)?;
     inner.get_ref().sync_all().map_err(io)?;
     Ok(())

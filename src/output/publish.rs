@@ -24,7 +24,10 @@ pub struct Stage {
 }
 
 fn output_err(what: &str, path: &Path, e: std::io::Error) -> anyhow::Error {
-    fail(FailureKind::Output, format!("{what} '{}': {e}", path.display()))
+    fail(
+        FailureKind::Output,
+        format!("{what} '{}': {e}", path.display()),
+    )
 }
 
 fn sync_dir(path: &Path) -> Result<()> {
@@ -36,14 +39,16 @@ fn sync_dir(path: &Path) -> Result<()> {
 impl Stage {
     /// Creates the output root if needed and a fresh staging folder in it.
     pub fn new(out: &Path, as_of: &str) -> Result<Stage> {
-        fs::create_dir_all(out).map_err(|e| output_err("cannot create output directory", out, e))?;
+        fs::create_dir_all(out)
+            .map_err(|e| output_err("cannot create output directory", out, e))?;
         let dir = out
             .join(".arrears-staging")
             .join(format!("{as_of}-{}", std::process::id()));
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(|e| output_err("cannot clear", &dir, e))?;
         }
-        fs::create_dir_all(&dir).map_err(|e| output_err("cannot write to output directory", &dir, e))?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| output_err("cannot write to output directory", &dir, e))?;
         Ok(Stage {
             out: out.to_path_buf(),
             dir,
@@ -81,7 +86,8 @@ impl Stage {
             let aside = parent.join(format!(".{}.old-{}", self.partition, std::process::id()));
             let had_old = target.exists();
             if had_old {
-                fs::rename(&target, &aside).map_err(|e| output_err("cannot move aside", &target, e))?;
+                fs::rename(&target, &aside)
+                    .map_err(|e| output_err("cannot move aside", &target, e))?;
             }
             if let Err(e) = fs::rename(&staged, &target) {
                 if had_old {

@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use arrow::array::{ArrayRef, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder};
+use arrow::array::{
+    ArrayRef, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
+};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
@@ -64,7 +66,10 @@ fn field(name: &str, t: DataType, nullable: bool) -> Field {
 }
 
 fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 fn dates(d: NaiveDate, n: usize) -> ArrayRef {
@@ -73,10 +78,17 @@ fn dates(d: NaiveDate, n: usize) -> ArrayRef {
 
 /// `ageing`: product x region x credit_grade x bucket, non-empty cells only.
 pub fn ageing(f: &Figures) -> Result<RecordBatch> {
-    let (mut product, mut region, mut grade, mut bucket) =
-        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let (mut product, mut region, mut grade, mut bucket) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
     let mut loans = Int64Builder::new();
-    let (mut bal, mut pd) = (Money::new("principal_balance"), Money::new("past_due_amount"));
+    let (mut bal, mut pd) = (
+        Money::new("principal_balance"),
+        Money::new("past_due_amount"),
+    );
     let [np, nr, ng] = f.book.shape;
     let mut n = 0;
     for p in 0..np {
@@ -134,7 +146,9 @@ pub fn classification(f: &Figures) -> Result<RecordBatch> {
     let mut bal = Money::new("principal_balance");
     let mut n = 0;
     for p in 0..f.book.shape[0] {
-        let Some(name) = label(&f.labels.product, p) else { continue };
+        let Some(name) = label(&f.labels.product, p) else {
+            continue;
+        };
         for c in Class::ALL {
             let t = &f.book.class[p * CLASSES + c as usize];
             product.append_value(name);
@@ -183,8 +197,12 @@ pub fn to_label(i: usize) -> &'static str {
 /// `transitions`: every cell of every available period's matrix, zeros
 /// included, so the matrix shape is the same every night.
 pub fn transitions(f: &Figures) -> Result<RecordBatch> {
-    let (mut period, mut dimension, mut from, mut to) =
-        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let (mut period, mut dimension, mut from, mut to) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
     let mut from_date = Date32Builder::new();
     let mut loans = Int64Builder::new();
     let mut bal = Money::new("balance");
@@ -231,17 +249,38 @@ pub fn transitions(f: &Figures) -> Result<RecordBatch> {
 
 /// `rates`: book ratios (period `current`) then each available period's rates.
 pub fn rates(f: &Figures) -> Result<RecordBatch> {
-    let (mut period, mut metric, mut state, mut basis) =
-        (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
+    let (mut period, mut metric, mut state, mut basis) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
     let mut from_date = Date32Builder::new();
-    let (mut value, mut lo, mut hi) = (Float64Builder::new(), Float64Builder::new(), Float64Builder::new());
+    let (mut value, mut lo, mut hi) = (
+        Float64Builder::new(),
+        Float64Builder::new(),
+        Float64Builder::new(),
+    );
     let (mut num, mut den) = (Money::new("numerator"), Money::new("denominator"));
     let mut n = 0;
-    let groups = std::iter::once(("current", None, &f.current_rates))
-        .chain(f.periods.iter().map(|p| (p.name, Some(p.from_date), &p.rates)));
+    let groups = std::iter::once(("current", None, &f.current_rates)).chain(
+        f.periods
+            .iter()
+            .map(|p| (p.name, Some(p.from_date), &p.rates)),
+    );
     for (pname, pdate, rows) in groups {
         for r in rows.iter() {
-            push_rate(r, &mut metric, &mut state, &mut basis, &mut value, &mut lo, &mut hi, &mut num, &mut den)?;
+            push_rate(
+                r,
+                &mut metric,
+                &mut state,
+                &mut basis,
+                &mut value,
+                &mut lo,
+                &mut hi,
+                &mut num,
+                &mut den,
+            )?;
             period.append_value(pname);
             from_date.append_option(pdate.map(date32));
             n += 1;

@@ -131,7 +131,11 @@ fn ratio_rows(h: &Headline, prev: Option<&Period>, m1: Option<&Period>) -> Vec<R
                 label: label.to_string(),
                 count: format::pct(now[0].value),
                 balance: format::pct(now[1].value),
-                count_detail: format!("{} / {}", format::int(now[0].numerator), format::int(now[0].denominator)),
+                count_detail: format!(
+                    "{} / {}",
+                    format::int(now[0].numerator),
+                    format::int(now[0].denominator)
+                ),
                 vs_prev: format::pp(delta(then_prev)),
                 vs_1m: format::pp(delta(then_1m)),
                 trend_prev: trend(now[1].value, then_prev.flatten()),
@@ -157,8 +161,16 @@ fn matrix_view(p: &Period) -> MatrixView {
                         let c = m.cell(i, j).loans;
                         let s = share(c as i128, total as i128);
                         MatrixCell {
-                            share: if c == 0 { String::new() } else { format::pct(s) },
-                            loans: if c == 0 { String::new() } else { format::int(c as i128) },
+                            share: if c == 0 {
+                                String::new()
+                            } else {
+                                format::pct(s)
+                            },
+                            loans: if c == 0 {
+                                String::new()
+                            } else {
+                                format::int(c as i128)
+                            },
                             heat: (s.unwrap_or(0.0) * 100.0).round() as u8,
                         }
                     })
@@ -176,7 +188,9 @@ fn matrix_view(p: &Period) -> MatrixView {
 /// Builds the view of a run's figures.
 pub fn build(f: &Figures) -> Report {
     let h = &f.headline;
-    let total = f.by_bucket.iter().fold((0u64, 0i128, 0i128), |a, t| (a.0 + t.loans, a.1 + t.balance, a.2 + t.past_due));
+    let total = f.by_bucket.iter().fold((0u64, 0i128, 0i128), |a, t| {
+        (a.0 + t.loans, a.1 + t.balance, a.2 + t.past_due)
+    });
     let ageing = (0..BUCKETS)
         .map(|b| {
             let t = &f.by_bucket[b];
@@ -209,10 +223,22 @@ pub fn build(f: &Figures) -> Report {
         as_of_date: f.as_of.to_string(),
         program_version: env!("CARGO_PKG_VERSION").to_string(),
         book: vec![
-            Kpi { label: "Loans in snapshot".into(), value: format::int(h.loans as i128) },
-            Kpi { label: "Principal balance".into(), value: format::money(h.balance) },
-            Kpi { label: "Active loans".into(), value: format::int(h.active_loans as i128) },
-            Kpi { label: "Active balance".into(), value: format::money(h.active_balance) },
+            Kpi {
+                label: "Loans in snapshot".into(),
+                value: format::int(h.loans as i128),
+            },
+            Kpi {
+                label: "Principal balance".into(),
+                value: format::money(h.balance),
+            },
+            Kpi {
+                label: "Active loans".into(),
+                value: format::int(h.active_loans as i128),
+            },
+            Kpi {
+                label: "Active balance".into(),
+                value: format::money(h.active_balance),
+            },
         ],
         ratios: ratio_rows(h, f.period("prev"), f.period("1m")),
         ageing,
@@ -230,7 +256,10 @@ pub fn build(f: &Figures) -> Report {
         checks: f
             .checks
             .iter()
-            .map(|c| CheckRow { name: c.name.clone(), passed: c.passed })
+            .map(|c| CheckRow {
+                name: c.name.clone(),
+                passed: c.passed,
+            })
             .collect(),
     }
 }

@@ -25,7 +25,11 @@ fn missing_input_directory_exits_3() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(stderr_of(&out).contains("does not exist"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("does not exist"),
+        "{}",
+        stderr_of(&out)
+    );
     assert!(!dir.path().join("out").exists(), "nothing written");
 }
 
@@ -42,17 +46,32 @@ fn no_partition_for_the_date_exits_3() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let e = stderr_of(&out);
-    assert!(e.contains("no loans partition for 2026-11-30") && e.contains("latest is 2026-11-29"), "{e}");
+    assert!(
+        e.contains("no loans partition for 2026-11-30") && e.contains("latest is 2026-11-29"),
+        "{e}"
+    );
 }
 
 #[test]
 fn bad_date_is_a_usage_error() {
     let out = arrears()
-        .args(["run", "--input", "x", "--output", "y", "--as-of", "2026-13-01"])
+        .args([
+            "run",
+            "--input",
+            "x",
+            "--output",
+            "y",
+            "--as-of",
+            "2026-13-01",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("'2026-13-01' is not a date in the form YYYY-MM-DD"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("'2026-13-01' is not a date in the form YYYY-MM-DD"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]
@@ -71,7 +90,11 @@ fn unwritable_output_exits_6_and_publishes_nothing() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("cannot create output directory"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("cannot create output directory"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]
@@ -81,13 +104,34 @@ fn bad_input_exits_4_naming_file_column_and_rows() {
     write_hand_fixture(&input, [Variant::default(); 3]);
     // Today's file with a negative balance in the third data row.
     let mut csv = read_csv(&repo().join("fixtures/hand/2026-11-29.csv"));
-    let bal = csv.header.iter().position(|h| h == "principal_balance").unwrap();
+    let bal = csv
+        .header
+        .iter()
+        .position(|h| h == "principal_balance")
+        .unwrap();
     csv.rows[2][bal] = Some("-5.00".into());
-    let path = write_partition(&input, "loans", "2026-11-29", "part-00000.parquet", &contract_batch(&csv, "2026-11-29", Variant::default()), 100);
-    let out = arrears().args(["run", "--input"]).arg(&input).arg("--output").arg(dir.path().join("out")).output().unwrap();
+    let path = write_partition(
+        &input,
+        "loans",
+        "2026-11-29",
+        "part-00000.parquet",
+        &contract_batch(&csv, "2026-11-29", Variant::default()),
+        100,
+    );
+    let out = arrears()
+        .args(["run", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     let e = stderr_of(&out);
-    assert!(e.contains(&path.display().to_string()) && e.contains("column 'principal_balance': 1 row is negative (row 2)"), "{e}");
+    assert!(
+        e.contains(&path.display().to_string())
+            && e.contains("column 'principal_balance': 1 row is negative (row 2)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -98,13 +142,31 @@ fn duplicate_ids_exit_4() {
     // A second file in today's partition repeating two loans.
     let mut csv = read_csv(&repo().join("fixtures/hand/2026-11-29.csv"));
     csv.rows.truncate(2);
-    write_partition(&input, "loans", "2026-11-29", "part-00001.parquet", &contract_batch(&csv, "2026-11-29", Variant::default()), 100);
-    let out = arrears().args(["run", "--input"]).arg(&input).arg("--output").arg(dir.path().join("out")).output().unwrap();
+    write_partition(
+        &input,
+        "loans",
+        "2026-11-29",
+        "part-00001.parquet",
+        &contract_batch(&csv, "2026-11-29", Variant::default()),
+        100,
+    );
+    let out = arrears()
+        .args(["run", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     let e = stderr_of(&out);
     // Which of the two repeated ids is named first follows the sort order.
-    let named = ["L01", "L02"].iter().any(|id| e.contains(&format!("duplicate loan_id '{id}'")));
-    assert!(named && e.contains("part-00001.parquet' row") && e.contains("2 duplicate rows in all"), "{e}");
+    let named = ["L01", "L02"]
+        .iter()
+        .any(|id| e.contains(&format!("duplicate loan_id '{id}'")));
+    assert!(
+        named && e.contains("part-00001.parquet' row") && e.contains("2 duplicate rows in all"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -114,10 +176,29 @@ fn partition_date_mismatch_exits_4() {
     write_hand_fixture(&input, [Variant::default(); 3]);
     let csv = read_csv(&repo().join("fixtures/hand/2026-11-29.csv"));
     // Today's rows claiming to be yesterday's.
-    write_partition(&input, "loans", "2026-11-29", "part-00000.parquet", &contract_batch(&csv, "2026-11-28", Variant::default()), 100);
-    let out = arrears().args(["run", "--input"]).arg(&input).arg("--output").arg(dir.path().join("out")).output().unwrap();
+    write_partition(
+        &input,
+        "loans",
+        "2026-11-29",
+        "part-00000.parquet",
+        &contract_batch(&csv, "2026-11-28", Variant::default()),
+        100,
+    );
+    let out = arrears()
+        .args(["run", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
-    assert!(stderr_of(&out).contains("column 'as_of_date': 19 rows are different from the partition date 2026-11-29"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains(
+            "column 'as_of_date': 19 rows are different from the partition date 2026-11-29"
+        ),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 fn table_bytes(out: &Path) -> Vec<Vec<u8>> {
@@ -125,7 +206,12 @@ fn table_bytes(out: &Path) -> Vec<Vec<u8>> {
         .iter()
         .map(|t| {
             let d = out.join(t).join("as_of_date=2026-11-29");
-            let f = std::fs::read_dir(&d).unwrap().next().unwrap().unwrap().path();
+            let f = std::fs::read_dir(&d)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path();
             std::fs::read(f).unwrap()
         })
         .collect()
@@ -137,7 +223,15 @@ fn rerun_is_byte_identical_and_a_failed_run_leaves_outputs_untouched() {
     let input = dir.path().join("in");
     let out = dir.path().join("out");
     write_hand_fixture(&input, [Variant::default(); 3]);
-    let run = || arrears().args(["run", "--input"]).arg(&input).arg("--output").arg(&out).output().unwrap();
+    let run = || {
+        arrears()
+            .args(["run", "--input"])
+            .arg(&input)
+            .arg("--output")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
     assert!(run().status.success());
     let first = table_bytes(&out);
     let ok = run();
@@ -148,10 +242,21 @@ fn rerun_is_byte_identical_and_a_failed_run_leaves_outputs_untouched() {
     let mut csv = read_csv(&repo().join("fixtures/hand/2026-11-29.csv"));
     let st = csv.header.iter().position(|h| h == "status").unwrap();
     csv.rows[0][st] = Some("closed".into());
-    write_partition(&input, "loans", "2026-11-29", "part-00000.parquet", &contract_batch(&csv, "2026-11-29", Variant::default()), 100);
+    write_partition(
+        &input,
+        "loans",
+        "2026-11-29",
+        "part-00000.parquet",
+        &contract_batch(&csv, "2026-11-29", Variant::default()),
+        100,
+    );
     let bad = run();
     assert_eq!(bad.status.code(), Some(4));
-    assert!(stderr_of(&bad).contains("column 'status': 1 row is an unknown value \"closed\""), "{}", stderr_of(&bad));
+    assert!(
+        stderr_of(&bad).contains("column 'status': 1 row is an unknown value \"closed\""),
+        "{}",
+        stderr_of(&bad)
+    );
     assert_eq!(first, table_bytes(&out), "failed run changed nothing");
     assert!(!out.join(".arrears-staging").exists(), "staging cleaned up");
 }
@@ -159,15 +264,34 @@ fn rerun_is_byte_identical_and_a_failed_run_leaves_outputs_untouched() {
 #[test]
 fn demo_runs_and_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let out = arrears().arg("demo").arg("--output").arg(dir.path()).output().unwrap();
+    let out = arrears()
+        .arg("demo")
+        .arg("--output")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Open the report:"), "{stdout}");
-    let html = std::fs::read_to_string(dir.path().join("output/report/as_of_date=2026-11-29/report.html")).unwrap();
+    let html = std::fs::read_to_string(
+        dir.path()
+            .join("output/report/as_of_date=2026-11-29/report.html"),
+    )
+    .unwrap();
     assert!(html.contains("Roll rates, one month") && !html.contains("FAILED"));
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("output/manifest/as_of_date=2026-11-29/manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            dir.path()
+                .join("output/manifest/as_of_date=2026-11-29/manifest.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     assert_eq!(manifest["inputs"].as_array().unwrap().len(), 3);
-    assert!(manifest["checks"].as_array().unwrap().iter().all(|c| c["passed"] == true));
+    assert!(manifest["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["passed"] == true));
     assert_eq!(manifest["outputs"][0]["table"], "ageing");
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Float64Array, Int32Array, Int64Array,
-    StringArray,
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Float64Array,
+    Int32Array, Int64Array, StringArray,
 };
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Int8Type, Schema};
@@ -56,9 +56,18 @@ pub struct Csv {
 pub fn read_csv(path: &Path) -> Csv {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header = lines.next().expect("header").split(',').map(str::to_string).collect();
+    let header = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(str::to_string)
+        .collect();
     let rows = lines
-        .map(|l| l.split(',').map(|c| (!c.is_empty()).then(|| c.to_string())).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|c| (!c.is_empty()).then(|| c.to_string()))
+                .collect()
+        })
         .collect();
     Csv { header, rows }
 }
@@ -78,7 +87,11 @@ fn date32(s: &str) -> i32 {
 /// the CSV; the other contract columns filled with fixed values).
 pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
     let col = |name: &str| -> Vec<Option<String>> {
-        let i = csv.header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+        let i = csv
+            .header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"));
         csv.rows.iter().map(|r| r[i].clone()).collect()
     };
     let n = csv.rows.len();
@@ -86,13 +99,21 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
         match v.money_scale {
             None => (
                 DataType::Float64,
-                Arc::new(Float64Array::from(vals.iter().map(|x| x.as_ref().map(|s| s.parse::<f64>().unwrap())).collect::<Vec<_>>())),
+                Arc::new(Float64Array::from(
+                    vals.iter()
+                        .map(|x| x.as_ref().map(|s| s.parse::<f64>().unwrap()))
+                        .collect::<Vec<_>>(),
+                )),
             ),
             Some(s) => {
                 let mul = 10i128.pow(s as u32);
                 let t = DataType::Decimal128(18 + s as u8, s);
-                let a = Decimal128Array::from(vals.iter().map(|x| x.as_ref().map(|s| cents(s) * mul / 100)).collect::<Vec<_>>())
-                    .with_data_type(t.clone());
+                let a = Decimal128Array::from(
+                    vals.iter()
+                        .map(|x| x.as_ref().map(|s| cents(s) * mul / 100))
+                        .collect::<Vec<_>>(),
+                )
+                .with_data_type(t.clone());
                 (t, Arc::new(a))
             }
         }
@@ -102,32 +123,55 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
     let (id_t, id_a): (DataType, ArrayRef) = if v.int_ids {
         (
             DataType::Int64,
-            Arc::new(Int64Array::from(ids.iter().map(|s| s.as_ref().unwrap()[1..].parse::<i64>().unwrap()).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from(
+                ids.iter()
+                    .map(|s| s.as_ref().unwrap()[1..].parse::<i64>().unwrap())
+                    .collect::<Vec<_>>(),
+            )),
         )
     } else {
         (DataType::Utf8, text(ids))
     };
     let (prod_t, prod_a): (DataType, ArrayRef) = if v.dictionary_product {
         let d: DictionaryArray<Int8Type> = col("product").iter().map(|s| s.as_deref()).collect();
-        (DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), Arc::new(d))
+        (
+            DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+            Arc::new(d),
+        )
     } else {
         (DataType::Utf8, text(col("product")))
     };
-    let dpd: Vec<i64> = col("days_past_due").iter().map(|s| s.as_ref().unwrap().parse().unwrap()).collect();
+    let dpd: Vec<i64> = col("days_past_due")
+        .iter()
+        .map(|s| s.as_ref().unwrap().parse().unwrap())
+        .collect();
     let (dpd_t, dpd_a): (DataType, ArrayRef) = if v.dpd_int64 {
         (DataType::Int64, Arc::new(Int64Array::from(dpd)))
     } else {
-        (DataType::Int32, Arc::new(Int32Array::from(dpd.iter().map(|&d| d as i32).collect::<Vec<_>>())))
+        (
+            DataType::Int32,
+            Arc::new(Int32Array::from(
+                dpd.iter().map(|&d| d as i32).collect::<Vec<_>>(),
+            )),
+        )
     };
     let status = col("status");
     let (m_t, bal) = money(col("principal_balance"));
     let (_, pd) = money(col("past_due_amount"));
     let (_, paid) = money(col("paid_amount"));
-    let (_, orig) = money(col("principal_balance").iter().map(|_| Some("50000.00".to_string())).collect());
+    let (_, orig) = money(
+        col("principal_balance")
+            .iter()
+            .map(|_| Some("50000.00".to_string()))
+            .collect(),
+    );
     let (_, sched) = money(vec![Some("1000.00".to_string()); n]);
     let nulls = |t: DataType| arrow::array::new_null_array(&t, n);
     let co_date: ArrayRef = Arc::new(Date32Array::from(
-        status.iter().map(|s| (s.as_deref() == Some("charged_off")).then(|| date32("2026-06-30"))).collect::<Vec<_>>(),
+        status
+            .iter()
+            .map(|s| (s.as_deref() == Some("charged_off")).then(|| date32("2026-06-30")))
+            .collect::<Vec<_>>(),
     ));
     let mut fields = vec![Field::new("loan_id", id_t, false)];
     let mut cols: Vec<ArrayRef> = vec![id_a];
@@ -142,7 +186,11 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
     add("product", prod_t, prod_a);
     add("region", DataType::Utf8, text(col("region")));
     add("credit_grade", DataType::Utf8, text(col("credit_grade")));
-    add("origination_date", DataType::Date32, Arc::new(Date32Array::from(vec![date32("2024-05-15"); n])));
+    add(
+        "origination_date",
+        DataType::Date32,
+        Arc::new(Date32Array::from(vec![date32("2024-05-15"); n])),
+    );
     add("original_principal", m_t.clone(), orig);
     add("principal_balance", m_t.clone(), bal);
     add("scheduled_payment", m_t.clone(), sched);
@@ -157,17 +205,35 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
     add("senior_lien_balance", m_t.clone(), nulls(m_t.clone()));
     add("plan_status", DataType::Utf8, text(col("plan_status")));
     add("legal_stage", DataType::Utf8, nulls(DataType::Utf8));
-    add("contactable", DataType::Boolean, Arc::new(BooleanArray::from(vec![Some(true); n])));
+    add(
+        "contactable",
+        DataType::Boolean,
+        Arc::new(BooleanArray::from(vec![Some(true); n])),
+    );
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
 }
 
 /// Writes a batch as `root/loans/as_of_date=D/<name>`.
-pub fn write_partition(root: &Path, dataset: &str, as_of: &str, name: &str, batch: &RecordBatch, row_group: usize) -> PathBuf {
+pub fn write_partition(
+    root: &Path,
+    dataset: &str,
+    as_of: &str,
+    name: &str,
+    batch: &RecordBatch,
+    row_group: usize,
+) -> PathBuf {
     let dir = root.join(dataset).join(format!("as_of_date={as_of}"));
     fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
-    let props = WriterProperties::builder().set_max_row_group_row_count(Some(row_group)).build();
-    let mut w = ArrowWriter::try_new(fs::File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(row_group))
+        .build();
+    let mut w = ArrowWriter::try_new(
+        fs::File::create(&path).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
     w.write(batch).unwrap();
     w.close().unwrap();
     path
@@ -187,8 +253,14 @@ pub fn write_hand_fixture(root: &Path, variants: [Variant; 3]) {
 
 /// Reads a published table for a date.
 pub fn read_table(out: &Path, table: &str, as_of: &str) -> RecordBatch {
-    let path = out.join(table).join(format!("as_of_date={as_of}")).join("part-0.parquet");
-    let r = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path).unwrap()).unwrap().build().unwrap();
+    let path = out
+        .join(table)
+        .join(format!("as_of_date={as_of}"))
+        .join("part-0.parquet");
+    let r = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
     let batches: Vec<RecordBatch> = r.collect::<Result<_, _>>().unwrap();
     let schema = batches[0].schema();
     concat_batches(&schema, &batches).unwrap()
@@ -197,8 +269,14 @@ pub fn read_table(out: &Path, table: &str, as_of: &str) -> RecordBatch {
 /// A table as rows of display strings (null as "null").
 pub fn rows(b: &RecordBatch) -> Vec<Vec<String>> {
     let opts = FormatOptions::default().with_null("null");
-    let fmts: Vec<ArrayFormatter> = b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap()).collect();
-    (0..b.num_rows()).map(|r| fmts.iter().map(|f| f.value(r).to_string()).collect()).collect()
+    let fmts: Vec<ArrayFormatter> = b
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+        .collect();
+    (0..b.num_rows())
+        .map(|r| fmts.iter().map(|f| f.value(r).to_string()).collect())
+        .collect()
 }
 
 /// Rows as a single string each, columns joined by `|`, without `as_of_date`.

@@ -28,16 +28,31 @@ fn run_hand(dir: &Path, variants: [Variant; 3], threads: usize) -> std::path::Pa
 /// Int64 dpd and tiny row groups, Decimal(20,2) with dictionary product today.
 fn mixed_variants() -> [Variant; 3] {
     [
-        Variant { money_scale: Some(4), ..Variant::default() },
-        Variant { money_scale: None, dpd_int64: true, row_group: 3, with_as_of_column: false, ..Variant::default() },
-        Variant { dictionary_product: true, row_group: 7, ..Variant::default() },
+        Variant {
+            money_scale: Some(4),
+            ..Variant::default()
+        },
+        Variant {
+            money_scale: None,
+            dpd_int64: true,
+            row_group: 3,
+            with_as_of_column: false,
+            ..Variant::default()
+        },
+        Variant {
+            dictionary_product: true,
+            row_group: 7,
+            ..Variant::default()
+        },
     ]
 }
 
 /// Ageing collapsed to bucket totals: "bucket|loans|balance|past_due".
 fn ageing_by_bucket(out: &Path) -> Vec<String> {
     let t = rows(&read_table(out, "ageing", "2026-11-29"));
-    let order = ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M6+", "WO", "PAID"];
+    let order = [
+        "M0", "M1", "M2", "M3", "M4", "M5", "M6", "M6+", "WO", "PAID",
+    ];
     let cents = |s: &str| -> i64 { s.replace('.', "").parse().unwrap() };
     order
         .iter()
@@ -49,7 +64,13 @@ fn ageing_by_bucket(out: &Path) -> Vec<String> {
             let loans: i64 = mine.iter().map(|r| r[5].parse::<i64>().unwrap()).sum();
             let bal: i64 = mine.iter().map(|r| cents(&r[6])).sum();
             let pd: i64 = mine.iter().map(|r| cents(&r[7])).sum();
-            Some(format!("{b}|{loans}|{}.{:02}|{}.{:02}", bal / 100, bal % 100, pd / 100, pd % 100))
+            Some(format!(
+                "{b}|{loans}|{}.{:02}|{}.{:02}",
+                bal / 100,
+                bal % 100,
+                pd / 100,
+                pd % 100
+            ))
         })
         .collect()
 }
@@ -203,40 +224,140 @@ fn rates_match_hand_figures() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_hand(dir.path(), mixed_variants(), 2);
     let cases: &[(&str, Option<f64>, &str, &str)] = &[
-        ("current|dpd1_plus|active|count", Some(9.0 / 16.0), "9.00", "16.00"),
-        ("current|dpd1_plus|active|balance", Some(1_075_000.0 / 1_616_500.0), "1075000.00", "1616500.00"),
-        ("current|dpd30_plus|active|count", Some(6.0 / 16.0), "6.00", "16.00"),
-        ("current|dpd30_plus|active|balance", Some(1_060_000.0 / 1_616_500.0), "1060000.00", "1616500.00"),
-        ("current|dpd90_plus|active|count", Some(0.25), "4.00", "16.00"),
-        ("current|dpd90_plus|active|balance", Some(1_050_000.0 / 1_616_500.0), "1050000.00", "1616500.00"),
+        (
+            "current|dpd1_plus|active|count",
+            Some(9.0 / 16.0),
+            "9.00",
+            "16.00",
+        ),
+        (
+            "current|dpd1_plus|active|balance",
+            Some(1_075_000.0 / 1_616_500.0),
+            "1075000.00",
+            "1616500.00",
+        ),
+        (
+            "current|dpd30_plus|active|count",
+            Some(6.0 / 16.0),
+            "6.00",
+            "16.00",
+        ),
+        (
+            "current|dpd30_plus|active|balance",
+            Some(1_060_000.0 / 1_616_500.0),
+            "1060000.00",
+            "1616500.00",
+        ),
+        (
+            "current|dpd90_plus|active|count",
+            Some(0.25),
+            "4.00",
+            "16.00",
+        ),
+        (
+            "current|dpd90_plus|active|balance",
+            Some(1_050_000.0 / 1_616_500.0),
+            "1050000.00",
+            "1616500.00",
+        ),
         ("current|npl|book|count", Some(6.0 / 18.0), "6.00", "18.00"),
-        ("current|npl|book|balance", Some(1_063_000.0 / 1_629_500.0), "1063000.00", "1629500.00"),
-        ("prev|roll_forward|M0|count", Some(1.0 / 7.0), "1.00", "7.00"),
-        ("prev|roll_forward|M0|balance", Some(2000.0 / 520_620.0), "2000.00", "520620.00"),
+        (
+            "current|npl|book|balance",
+            Some(1_063_000.0 / 1_629_500.0),
+            "1063000.00",
+            "1629500.00",
+        ),
+        (
+            "prev|roll_forward|M0|count",
+            Some(1.0 / 7.0),
+            "1.00",
+            "7.00",
+        ),
+        (
+            "prev|roll_forward|M0|balance",
+            Some(2000.0 / 520_620.0),
+            "2000.00",
+            "520620.00",
+        ),
         ("prev|entry|M0|count", Some(1.0 / 7.0), "1.00", "7.00"),
-        ("prev|roll_forward|M1|count", Some(1.0 / 3.0), "1.00", "3.00"),
-        ("prev|roll_forward|M1|balance", Some(7000.0 / 20000.0), "7000.00", "20000.00"),
+        (
+            "prev|roll_forward|M1|count",
+            Some(1.0 / 3.0),
+            "1.00",
+            "3.00",
+        ),
+        (
+            "prev|roll_forward|M1|balance",
+            Some(7000.0 / 20000.0),
+            "7000.00",
+            "20000.00",
+        ),
         ("prev|cure|M1|count", Some(0.0), "0.00", "3.00"),
         ("prev|cure|M3|count", Some(0.5), "1.00", "2.00"),
-        ("prev|cure|M3|balance", Some(4000.0 / 6500.0), "4000.00", "6500.00"),
+        (
+            "prev|cure|M3|balance",
+            Some(4000.0 / 6500.0),
+            "4000.00",
+            "6500.00",
+        ),
         ("prev|roll_forward|M3|count", Some(0.0), "0.00", "2.00"),
         ("prev|roll_forward|M6|count", None, "0.00", "0.00"),
-        ("prev|roll_forward|M6+|count", Some(1.0 / 3.0), "1.00", "3.00"),
-        ("prev|roll_forward|M6+|balance", Some(8000.0 / 508_000.0), "8000.00", "508000.00"),
+        (
+            "prev|roll_forward|M6+|count",
+            Some(1.0 / 3.0),
+            "1.00",
+            "3.00",
+        ),
+        (
+            "prev|roll_forward|M6+|balance",
+            Some(8000.0 / 508_000.0),
+            "8000.00",
+            "508000.00",
+        ),
         ("1m|roll_forward|M0|count", Some(0.25), "2.00", "8.00"),
-        ("1m|roll_forward|M0|balance", Some(9000.0 / 520_400.0), "9000.00", "520400.00"),
+        (
+            "1m|roll_forward|M0|balance",
+            Some(9000.0 / 520_400.0),
+            "9000.00",
+            "520400.00",
+        ),
         ("1m|entry|M0|count", Some(0.25), "2.00", "8.00"),
         ("1m|roll_forward|M1|count", Some(2.0 / 3.0), "2.00", "3.00"),
-        ("1m|roll_forward|M1|balance", Some(10000.0 / 16000.0), "10000.00", "16000.00"),
+        (
+            "1m|roll_forward|M1|balance",
+            Some(10000.0 / 16000.0),
+            "10000.00",
+            "16000.00",
+        ),
         ("1m|cure|M2|count", Some(0.5), "1.00", "2.00"),
-        ("1m|cure|M2|balance", Some(4000.0 / 6500.0), "4000.00", "6500.00"),
+        (
+            "1m|cure|M2|balance",
+            Some(4000.0 / 6500.0),
+            "4000.00",
+            "6500.00",
+        ),
         ("1m|roll_forward|M3|count", Some(1.0), "1.00", "1.00"),
         ("1m|roll_forward|M5|count", None, "0.00", "0.00"),
-        ("1m|roll_forward|M6|balance", Some(1.0), "8000.00", "8000.00"),
+        (
+            "1m|roll_forward|M6|balance",
+            Some(1.0),
+            "8000.00",
+            "8000.00",
+        ),
         ("1m|roll_forward|M6+|count", Some(0.0), "0.00", "2.00"),
         ("1m|flow|M0|count", Some(3.0 / 8.0), "3.00", "8.00"),
-        ("1m|flow|M0|balance", Some(15000.0 / 520_400.0), "15000.00", "520400.00"),
-        ("1m|flow|M1|balance", Some(10000.0 / 16000.0), "10000.00", "16000.00"),
+        (
+            "1m|flow|M0|balance",
+            Some(15000.0 / 520_400.0),
+            "15000.00",
+            "520400.00",
+        ),
+        (
+            "1m|flow|M1|balance",
+            Some(10000.0 / 16000.0),
+            "10000.00",
+            "16000.00",
+        ),
         ("1m|flow|M2|count", Some(0.0), "0.00", "2.00"),
         ("1m|flow|M5|count", None, "0.00", "0.00"),
         ("1m|flow|M6|count", Some(2.0), "2.00", "1.00"),
@@ -252,10 +373,19 @@ fn rates_match_hand_figures() {
     assert!(bad.is_empty(), "{bad:#?}");
     // Count-basis rates carry a Wilson interval; 1 of 7:
     let t = rows(&read_table(&out, "rates", "2026-11-29"));
-    let r = t.iter().find(|r| r[1] == "prev" && r[3] == "entry" && r[5] == "count").unwrap();
+    let r = t
+        .iter()
+        .find(|r| r[1] == "prev" && r[3] == "entry" && r[5] == "count")
+        .unwrap();
     let (lo, hi): (f64, f64) = (r[9].parse().unwrap(), r[10].parse().unwrap());
-    assert!((lo - 0.025_7).abs() < 1e-3 && (hi - 0.513_1).abs() < 1e-3, "{lo} {hi}");
-    let r = t.iter().find(|r| r[1] == "prev" && r[3] == "entry" && r[5] == "balance").unwrap();
+    assert!(
+        (lo - 0.025_7).abs() < 1e-3 && (hi - 0.513_1).abs() < 1e-3,
+        "{lo} {hi}"
+    );
+    let r = t
+        .iter()
+        .find(|r| r[1] == "prev" && r[3] == "entry" && r[5] == "balance")
+        .unwrap();
     assert_eq!((r[9].as_str(), r[10].as_str()), ("null", "null"));
 }
 
@@ -267,7 +397,10 @@ fn thread_count_and_file_layout_do_not_change_the_bytes() {
     let out_b = run_hand(b.path(), [Variant::default(); 3], 2);
     for t in ["ageing", "classification", "transitions", "rates"] {
         let p = format!("{t}/as_of_date=2026-11-29/part-0.parquet");
-        let (x, y) = (std::fs::read(out_a.join(&p)).unwrap(), std::fs::read(out_b.join(&p)).unwrap());
+        let (x, y) = (
+            std::fs::read(out_a.join(&p)).unwrap(),
+            std::fs::read(out_b.join(&p)).unwrap(),
+        );
         assert!(x == y, "{t} differs between runs");
     }
     let r = |o: &Path| std::fs::read(o.join("report/as_of_date=2026-11-29/report.html")).unwrap();
@@ -277,7 +410,15 @@ fn thread_count_and_file_layout_do_not_change_the_bytes() {
 #[test]
 fn integer_ids_give_the_same_figures() {
     let a = tempfile::tempdir().unwrap();
-    let out = run_hand(a.path(), [Variant { int_ids: true, money_scale: None, ..Variant::default() }; 3], 2);
+    let out = run_hand(
+        a.path(),
+        [Variant {
+            int_ids: true,
+            money_scale: None,
+            ..Variant::default()
+        }; 3],
+        2,
+    );
     assert_eq!(nonzero_cells(&out, "prev").len(), 15);
     assert_eq!(ageing_by_bucket(&out)[0], "M0|7|541500.00|0.00");
     assert_eq!(rate(&out, "1m|flow|M6|count"), "2.0|2.00|1.00");

@@ -1,7 +1,7 @@
 //! One integration-test binary (faster to link than one per file).
 
-mod common;
 mod cli;
+mod common;
 mod generated;
 mod hand;
 mod props;

@@ -34,7 +34,10 @@ fn dim(values: Vec<Option<String>>) -> Dim {
     let mut labels: Vec<Option<String>> = values.clone();
     labels.sort();
     labels.dedup();
-    let codes = values.iter().map(|v| labels.binary_search(v).unwrap() as u32).collect();
+    let codes = values
+        .iter()
+        .map(|v| labels.binary_search(v).unwrap() as u32)
+        .collect();
     Dim { codes, labels }
 }
 
@@ -56,27 +59,51 @@ fn snapshot(date: &str, mut rows: Vec<Row>, int_ids: bool) -> Snapshot {
         LoanIds::Str { offsets, bytes }
     };
     let status = |s: u8| [Status::Active, Status::PaidOff, Status::ChargedOff][s as usize];
-    let plan = |p: u8| [PlanStatus::None, PlanStatus::Active, PlanStatus::Completed, PlanStatus::Broken][p as usize];
+    let plan = |p: u8| {
+        [
+            PlanStatus::None,
+            PlanStatus::Active,
+            PlanStatus::Completed,
+            PlanStatus::Broken,
+        ][p as usize]
+    };
     Snapshot {
         date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
         files: vec![PathBuf::from("mem")],
         file_rows: vec![rows.len()],
-        origins: vec![Origin { first_row: 0, file: 0, file_row: 0 }],
+        origins: vec![Origin {
+            first_row: 0,
+            file: 0,
+            file_row: 0,
+        }],
         ids,
         product: dim(rows.iter().map(|r| Some(format!("p{}", r.1))).collect()),
         region: dim(rows.iter().map(|r| r.2.map(|x| format!("r{x}"))).collect()),
-        grade: dim(rows.iter().map(|r| Some(["A", "B", "C", "D", "E"][r.3 as usize].to_string())).collect()),
+        grade: dim(rows
+            .iter()
+            .map(|r| Some(["A", "B", "C", "D", "E"][r.3 as usize].to_string()))
+            .collect()),
         status: rows.iter().map(|r| status(r.4)).collect(),
         plan: rows.iter().map(|r| plan(r.5)).collect(),
-        dpd: rows.iter().map(|r| if r.4 == 1 { 0 } else { r.6 }).collect(),
-        balance: rows.iter().map(|r| if r.4 == 1 { 0 } else { r.7 }).collect(),
+        dpd: rows
+            .iter()
+            .map(|r| if r.4 == 1 { 0 } else { r.6 })
+            .collect(),
+        balance: rows
+            .iter()
+            .map(|r| if r.4 == 1 { 0 } else { r.7 })
+            .collect(),
         past_due: rows.iter().map(|r| r.8).collect(),
         rounded_money_values: 0,
     }
 }
 
 fn tables_of(f: &arrears::figures::Figures) -> Vec<arrow::record_batch::RecordBatch> {
-    tables::all(f).unwrap().into_iter().map(|(_, b)| b).collect()
+    tables::all(f)
+        .unwrap()
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect()
 }
 
 proptest! {

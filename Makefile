@@ -1,0 +1,31 @@
+# arrears: make targets. `make` alone lists them.
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+
+.PHONY: help demo test check fmt clippy bench bench-e2e
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+demo: ## Generate the built-in demo portfolio, run the nightly job, print where the report is
+	$(CARGO) run --release -- demo --output target/demo
+
+test: ## Run every test (unit, integration, properties, CLI)
+	$(CARGO) test --all-targets
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+clippy: ## Lint with warnings as errors
+	$(CARGO) clippy --all-targets -- -D warnings
+
+check: ## fmt check, clippy (warnings are errors), tests
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) test --all-targets
+
+bench: ## criterion benchmarks per stage
+	$(CARGO) bench --bench stages
+
+bench-e2e: ## end-to-end timing of `arrears run` on generated books (1M and 10M loans)
+	bash benches/e2e.sh
