@@ -25,7 +25,7 @@ fn row() -> impl Strategy<Value = Row> {
         prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
         0u8..4,
         prop_oneof![5 => Just(0), 5 => 0i32..500],
-        0i64..10_000_000_00,
+        0i64..1_000_000_000, // cents: up to 10 million
         0i64..1_000_000,
     )
 }
