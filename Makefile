@@ -2,7 +2,9 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help demo test check fmt clippy bench bench-e2e
+.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck
+ARREARS ?= target/release/arrears
+VENV ?= target/venv
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,3 +31,10 @@ bench: ## criterion benchmarks per stage
 
 bench-e2e: ## end-to-end timing of `arrears run` on generated books (1M and 10M loans)
 	bash benches/e2e.sh
+
+crosscheck: ## DuckDB writes a book, arrears runs on it, SQL recomputes every figure: must agree to the cent
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import duckdb" 2>/dev/null || $(VENV)/bin/pip install -q duckdb
+	@[ -x $(ARREARS) ] || $(CARGO) build --release
+	rm -rf target/crosscheck
+	$(VENV)/bin/python tests/sql/crosscheck.py $(ARREARS) target/crosscheck 50000
