@@ -180,6 +180,9 @@ mod tests {
         assert!((hi - 0.434_482).abs() < 1e-5, "{hi}");
         assert_eq!(wilson(0, 0), None);
         let (lo, hi) = wilson(30, 30).unwrap();
-        assert!((hi - 1.0).abs() < 1e-12 && (lo - 0.886_5).abs() < 1e-3, "{lo} {hi}");
+        assert!(
+            (hi - 1.0).abs() < 1e-12 && (lo - 0.886_5).abs() < 1e-3,
+            "{lo} {hi}"
+        );
     }
 }
