@@ -18,8 +18,6 @@ pub struct Period {
     pub from_date: NaiveDate,
     /// Bucket transition matrix from `from_date` to the run date.
     pub buckets: Matrix,
-    /// Per-bucket totals of the earlier snapshot.
-    pub earlier: [Tally; BUCKETS],
     /// Roll-forward, cure, entry (and for `1m`, flow) rates.
     pub rates: Vec<Rate>,
     /// Headline of the earlier snapshot, for "change since".

@@ -14,6 +14,9 @@ use crate::figures::{DimLabels, Figures, Period};
 use crate::input::discovery::{self, Partition};
 use crate::input::reader;
 use crate::input::snapshot::Snapshot;
+use crate::metrics::book::BookTally;
+use crate::metrics::tally::Tally;
+use crate::metrics::transitions::Matrix;
 use crate::metrics::{book, join, rates, transitions};
 use crate::output::manifest::{
     InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
@@ -244,14 +247,12 @@ pub fn compute(
     let by_bucket = tally.by_bucket();
     let mut checks = checks::book(cur, &cur_states, &tally);
     let cur_sorted = join::sort_ids(cur)?;
+    let cur_buckets = checks::bucket_totals(cur, &cur_states);
 
-    let mut periods = Vec::new();
-    let mut unavailable = Vec::new();
-    for (name, earlier) in [("prev", prev), ("1m", m1)] {
-        let Some(e) = earlier else {
-            unavailable.push(name);
-            continue;
-        };
+    // What a period needs from its earlier snapshot. On a monthly schedule
+    // (or with a single daily snapshot) `prev` and `1m` are the same
+    // snapshot: it is classified, sorted and joined once.
+    let against = |e: &Snapshot| -> Result<(Matrix, BookTally, [Tally; BUCKETS])> {
         let st = book::assign(e, policy);
         let sorted = join::sort_ids(e)?;
         let m = transitions::matrix(
@@ -263,14 +264,22 @@ pub fn compute(
             &cur_states.bucket,
             BUCKETS,
         )?;
-        let e_tally = book::tally(e, &st)?;
-        let earlier_buckets = checks::bucket_totals(e, &st);
-        checks.extend(checks::matrix(
-            name,
-            &m,
-            &earlier_buckets,
-            &checks::bucket_totals(cur, &cur_states),
-        ));
+        Ok((m, book::tally(e, &st)?, checks::bucket_totals(e, &st)))
+    };
+    let prev_work = prev.map(against).transpose()?;
+    let m1_work = match (m1, prev, &prev_work) {
+        (Some(a), Some(b), Some(w)) if std::ptr::eq(a, b) => Some(w.clone()),
+        _ => m1.map(against).transpose()?,
+    };
+
+    let mut periods = Vec::new();
+    let mut unavailable = Vec::new();
+    for (name, earlier, work) in [("prev", prev, prev_work), ("1m", m1, m1_work)] {
+        let (Some(e), Some((m, e_tally, earlier_buckets))) = (earlier, work) else {
+            unavailable.push(name);
+            continue;
+        };
+        checks.extend(checks::matrix(name, &m, &earlier_buckets, &cur_buckets));
         let mut r = rates::from_matrix(&m);
         if name == "1m" {
             r.extend(rates::flow(&e_tally.by_bucket(), &by_bucket));
@@ -279,7 +288,6 @@ pub fn compute(
             name,
             from_date: e.date,
             buckets: m,
-            earlier: earlier_buckets,
             rates: r,
             headline: book::headline(&e_tally),
         });

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, GenericStringArray, OffsetSizeTrait, StringViewArray,
+    Array, ArrayRef, AsArray, GenericStringArray, OffsetSizeTrait, StringViewArray,
 };
 use arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Decimal32Type, Decimal64Type, Float64Type, Int32Type,
@@ -31,14 +31,6 @@ impl Offenders {
         self.count += 1;
         if self.first.len() < 5 {
             self.first.push(row);
-        }
-    }
-    pub fn merge(&mut self, other: Offenders) {
-        self.count += other.count;
-        for r in other.first {
-            if self.first.len() < 5 {
-                self.first.push(r);
-            }
         }
     }
     /// `Err` naming the column and rows, if any row offended.
@@ -349,13 +341,6 @@ pub fn check_as_of(a: &ArrayRef, days: i32, label: &str, column: &str, base: usi
         column,
         &format!("different from the partition date {label}"),
     )
-}
-
-/// Reads an optional boolean column (unused by the core figures; kept for
-/// the strategy module).
-#[allow(dead_code)]
-pub fn bools(a: &ArrayRef) -> Option<&BooleanArray> {
-    a.as_boolean_opt()
 }
 
 #[cfg(test)]

@@ -138,9 +138,6 @@ impl Dim {
     pub fn cardinality(&self) -> usize {
         self.labels.len()
     }
-    pub fn label(&self, code: u32) -> Option<&str> {
-        self.labels[code as usize].as_deref()
-    }
 }
 
 /// Where a run of rows came from, to name file and row in error messages.

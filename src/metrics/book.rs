@@ -216,12 +216,3 @@ pub fn headline(t: &BookTally) -> Headline {
         npl: pair(npl, book),
     }
 }
-
-/// Rows counted per status, for reconciliation.
-pub fn status_counts(snap: &Snapshot) -> [u64; 3] {
-    let mut c = [0u64; 3];
-    for s in &snap.status {
-        c[*s as usize] += 1;
-    }
-    c
-}

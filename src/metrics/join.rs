@@ -126,8 +126,9 @@ where
         .reduce(&init, merge))
 }
 
-/// Key boundaries: `[0, k1, k2, ..., u64::MAX]` as half-open key ranges,
-/// with the last range closed by a final `None`-like sentinel handled in `span`.
+/// Key boundaries `[Some(0), Some(k1), ..., None]`: consecutive pairs are
+/// half-open key ranges, `None` meaning "to the end". Boundaries are keys,
+/// so all rows with one key fall in one range.
 fn key_splits(b: &SortedIds, pieces: usize) -> Vec<Option<u64>> {
     let mut s = vec![Some(0u64)];
     let n = b.keys.len();
