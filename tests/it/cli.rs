@@ -14,16 +14,39 @@ fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// `arrears run --input INPUT --output OUT`.
+fn run_arrears(input: &Path, out: &Path) -> std::process::Output {
+    arrears()
+        .args(["run", "--input"])
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+/// The hand fixture's run-date rows, to be edited into bad input.
+fn today_csv() -> Csv {
+    read_csv(&repo().join("fixtures/hand/2026-11-29.csv"))
+}
+
+/// Sets one cell of a fixture CSV.
+fn set(csv: &mut Csv, column: &str, row: usize, value: &str) {
+    let c = csv.header.iter().position(|h| h == column).unwrap();
+    csv.rows[row][c] = Some(value.into());
+}
+
+/// Writes `csv` as file `name` of the run date's partition; its rows claim
+/// the date `claimed` in their `as_of_date` column.
+fn write_today(input: &Path, name: &str, csv: &Csv, claimed: &str) -> std::path::PathBuf {
+    let batch = contract_batch(csv, claimed, Variant::default());
+    write_partition(input, "loans", "2026-11-29", name, &batch, 100)
+}
+
 #[test]
 fn missing_input_directory_exits_3() {
     let dir = tempfile::tempdir().unwrap();
-    let out = arrears()
-        .args(["run", "--input"])
-        .arg(dir.path().join("nope"))
-        .arg("--output")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let out = run_arrears(&dir.path().join("nope"), &dir.path().join("out"));
     assert_eq!(out.status.code(), Some(3));
     assert!(
         stderr_of(&out).contains("does not exist"),
@@ -82,13 +105,7 @@ fn unwritable_output_exits_6_and_publishes_nothing() {
     // whoever runs the test (root ignores permission bits, not file types).
     let blocker = dir.path().join("out");
     std::fs::write(&blocker, b"not a directory").unwrap();
-    let out = arrears()
-        .args(["run", "--input"])
-        .arg(dir.path().join("in"))
-        .arg("--output")
-        .arg(&blocker)
-        .output()
-        .unwrap();
+    let out = run_arrears(&dir.path().join("in"), &blocker);
     assert_eq!(out.status.code(), Some(6), "{}", stderr_of(&out));
     assert!(
         stderr_of(&out).contains("cannot create output directory"),
@@ -103,28 +120,10 @@ fn bad_input_exits_4_naming_file_column_and_rows() {
     let input = dir.path().join("in");
     write_hand_fixture(&input, [Variant::default(); 3]);
     // Today's file with a negative balance in the third data row.
-    let mut csv = read_csv(&repo().join("fixtures/hand/2026-11-29.csv"));
-    let bal = csv
-        .header
-        .iter()
-        .position(|h| h == "principal_balance")
-        .unwrap();
-    csv.rows[2][bal] = Some("-5.00".into());
-    let path = write_partition(
-        &input,
-        "loans",
-        "2026-11-29",
-        "part-00000.parquet",
-        &contract_batch(&csv, "2026-11-29", Variant::default()),
-        100,
-    );
-    let out = arrears()
-        .args(["run", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let mut csv = today_csv();
+    set(&mut csv, "principal_balance", 2, "-5.00");
+    let path = write_today(&input, "part-00000.parquet", &csv, "2026-11-29");
+    let out = run_arrears(&input, &dir.path().join("out"));
     assert_eq!(out.status.code(), Some(4));
     let e = stderr_of(&out);
     assert!(
@@ -140,23 +139,10 @@ fn duplicate_ids_exit_4() {
     let input = dir.path().join("in");
     write_hand_fixture(&input, [Variant::default(); 3]);
     // A second file in today's partition repeating two loans.
-    let mut csv = read_csv(&repo().join("fixtures/hand/2026-11-29.csv"));
+    let mut csv = today_csv();
     csv.rows.truncate(2);
-    write_partition(
-        &input,
-        "loans",
-        "2026-11-29",
-        "part-00001.parquet",
-        &contract_batch(&csv, "2026-11-29", Variant::default()),
-        100,
-    );
-    let out = arrears()
-        .args(["run", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    write_today(&input, "part-00001.parquet", &csv, "2026-11-29");
+    let out = run_arrears(&input, &dir.path().join("out"));
     assert_eq!(out.status.code(), Some(4));
     let e = stderr_of(&out);
     // Which of the two repeated ids is named first follows the sort order.
@@ -174,23 +160,9 @@ fn partition_date_mismatch_exits_4() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
     write_hand_fixture(&input, [Variant::default(); 3]);
-    let csv = read_csv(&repo().join("fixtures/hand/2026-11-29.csv"));
     // Today's rows claiming to be yesterday's.
-    write_partition(
-        &input,
-        "loans",
-        "2026-11-29",
-        "part-00000.parquet",
-        &contract_batch(&csv, "2026-11-28", Variant::default()),
-        100,
-    );
-    let out = arrears()
-        .args(["run", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    write_today(&input, "part-00000.parquet", &today_csv(), "2026-11-28");
+    let out = run_arrears(&input, &dir.path().join("out"));
     assert_eq!(out.status.code(), Some(4));
     assert!(
         stderr_of(&out).contains(
@@ -223,15 +195,7 @@ fn rerun_is_byte_identical_and_a_failed_run_leaves_outputs_untouched() {
     let input = dir.path().join("in");
     let out = dir.path().join("out");
     write_hand_fixture(&input, [Variant::default(); 3]);
-    let run = || {
-        arrears()
-            .args(["run", "--input"])
-            .arg(&input)
-            .arg("--output")
-            .arg(&out)
-            .output()
-            .unwrap()
-    };
+    let run = || run_arrears(&input, &out);
     assert!(run().status.success());
     let first = table_bytes(&out);
     let ok = run();
@@ -239,17 +203,9 @@ fn rerun_is_byte_identical_and_a_failed_run_leaves_outputs_untouched() {
     assert!(String::from_utf8_lossy(&ok.stdout).contains("published 2026-11-29"));
     assert_eq!(first, table_bytes(&out), "rerun is byte-identical");
     // Break today's input: the run fails and yesterday's answer stays.
-    let mut csv = read_csv(&repo().join("fixtures/hand/2026-11-29.csv"));
-    let st = csv.header.iter().position(|h| h == "status").unwrap();
-    csv.rows[0][st] = Some("closed".into());
-    write_partition(
-        &input,
-        "loans",
-        "2026-11-29",
-        "part-00000.parquet",
-        &contract_batch(&csv, "2026-11-29", Variant::default()),
-        100,
-    );
+    let mut csv = today_csv();
+    set(&mut csv, "status", 0, "closed");
+    write_today(&input, "part-00000.parquet", &csv, "2026-11-29");
     let bad = run();
     assert_eq!(bad.status.code(), Some(4));
     assert!(
