@@ -71,8 +71,22 @@ fn stages(c: &mut Criterion) {
             }
         })
     });
+    // The report is built from aggregates only: its cost does not grow
+    // with the number of loans (history here is empty; with 42 earlier
+    // runs it adds their small `rates` files, see BENCHMARKS.md).
+    let engine = report::Engine::new(&report::Options::default()).unwrap();
+    let policy = Policy::default();
+    let info = report::view::RunInfo {
+        inputs: &[],
+        timings: &[],
+        threads: 2,
+        input_root: "in".into(),
+        policy: &policy,
+        generated_at: "2026-11-30T00:00:00Z".into(),
+    };
+    let past = arrears::history::History::default();
     grp.bench_function("render report", |b| {
-        b.iter(|| black_box(report::render(&figs).unwrap()))
+        b.iter(|| black_box(engine.render(&figs, &past, &info).unwrap()))
     });
     grp.finish();
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::generate::{GenConfig, IdType, MoneyType};
 use crate::pipeline::RunConfig;
 use crate::policy::Policy;
+use crate::report::{self, Locale};
 
 /// Delinquency, roll-rate and collections figures for a loan book, every night.
 #[derive(Debug, Parser)]
@@ -46,6 +47,8 @@ pub enum Command {
         /// Worker threads [default: one per core].
         #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Write a deterministic synthetic portfolio that follows the data contract.
     Generate {
@@ -79,20 +82,47 @@ pub enum Command {
         /// Days of contacts ending at --as-of.
         #[arg(long, default_value_t = 7)]
         contact_days: usize,
+        /// Also write the month-end snapshot of each of this many months before --as-of's month.
+        #[arg(long, default_value_t = 0)]
+        months: usize,
     },
     /// Generate the built-in demo portfolio and run the nightly job on it.
     Demo {
         /// Where to put the demo input and output.
         #[arg(long, default_value = "target/demo")]
         output: PathBuf,
+        #[command(flatten)]
+        report: ReportArgs,
     },
 }
 
-/// The demo portfolio: 20,000 loans, three days and the month-ago snapshot.
-pub fn demo_configs(root: &std::path::Path) -> (GenConfig, RunConfig) {
+/// How the management report is rendered.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Report language: labels, number and date formats.
+    #[arg(long, value_enum, default_value_t = Locale::En)]
+    pub locale: Locale,
+    /// Folder of report templates (*.html) replacing the built-in ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    pub fn options(&self) -> report::Options {
+        report::Options {
+            locale: self.locale,
+            templates: self.templates.clone(),
+        }
+    }
+}
+
+/// The demo portfolio: 20,000 loans with 30 daily snapshots and the
+/// month-ends of the 12 months before, so the report has its trends.
+pub fn demo_configs(root: &std::path::Path, report: report::Options) -> (GenConfig, RunConfig) {
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 29).expect("valid date");
     let mut g = GenConfig::new(root.join("input"), 20_000, as_of);
-    g.days = 3;
+    g.days = 30;
+    g.months = 12;
     g.row_group = 4096;
     let r = RunConfig {
         input: root.join("input"),
@@ -100,6 +130,7 @@ pub fn demo_configs(root: &std::path::Path) -> (GenConfig, RunConfig) {
         as_of: Some(as_of),
         threads: None,
         policy: Policy::default(),
+        report,
     };
     (g, r)
 }

@@ -17,6 +17,9 @@ pub enum FailureKind {
     Reconciliation,
     /// The output directory cannot be written, or publishing failed.
     Output,
+    /// The run's configuration is unusable: report templates that do not
+    /// load or render (and, later, the policy file).
+    Config,
 }
 
 impl FailureKind {
@@ -28,6 +31,7 @@ impl FailureKind {
             FailureKind::BadInput => 4,
             FailureKind::Reconciliation => 5,
             FailureKind::Output => 6,
+            FailureKind::Config => 7,
         }
     }
 }

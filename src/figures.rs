@@ -22,6 +22,8 @@ pub struct Period {
     pub rates: Vec<Rate>,
     /// Headline of the earlier snapshot, for "change since".
     pub headline: Headline,
+    /// Recoveries on charged-off loans over the period, cents.
+    pub recovered: i128,
 }
 
 /// Labels of the dimension codes used in [`BookTally`].

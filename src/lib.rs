@@ -12,6 +12,7 @@ pub mod cli;
 pub mod error;
 pub mod figures;
 pub mod generate;
+pub mod history;
 pub mod input;
 pub mod metrics;
 pub mod money;

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use arrears::cli::{demo_configs, Cli, Command};
 use arrears::error::exit_code_of;
 use arrears::generate::{self, GenConfig};
@@ -44,6 +44,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             output,
             as_of,
             threads,
+            report,
         } => {
             let cfg = RunConfig {
                 input,
@@ -51,6 +52,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 as_of,
                 threads,
                 policy: Policy::default(),
+                report: report.options(),
             };
             print_summary(&pipeline::run(&cfg)?);
         }
@@ -65,6 +67,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             files,
             row_group,
             contact_days,
+            months,
         } => {
             let cfg = GenConfig {
                 output,
@@ -77,6 +80,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 files,
                 row_group,
                 contact_days,
+                months,
             };
             let g = generate::generate(&cfg)?;
             for (d, n) in &g.loans_rows {
@@ -87,15 +91,38 @@ fn dispatch(cmd: Command) -> Result<()> {
             }
             println!("written under {}", cfg.output.display());
         }
-        Command::Demo { output } => {
-            let (g, r) = demo_configs(&output);
+        Command::Demo { output, report } => {
+            let (g, r) = demo_configs(&output, report.options());
+            // A clean output: the history the report reads is the demo's own.
+            if r.output.exists() {
+                std::fs::remove_dir_all(&r.output).with_context(|| {
+                    format!("removing the previous demo output '{}'", r.output.display())
+                })?;
+            }
             generate::generate(&g)?;
             println!(
                 "arrears: demo portfolio of {} loans written to {}",
                 g.loans,
                 g.output.display()
             );
-            let s = pipeline::run(&r)?;
+            // Run every snapshot date in order, as the nightly schedule
+            // would have, so the last report has its history.
+            let dates = g.snapshot_dates();
+            let (last, earlier) = dates.split_last().expect("at least one date");
+            for d in earlier {
+                pipeline::run(&RunConfig {
+                    as_of: Some(*d),
+                    ..r.clone()
+                })?;
+            }
+            println!(
+                "arrears: ran {} earlier dates for the report's history",
+                earlier.len()
+            );
+            let s = pipeline::run(&RunConfig {
+                as_of: Some(*last),
+                ..r
+            })?;
             print_summary(&s);
             println!("\nOpen the report: {}", s.report.display());
         }

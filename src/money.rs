@@ -75,9 +75,37 @@ pub fn plain(cents: i128) -> String {
     format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
+/// Parses what [`plain`] writes (`-1234.56`) back to cents.
+pub fn parse_plain(s: &str) -> Option<i128> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    let (units, frac) = body.split_once('.')?;
+    if units.is_empty()
+        || frac.len() != 2
+        || !units.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let v = units.parse::<i128>().ok()?.checked_mul(100)? + frac.parse::<i128>().ok()?;
+    Some(if neg { -v } else { v })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_round_trips() {
+        for c in [0i128, 5, -5, 123456, -100, i64::MAX as i128] {
+            assert_eq!(parse_plain(&plain(c)), Some(c));
+        }
+        for bad in ["", "1", "1.2", "1.234", "a.00", ".00", "1.0x", "--1.00"] {
+            assert_eq!(parse_plain(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn decimal_scales() {

@@ -11,19 +11,22 @@ use chrono::NaiveDate;
 use crate::checks;
 use crate::error::{fail, FailureKind};
 use crate::figures::{DimLabels, Figures, Period};
+use crate::history;
 use crate::input::discovery::{self, Partition};
 use crate::input::reader;
 use crate::input::snapshot::Snapshot;
 use crate::metrics::book::BookTally;
+use crate::metrics::movement::Movement;
 use crate::metrics::tally::Tally;
-use crate::metrics::transitions::Matrix;
-use crate::metrics::{book, join, rates, transitions};
+use crate::metrics::{book, join, movement, rates};
+use crate::money;
 use crate::output::manifest::{
-    InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
+    HeadlineFigures, InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
 };
 use crate::output::{parquet_file, publish::Stage, tables, SCHEMA_VERSION};
 use crate::policy::Policy;
 use crate::report;
+use crate::report::view::RunInfo;
 use crate::states::BUCKETS;
 
 /// A validated run request (built from the command line by `cli`).
@@ -34,6 +37,7 @@ pub struct RunConfig {
     pub as_of: Option<NaiveDate>,
     pub threads: Option<usize>,
     pub policy: Policy,
+    pub report: report::Options,
 }
 
 /// What a successful run published.
@@ -93,6 +97,8 @@ fn load(part: &Partition, role: &'static str) -> Result<Loaded> {
 
 fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     let mut clock = Clock::new();
+    // Templates first: a broken template folder fails before any data is read.
+    let engine = report::Engine::new(&cfg.report)?;
     let catalog = discovery::discover(&cfg.input)?;
     let dates = discovery::resolve_dates(&catalog, cfg.as_of)?;
     clock.lap("discover");
@@ -150,22 +156,43 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     }
     clock.lap("write tables");
 
-    let html = report::render(&figures)?;
-    let report_path = stage.file("report", "report.html")?;
-    write_synced(&report_path, html.as_bytes())?;
-    clock.lap("render report");
-
     let loaded: Vec<&Loaded> = std::iter::once(&cur)
         .chain(prev.iter())
         .chain(m1.iter())
         .collect();
+    let inputs: Vec<InputPartition> = loaded.iter().map(|l| input_info(l)).collect();
+    let wanted: Vec<NaiveDate> = figures.periods.iter().map(|p| p.from_date).collect();
+    let past = history::load(&cfg.output, figures.as_of, &wanted);
+    let html = engine.render(
+        &figures,
+        &past,
+        &RunInfo {
+            inputs: &inputs,
+            timings: &clock.timings,
+            threads: rayon::current_num_threads(),
+            input_root: cfg.input.display().to_string(),
+            policy: &cfg.policy,
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        },
+    )?;
+    let report_path = stage.file("report", "report.html")?;
+    write_synced(&report_path, html.as_bytes())?;
+    clock.lap("render report");
+
     let manifest = Manifest {
         program: "arrears".into(),
         program_version: env!("CARGO_PKG_VERSION").into(),
         schema_version: SCHEMA_VERSION.into(),
         as_of_date: as_of.clone(),
         threads: rayon::current_num_threads(),
-        inputs: loaded.iter().map(|l| input_info(l)).collect(),
+        inputs,
+        figures: HeadlineFigures {
+            loans: figures.headline.loans,
+            principal_balance: money::plain(figures.headline.balance),
+            cash_collected: money::plain(figures.headline.cash_collected),
+            recovered_prev: figures.period("prev").map(|p| money::plain(p.recovered)),
+            recovered_1m: figures.period("1m").map(|p| money::plain(p.recovered)),
+        },
         periods: ["prev", "1m"]
             .iter()
             .map(|&name| {
@@ -243,7 +270,7 @@ pub fn compute(
 ) -> Result<Figures> {
     let cur_states = book::assign(cur, policy);
     let tally = book::tally(cur, &cur_states)?;
-    let headline = book::headline(&tally);
+    let headline = book::headline(&tally, cur);
     let by_bucket = tally.by_bucket();
     let mut checks = checks::book(cur, &cur_states, &tally);
     let cur_sorted = join::sort_ids(cur)?;
@@ -252,10 +279,10 @@ pub fn compute(
     // What a period needs from its earlier snapshot. On a monthly schedule
     // (or with a single daily snapshot) `prev` and `1m` are the same
     // snapshot: it is classified, sorted and joined once.
-    let against = |e: &Snapshot| -> Result<(Matrix, BookTally, [Tally; BUCKETS])> {
+    let against = |e: &Snapshot| -> Result<(Movement, BookTally, [Tally; BUCKETS])> {
         let st = book::assign(e, policy);
         let sorted = join::sort_ids(e)?;
-        let m = transitions::matrix(
+        let m = movement::walk(
             e,
             &sorted,
             &st.bucket,
@@ -275,10 +302,11 @@ pub fn compute(
     let mut periods = Vec::new();
     let mut unavailable = Vec::new();
     for (name, earlier, work) in [("prev", prev, prev_work), ("1m", m1, m1_work)] {
-        let (Some(e), Some((m, e_tally, earlier_buckets))) = (earlier, work) else {
+        let (Some(e), Some((mv, e_tally, earlier_buckets))) = (earlier, work) else {
             unavailable.push(name);
             continue;
         };
+        let m = mv.matrix;
         checks.extend(checks::matrix(name, &m, &earlier_buckets, &cur_buckets));
         let mut r = rates::from_matrix(&m);
         if name == "1m" {
@@ -289,7 +317,8 @@ pub fn compute(
             from_date: e.date,
             buckets: m,
             rates: r,
-            headline: book::headline(&e_tally),
+            headline: book::headline(&e_tally, e),
+            recovered: mv.recovered,
         });
     }
     Ok(Figures {

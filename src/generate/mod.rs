@@ -26,7 +26,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -70,6 +70,9 @@ pub struct GenConfig {
     pub row_group: usize,
     /// Days of contacts ending at `as_of`.
     pub contact_days: usize,
+    /// Extra month-end snapshots: the last day of each of this many months
+    /// before `as_of`'s month (for trend history).
+    pub months: usize,
 }
 
 impl GenConfig {
@@ -85,16 +88,23 @@ impl GenConfig {
             files: 1,
             row_group: 256 * 1024,
             contact_days: 7,
+            months: 0,
         }
     }
 
-    /// Dates with a loans snapshot, oldest first: the month-ago date and the
-    /// `days` consecutive dates ending at `as_of`.
+    /// Dates with a loans snapshot, oldest first: the month-ago date, the
+    /// `days` consecutive dates ending at `as_of` and `months` month-ends.
     pub fn snapshot_dates(&self) -> Vec<NaiveDate> {
         let mut d: Vec<NaiveDate> = (0..self.days.max(1))
             .map(|k| self.as_of - Days::new(k as u64))
             .collect();
         d.push(one_month_before(self.as_of));
+        let mut month_end = self.as_of.with_day(1).and_then(|x| x.pred_opt());
+        for _ in 0..self.months {
+            let Some(e) = month_end else { break };
+            d.push(e);
+            month_end = e.with_day(1).and_then(|x| x.pred_opt());
+        }
         d.sort();
         d.dedup();
         d

@@ -220,10 +220,38 @@ pub fn push_money(
     non_negative: bool,
 ) -> Result<u64> {
     require_no_nulls(a, column, base)?;
+    push_money_values(a, out, column, base, non_negative)
+}
+
+/// Appends a nullable money column as cents, a null reading as zero (for
+/// amounts such as `recovered_to_date`, where null means "none yet").
+pub fn push_money_or_zero(
+    a: &ArrayRef,
+    out: &mut Vec<i64>,
+    column: &str,
+    base: usize,
+    non_negative: bool,
+) -> Result<u64> {
+    push_money_values(a, out, column, base, non_negative)
+}
+
+fn push_money_values(
+    a: &ArrayRef,
+    out: &mut Vec<i64>,
+    column: &str,
+    base: usize,
+    non_negative: bool,
+) -> Result<u64> {
+    // The value slot under a null is unspecified: a null is written as 0.
+    let valid = |i: usize| a.is_valid(i);
     let mut rounded = 0u64;
     let mut out_of_range = Offenders::default();
     let mut negative = Offenders::default();
     let mut put = |i: usize, c: Cents| {
+        if !valid(i) {
+            out.push(0);
+            return;
+        }
         let v = match c {
             Cents::Exact(v) => v,
             Cents::Rounded(v) => {

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 
 use crate::error::{bad_input, fail, FailureKind};
 
@@ -171,7 +171,19 @@ pub struct RunDates {
 
 /// The run date minus one calendar month, clamped to the month's end
 /// (2026-03-31 gives 2026-02-28).
+///
+/// The end-of-month rule: a month-end maps to the previous month-end
+/// (2026-11-30 -> 2026-10-31, 2026-03-31 -> 2026-02-28), as month-end
+/// reporting compares month-end to month-end. Other dates keep their day,
+/// clamped to the shorter month.
 pub fn one_month_before(date: NaiveDate) -> NaiveDate {
+    let is_month_end = date.succ_opt().is_some_and(|n| n.month() != date.month());
+    if is_month_end {
+        return date
+            .with_day(1)
+            .and_then(|d| d.pred_opt())
+            .expect("the day before a first of month exists");
+    }
     date.checked_sub_months(Months::new(1))
         .expect("a date one month earlier is always representable")
 }
@@ -231,7 +243,11 @@ mod tests {
         assert_eq!(one_month_before(d("2026-03-31")), d("2026-02-28"));
         assert_eq!(one_month_before(d("2024-03-31")), d("2024-02-29"));
         assert_eq!(one_month_before(d("2026-01-15")), d("2025-12-15"));
-        assert_eq!(one_month_before(d("2026-11-30")), d("2026-10-30"));
+        assert_eq!(one_month_before(d("2026-11-30")), d("2026-10-31"));
+        assert_eq!(one_month_before(d("2026-09-30")), d("2026-08-31"));
+        assert_eq!(one_month_before(d("2026-02-28")), d("2026-01-31"));
+        assert_eq!(one_month_before(d("2024-02-28")), d("2024-01-28"));
+        assert_eq!(one_month_before(d("2026-10-30")), d("2026-09-30"));
     }
 
     #[test]

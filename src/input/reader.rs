@@ -38,6 +38,8 @@ const DECODED: &[&str] = &[
     "credit_grade",
     "principal_balance",
     "past_due_amount",
+    "paid_amount",
+    "recovered_to_date",
     "days_past_due",
     "status",
     "plan_status",
@@ -66,6 +68,8 @@ struct Chunk {
     dpd: Vec<i32>,
     balance: Vec<i64>,
     past_due: Vec<i64>,
+    paid: Vec<i64>,
+    recovered: Vec<i64>,
     rounded: u64,
 }
 
@@ -252,6 +256,8 @@ fn decode(
         dpd: Vec::new(),
         balance: Vec::new(),
         past_due: Vec::new(),
+        paid: Vec::new(),
+        recovered: Vec::new(),
         rounded: 0,
     };
     let mut status_dim = LocalDim::default();
@@ -277,6 +283,15 @@ fn decode(
             col("past_due_amount"),
             &mut c.past_due,
             "past_due_amount",
+            base,
+            true,
+        )?;
+        c.rounded +=
+            columns::push_money(col("paid_amount"), &mut c.paid, "paid_amount", base, true)?;
+        c.rounded += columns::push_money_or_zero(
+            col("recovered_to_date"),
+            &mut c.recovered,
+            "recovered_to_date",
             base,
             true,
         )?;
@@ -410,6 +425,8 @@ fn assemble(
         dpd: Vec::with_capacity(total),
         balance: Vec::with_capacity(total),
         past_due: Vec::with_capacity(total),
+        paid: Vec::with_capacity(total),
+        recovered: Vec::with_capacity(total),
         rounded_money_values: 0,
     };
     for (i, c) in chunks.into_iter().enumerate() {
@@ -433,6 +450,8 @@ fn assemble(
         snap.dpd.extend(c.dpd);
         snap.balance.extend(c.balance);
         snap.past_due.extend(c.past_due);
+        snap.paid.extend(c.paid);
+        snap.recovered.extend(c.recovered);
         snap.rounded_money_values += c.rounded;
     }
     snap.ids = ids;

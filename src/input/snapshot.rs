@@ -169,6 +169,10 @@ pub struct Snapshot {
     pub balance: Vec<i64>,
     /// `past_due_amount` in cents.
     pub past_due: Vec<i64>,
+    /// Cash received on the business date (`paid_amount`), cents.
+    pub paid: Vec<i64>,
+    /// Cumulative recoveries since charge-off (`recovered_to_date`), cents; null reads as 0.
+    pub recovered: Vec<i64>,
     /// Money values that had more than two decimals and were rounded to the cent.
     pub rounded_money_values: u64,
 }

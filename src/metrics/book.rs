@@ -175,10 +175,12 @@ pub struct Headline {
     pub dpd90: [Ratio; 2],
     /// NPL over the book (active + charged off; paid-off loans are outside).
     pub npl: [Ratio; 2],
+    /// Cash collected on the snapshot's date: sum of `paid_amount`, cents.
+    pub cash_collected: i128,
 }
 
 /// DPD1+/30+/90+ on the active book and the NPL ratio on the whole book.
-pub fn headline(t: &BookTally) -> Headline {
+pub fn headline(t: &BookTally, snap: &Snapshot) -> Headline {
     let by_b = t.by_bucket();
     let sum = |bs: &[Bucket]| -> Tally {
         let mut s = Tally::default();
@@ -214,5 +216,14 @@ pub fn headline(t: &BookTally) -> Headline {
         dpd30: pair(from(2), active),
         dpd90: pair(from(4), active),
         npl: pair(npl, book),
+        cash_collected: cash_collected(snap),
     }
+}
+
+/// Sum of `paid_amount` over all loans, cents (exact, in parallel).
+pub fn cash_collected(snap: &Snapshot) -> i128 {
+    snap.paid
+        .par_chunks(1 << 16)
+        .map(|c| c.iter().map(|&v| v as i128).sum::<i128>())
+        .sum()
 }

@@ -7,6 +7,7 @@
 
 pub mod book;
 pub mod join;
+pub mod movement;
 pub mod rates;
 pub mod tally;
 pub mod transitions;

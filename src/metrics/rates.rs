@@ -105,8 +105,22 @@ pub fn from_matrix(m: &Matrix) -> Vec<Rate> {
             rate_pair("entry", from.label(), entered, total, &mut out);
         }
     }
+    // The headline cure rate: all loans delinquent at the earlier date
+    // (M1..M6+ together), so a manager sees one number beside the entry rate.
+    let (mut cured, mut total) = (Tally::default(), Tally::default());
+    for from in Bucket::ACTIVE.iter().filter(|b| b.is_delinquent()) {
+        let i = from.index();
+        total.merge(&m.row_total(i));
+        cured.merge(&m.row_sum(i, |to| {
+            to == Bucket::M0.index() || to == Bucket::Paid.index()
+        }));
+    }
+    rate_pair("cure", DELINQUENT, cured, total, &mut out);
     out
 }
+
+/// State label of the aggregate cure rate over all delinquent buckets.
+pub const DELINQUENT: &str = "M1+";
 
 /// Classic net flow rates (`1m` only): stock in bucket k+1 at the run date
 /// over stock in bucket k a month earlier, for k = M0..M6. No join, so the

@@ -32,7 +32,7 @@ impl Matrix {
         &self.cells[from * (self.n + 1) + to]
     }
     #[inline]
-    fn add(&mut self, from: usize, to: usize, balance: i64) {
+    pub(crate) fn add(&mut self, from: usize, to: usize, balance: i64) {
         self.cells[from * (self.n + 1) + to].add(balance, 0);
     }
     pub fn merge(mut self, o: Matrix) -> Matrix {

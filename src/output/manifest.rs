@@ -44,6 +44,19 @@ pub struct Timing {
     pub millis: f64,
 }
 
+/// Headline amounts of the run, as exact decimal strings. The report of a
+/// later run reads `recovered_prev` back to show the change in recoveries.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeadlineFigures {
+    pub loans: u64,
+    pub principal_balance: String,
+    pub cash_collected: String,
+    /// Recoveries over the `prev` period (null without a `prev` snapshot).
+    pub recovered_prev: Option<String>,
+    /// Recoveries over the `1m` period (null without a `1m` snapshot).
+    pub recovered_1m: Option<String>,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Manifest {
     pub program: String,
@@ -53,6 +66,7 @@ pub struct Manifest {
     pub threads: usize,
     pub inputs: Vec<InputPartition>,
     pub periods: Vec<PeriodInfo>,
+    pub figures: HeadlineFigures,
     pub outputs: Vec<OutputTable>,
     pub checks: Vec<Check>,
     pub timings: Vec<Timing>,

@@ -33,12 +33,11 @@ pub fn pct(v: Option<f64>) -> String {
     }
 }
 
-/// Change of a share in percentage points, signed: `+0.12 pp`.
-pub fn pp(delta: Option<f64>) -> String {
-    match delta {
-        Some(d) => format!("{:+.2} pp", d * 100.0),
-        None => "n/a".to_string(),
-    }
+/// An axis tick: `5%`, `2.5%`, `0.25%` (no trailing zeros).
+pub fn pct_short(v: f64) -> String {
+    let s = format!("{:.2}", v * 100.0);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}%")
 }
 
 #[cfg(test)]
@@ -55,6 +54,8 @@ mod tests {
         assert_eq!(money(-5), "-0.05");
         assert_eq!(pct(Some(0.12345)), "12.35%");
         assert_eq!(pct(None), "\u{2013}");
-        assert_eq!(pp(Some(-0.0012)), "-0.12 pp");
+        assert_eq!(pct_short(0.05), "5%");
+        assert_eq!(pct_short(0.025), "2.5%");
+        assert_eq!(pct_short(0.0), "0%");
     }
 }

@@ -200,7 +200,11 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
     add("status", DataType::Utf8, text(status));
     add("charge_off_date", DataType::Date32, co_date);
     add("charge_off_amount", m_t.clone(), nulls(m_t.clone()));
-    add("recovered_to_date", m_t.clone(), nulls(m_t.clone()));
+    add(
+        "recovered_to_date",
+        m_t.clone(),
+        money(col("recovered_to_date")).1,
+    );
     add("collateral_value", m_t.clone(), nulls(m_t.clone()));
     add("senior_lien_balance", m_t.clone(), nulls(m_t.clone()));
     add("plan_status", DataType::Utf8, text(col("plan_status")));

@@ -28,6 +28,7 @@ fn gen_and_run(
         as_of: None,
         threads: None,
         policy: Policy::default(),
+        report: Default::default(),
     })
     .unwrap();
     assert_eq!(s.as_of, as_of);

@@ -94,6 +94,11 @@ fn snapshot(date: &str, mut rows: Vec<Row>, int_ids: bool) -> Snapshot {
             .map(|r| if r.4 == 1 { 0 } else { r.7 })
             .collect(),
         past_due: rows.iter().map(|r| r.8).collect(),
+        paid: rows.iter().map(|r| r.8 / 3).collect(),
+        recovered: rows
+            .iter()
+            .map(|r| if r.4 == 2 { r.8 } else { 0 })
+            .collect(),
         rounded_money_values: 0,
     }
 }
@@ -166,7 +171,7 @@ proptest! {
         g.id_type = if int_ids { IdType::Int } else { IdType::String };
         g.money = if int_ids { MoneyType::Float64 } else { MoneyType::Decimal };
         generate(&g).unwrap();
-        let cfg = RunConfig { input: dir.path().join("in"), output: dir.path().join("out"), as_of: None, threads: Some(2), policy: Policy::default() };
+        let cfg = RunConfig { input: dir.path().join("in"), output: dir.path().join("out"), as_of: None, threads: Some(2), policy: Policy::default(), report: Default::default() };
         let s = run(&cfg).unwrap();
         prop_assert_eq!(s.as_of, as_of);
         // 2026-03-31 minus one month is 2026-02-28: the 1m snapshot exists,

@@ -1,0 +1,237 @@
+//! Earlier runs, read back from the program's own outputs under `--output`:
+//! the `rates` table (book ratios, roll, cure and entry rates) and the
+//! manifest (recoveries) of the last 30 run dates and of the last run date of
+//! each of the 12 months before the run date's month. The report draws its
+//! trends from them and takes "yesterday's" and "last month's" value of a
+//! flow figure (entry rate, recoveries) from the run of that date.
+//!
+//! History is advisory: a missing or unreadable earlier output never fails
+//! the run. It is skipped and named in the report's data-quality section.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Float64Type;
+use chrono::{Datelike, NaiveDate};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// Daily points kept, the run date included.
+pub const DAYS: usize = 30;
+/// Month-end points kept, the run date's month included.
+pub const MONTHS: usize = 13;
+
+/// Key of one rate: period, metric, state, basis (as in the `rates` table).
+pub type RateKey = (String, String, String, String);
+
+pub fn key(period: &str, metric: &str, state: &str, basis: &str) -> RateKey {
+    (
+        period.to_string(),
+        metric.to_string(),
+        state.to_string(),
+        basis.to_string(),
+    )
+}
+
+/// What one earlier run published.
+#[derive(Clone, Debug, Default)]
+pub struct Run {
+    /// Rate values (`None` where the denominator was zero).
+    pub rates: HashMap<RateKey, Option<f64>>,
+    /// Recoveries over the run's `prev` period, cents (from its manifest).
+    pub recovered_prev: Option<i128>,
+}
+
+/// The earlier runs found, by date (all before the run date).
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    pub runs: BTreeMap<NaiveDate, Run>,
+    /// Earlier outputs that could not be read, with the reason.
+    pub problems: Vec<String>,
+}
+
+impl History {
+    pub fn get(&self, d: NaiveDate) -> Option<&Run> {
+        self.runs.get(&d)
+    }
+}
+
+/// The earlier run dates worth reading: the last `DAYS - 1` before `as_of`,
+/// the last one of each of the `MONTHS - 1` months before `as_of`'s month,
+/// and any explicitly `wanted` (the comparison dates).
+pub fn select(available: &[NaiveDate], as_of: NaiveDate, wanted: &[NaiveDate]) -> Vec<NaiveDate> {
+    let earlier: Vec<NaiveDate> = available.iter().copied().filter(|&d| d < as_of).collect();
+    let mut pick: BTreeSet<NaiveDate> = earlier.iter().rev().take(DAYS - 1).copied().collect();
+    let first_month = month_index(as_of) - (MONTHS as i32 - 1);
+    let mut month_end: BTreeMap<i32, NaiveDate> = BTreeMap::new();
+    for &d in &earlier {
+        let m = month_index(d);
+        if m >= first_month && m < month_index(as_of) {
+            month_end.insert(m, d); // ascending: the last one wins
+        }
+    }
+    pick.extend(month_end.values());
+    pick.extend(wanted.iter().filter(|d| earlier.contains(d)));
+    pick.into_iter().collect()
+}
+
+/// Months since year 0, for month arithmetic.
+pub fn month_index(d: NaiveDate) -> i32 {
+    d.year() * 12 + d.month0() as i32
+}
+
+/// Reads the history of `as_of` from the output root.
+pub fn load(output: &Path, as_of: NaiveDate, wanted: &[NaiveDate]) -> History {
+    let mut h = History::default();
+    let available = run_dates(&output.join("rates"));
+    for d in select(&available, as_of, wanted) {
+        let dir = |table: &str| output.join(table).join(format!("as_of_date={d}"));
+        let rates_file = dir("rates").join("part-0.parquet");
+        let rates = match read_rates(&rates_file) {
+            Ok(r) => r,
+            Err(e) => {
+                h.problems
+                    .push(format!("'{}' skipped: {e:#}", rates_file.display()));
+                continue;
+            }
+        };
+        let manifest = dir("manifest").join("manifest.json");
+        let recovered_prev = match read_recovered(&manifest) {
+            Ok(r) => r,
+            Err(e) => {
+                h.problems
+                    .push(format!("'{}' skipped: {e:#}", manifest.display()));
+                None
+            }
+        };
+        h.runs.insert(
+            d,
+            Run {
+                rates,
+                recovered_prev,
+            },
+        );
+    }
+    h
+}
+
+/// Dates of the `as_of_date=D` folders of one output table.
+fn run_dates(table_dir: &Path) -> Vec<NaiveDate> {
+    let Ok(entries) = std::fs::read_dir(table_dir) else {
+        return Vec::new();
+    };
+    let mut dates: Vec<NaiveDate> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let d = name.strip_prefix("as_of_date=")?;
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
+        })
+        .collect();
+    dates.sort();
+    dates
+}
+
+fn read_rates(path: &Path) -> Result<HashMap<RateKey, Option<f64>>> {
+    let file = File::open(path).context("cannot open")?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .context("not a readable Parquet file")?
+        .build()?;
+    let mut out = HashMap::new();
+    for batch in reader {
+        let batch = batch?;
+        let text = |name: &str| -> Result<Vec<String>> {
+            let a = batch
+                .column_by_name(name)
+                .ok_or_else(|| anyhow!("no column '{name}'"))?;
+            let s = a
+                .as_string_opt::<i32>()
+                .ok_or_else(|| anyhow!("column '{name}' is not Utf8"))?;
+            Ok(s.iter().map(|v| v.unwrap_or("").to_string()).collect())
+        };
+        let (period, metric, state, basis) = (
+            text("period")?,
+            text("metric")?,
+            text("state")?,
+            text("basis")?,
+        );
+        let value = batch
+            .column_by_name("value")
+            .and_then(|a| a.as_primitive_opt::<Float64Type>())
+            .ok_or_else(|| anyhow!("column 'value' is missing or not Float64"))?;
+        for i in 0..batch.num_rows() {
+            let v = value.is_valid(i).then(|| value.value(i));
+            out.insert(
+                (
+                    period[i].clone(),
+                    metric[i].clone(),
+                    state[i].clone(),
+                    basis[i].clone(),
+                ),
+                v,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// `recovered_prev` of a manifest's figures (absent in manifests written
+/// before it existed, or when that run had no `prev`).
+fn read_recovered(path: &Path) -> Result<Option<i128>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).context("cannot read"),
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).context("not valid JSON")?;
+    let Some(s) = v
+        .pointer("/figures/recovered_prev")
+        .and_then(|x| x.as_str())
+    else {
+        return Ok(None);
+    };
+    crate::money::parse_plain(s)
+        .map(Some)
+        .ok_or_else(|| anyhow!("figures.recovered_prev {s:?} is not an amount"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn selects_recent_days_and_month_ends() {
+        // Daily runs from 2025-09-01 to 2026-11-29.
+        let mut all = Vec::new();
+        let mut x = d("2025-09-01");
+        while x <= d("2026-11-29") {
+            all.push(x);
+            x = x.succ_opt().unwrap();
+        }
+        let as_of = d("2026-11-29");
+        let got = select(&all, as_of, &[]);
+        // 29 earlier days: 2026-10-31 .. 2026-11-28.
+        assert!(got.contains(&d("2026-10-31")) && got.contains(&d("2026-11-28")));
+        assert!(!got.contains(&d("2026-10-30")));
+        // Month ends of the 12 months before November 2026.
+        assert!(got.contains(&d("2025-11-30")) && got.contains(&d("2026-09-30")));
+        assert!(!got.contains(&d("2025-10-31")));
+        assert!(!got.contains(&as_of));
+        assert_eq!(got.len(), 29 + 12 - 1); // 2026-10-31 is both
+    }
+
+    #[test]
+    fn wanted_dates_are_kept_and_missing_history_is_empty() {
+        let all = vec![d("2020-01-01"), d("2026-10-29"), d("2026-11-28")];
+        let got = select(&all, d("2026-11-29"), &[d("2020-01-01")]);
+        assert_eq!(got, all);
+        let h = load(Path::new("/nonexistent"), d("2026-11-29"), &[]);
+        assert!(h.runs.is_empty() && h.problems.is_empty());
+    }
+}

@@ -1,0 +1,83 @@
+//! One join walk between an earlier snapshot and the run date that yields
+//! both the bucket transition matrix and the recoveries on charged-off loans
+//! over the period (metrics.md, "Collections and recovery"): the join is the
+//! expensive part, so everything that needs loan-by-loan pairing of the two
+//! dates is folded in the same pass.
+
+use anyhow::Result;
+
+use crate::input::snapshot::Snapshot;
+use crate::metrics::join::{fold_join, Pair, SortedIds};
+use crate::metrics::transitions::Matrix;
+use crate::states::Status;
+
+/// What the walk between two dates produced.
+#[derive(Clone, Debug)]
+pub struct Movement {
+    pub matrix: Matrix,
+    /// Recoveries over the period, cents: for each loan charged off at the
+    /// run date, `recovered_to_date` now minus then; a loan that was not
+    /// charged off at the earlier date (or not there) counts all of it.
+    pub recovered: i128,
+}
+
+/// Walks `a` (earlier) against `b` (run date); states are codes `< n`.
+pub fn walk(
+    a_snap: &Snapshot,
+    a_sorted: &SortedIds,
+    state_a: &[u8],
+    b_snap: &Snapshot,
+    b_sorted: &SortedIds,
+    state_b: &[u8],
+    n: usize,
+) -> Result<Movement> {
+    let recovered_now = |j: u32| -> i128 {
+        let j = j as usize;
+        if b_snap.status[j] == Status::ChargedOff {
+            b_snap.recovered[j] as i128
+        } else {
+            0
+        }
+    };
+    fold_join(
+        a_snap,
+        a_sorted,
+        b_snap,
+        b_sorted,
+        || Movement {
+            matrix: Matrix::empty(n),
+            recovered: 0,
+        },
+        |m, p| match p {
+            Pair::Both(i, j) => {
+                let (iu, ju) = (i as usize, j as usize);
+                m.matrix.add(
+                    state_a[iu] as usize,
+                    state_b[ju] as usize,
+                    a_snap.balance[iu],
+                );
+                if b_snap.status[ju] == Status::ChargedOff {
+                    let before = if a_snap.status[iu] == Status::ChargedOff {
+                        a_snap.recovered[iu] as i128
+                    } else {
+                        0
+                    };
+                    m.recovered += recovered_now(j) - before;
+                }
+            }
+            Pair::OnlyEarlier(i) => {
+                m.matrix
+                    .add(state_a[i as usize] as usize, n, a_snap.balance[i as usize])
+            }
+            Pair::OnlyLater(j) => {
+                m.matrix
+                    .add(n, state_b[j as usize] as usize, b_snap.balance[j as usize]);
+                m.recovered += recovered_now(j);
+            }
+        },
+        |a, b| Movement {
+            matrix: a.matrix.merge(b.matrix),
+            recovered: a.recovered + b.recovered,
+        },
+    )
+}

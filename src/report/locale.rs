@@ -1,0 +1,234 @@
+//! Report languages: every label of the page in English and Simplified
+//! Chinese (terms from the glossary the lender's staff use), and the date
+//! and change formats that differ between them. Numbers are grouped the same
+//! way in both (CLDR's `#,##0.00` for `en` and `zh-CN` alike).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::states::{Bucket, Class};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Locale {
+    #[default]
+    #[value(name = "en")]
+    En,
+    #[value(name = "zh-CN")]
+    ZhCn,
+}
+
+/// (key, English, Chinese). Templates reach these as `t.<key>`; a key
+/// missing here is a render error naming the template, caught by the tests.
+const LABELS: &[(&str, &str, &str)] = &[
+    ("title", "Collections report", "催收管理报告"),
+    ("business_date", "Business date", "业务日期"),
+    ("vs_prev", "vs prev", "较上期"),
+    ("vs_1m", "vs 1m", "较上月"),
+    ("not_available", "not available", "无数据"),
+    ("no_snapshot", "no snapshot", "无快照"),
+    ("better", "better", "改善"),
+    ("worse", "worse", "恶化"),
+    ("unchanged", "unchanged", "持平"),
+    ("headline", "At a glance", "概览"),
+    ("kpi_loans", "Loans in book", "在册贷款笔数"),
+    ("kpi_balance", "Principal balance", "本金余额"),
+    ("kpi_dpd30", "DPD30+ (balance)", "逾期30天以上（余额）"),
+    ("kpi_npl", "NPL ratio (balance)", "不良贷款率（余额）"),
+    ("kpi_entry", "Entry rate (daily)", "入催率（日）"),
+    ("kpi_cure", "Cure rate (daily)", "催回率（日）"),
+    ("kpi_cash", "Cash collected", "回款金额"),
+    ("kpi_recovered", "Recoveries after charge-off", "核销后回收"),
+    ("active_loans", "active", "正常在催"),
+    ("charged_off", "charged off", "已核销"),
+    ("of_loans", "of loans", "笔数占比"),
+    ("loans_word", "loans", "笔"),
+    ("periods_note", "Comparison dates", "对比日期"),
+    ("prev_is", "prev", "上期"),
+    ("m1_is", "1m", "上月"),
+    ("delinquency", "Delinquency ratios", "逾期率"),
+    ("ratio", "Ratio", "指标"),
+    ("count_basis", "Loans", "笔数口径"),
+    ("balance_basis", "Balance", "余额口径"),
+    ("numerator_denominator", "Loans (num / den)", "笔数（分子/分母）"),
+    ("dpd1", "DPD1+", "逾期1天以上"),
+    ("dpd30", "DPD30+", "逾期30天以上"),
+    ("dpd90", "DPD90+", "逾期90天以上"),
+    ("npl", "NPL ratio", "不良贷款率"),
+    ("ratios_note", "DPD ratios are over active loans; the NPL ratio is over the book (active and charged off). Changes are in percentage points; red is worse, green better.", "逾期率以正常在册贷款为分母；不良贷款率以在册贷款（含已核销）为分母。变化以百分点计，红色为恶化，绿色为改善。"),
+    ("ageing", "Ageing by bucket", "逾期账龄分布"),
+    ("bucket", "Bucket", "账龄段"),
+    ("loans", "Loans", "笔数"),
+    ("share", "Share", "占比"),
+    ("balance", "Principal balance", "本金余额"),
+    ("past_due", "Past due", "逾期金额"),
+    ("total", "Total", "合计"),
+    ("ageing_chart", "Delinquent balance by product: share of each product's balance in M1..M6+ and charged off", "各产品逾期余额占比（M1..M6+ 及核销）"),
+    ("classification", "Five-category classification", "五级分类"),
+    ("class", "Class", "分类"),
+    ("npl_note", "Shaded rows are non-performing (substandard, doubtful, loss). Paid-off loans are outside the book.", "阴影行为不良贷款（次级、可疑、损失）。已结清贷款不计入。"),
+    ("roll_rates", "Roll rates", "迁徙率"),
+    ("matrix_note", "Row shares: where the loans of each bucket at the earlier date are now. Thin rows (fewer than 30 loans) are greyed and marked *.", "行占比：上期各账龄段贷款的当前去向。样本不足30笔的行以灰色及*标注。"),
+    ("from_to", "From \\ to", "从 \\ 到"),
+    ("count_matrix", "by loans", "按笔数"),
+    ("balance_matrix", "by balance", "按余额"),
+    ("period_prev", "Since the previous snapshot", "较上期快照"),
+    ("period_1m", "Over one month", "近一个月"),
+    ("rates", "Roll-forward, cure and entry rates", "向前迁徙率、催回率与入催率"),
+    ("state", "From", "起始账龄段"),
+    ("roll_forward", "Roll-forward", "向前迁徙率"),
+    ("cure", "Cure", "催回率"),
+    ("entry", "Entry", "入催率"),
+    ("interval", "95% interval", "95%置信区间"),
+    ("rates_note", "Count basis, with the 95% Wilson interval. Thin rates (fewer than 30 loans) are marked *.", "笔数口径，附95% Wilson置信区间。样本不足30笔的比率以*标注。"),
+    ("thin", "thin", "样本不足"),
+    ("trends", "Trends", "趋势"),
+    ("trend_daily", "Delinquency ratios (balance), last 30 run dates", "逾期率（余额口径），最近30个运行日"),
+    ("trend_entry", "Entry and cure rates (daily, count), last 30 run dates", "入催率与催回率（日，笔数口径），最近30个运行日"),
+    ("trend_monthly", "One-month roll-forward rates (count), last 13 month-ends", "月度向前迁徙率（笔数口径），最近13个月末"),
+    ("history_short", "History is short", "历史数据不足"),
+    ("history_days", "run dates found", "个运行日"),
+    ("history_months", "month-ends found", "个月末"),
+    ("history_note", "Trends are read from this program's earlier outputs under the output folder.", "趋势取自本程序在输出目录中的历史输出。"),
+    ("quality", "Data quality and reconciliation", "数据质量与勾稽校验"),
+    ("checks", "Reconciliation checks", "勾稽校验"),
+    ("check", "Check", "校验项"),
+    ("expected", "Expected", "应为"),
+    ("actual", "Actual", "实际"),
+    ("result", "Result", "结果"),
+    ("passed", "passed", "通过"),
+    ("failed", "FAILED", "未通过"),
+    ("inputs", "Input files", "输入文件"),
+    ("role", "Role", "用途"),
+    ("date", "Date", "日期"),
+    ("file", "File", "文件"),
+    ("rows", "Rows", "行数"),
+    ("tolerated", "Tolerated and counted", "容忍并计数的情况"),
+    ("item", "Item", "项目"),
+    ("count", "Count", "数量"),
+    ("history_problems", "Earlier outputs skipped", "跳过的历史输出"),
+    ("run", "Run", "运行信息"),
+    ("program", "Program", "程序"),
+    ("schema_version", "Table schema version", "数据表结构版本"),
+    ("threads", "Threads", "线程数"),
+    ("input_root", "Input", "输入目录"),
+    ("policy", "Policy", "策略"),
+    ("timings", "Timings (ms)", "耗时（毫秒）"),
+    ("generated", "Generated", "生成时间"),
+    ("footer", "All amounts in the book's currency; figures match the Parquet tables of this run date.", "金额单位为账簿币种；所有数字与本业务日期的 Parquet 数据表一致。"),
+];
+
+impl Locale {
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::ZhCn => "zh-CN",
+        }
+    }
+
+    /// All labels as the template variable `t`.
+    pub fn labels(self) -> BTreeMap<&'static str, &'static str> {
+        LABELS
+            .iter()
+            .map(|&(k, en, zh)| (k, if self == Locale::En { en } else { zh }))
+            .collect()
+    }
+
+    /// One label; panics on an unknown key (a programming error the tests catch).
+    pub fn t(self, key: &str) -> &'static str {
+        LABELS
+            .iter()
+            .find(|l| l.0 == key)
+            .map(|&(_, en, zh)| if self == Locale::En { en } else { zh })
+            .unwrap_or_else(|| panic!("no label '{key}'"))
+    }
+
+    /// `29 Nov 2026` / `2026年11月29日`.
+    pub fn date(self, d: NaiveDate) -> String {
+        match self {
+            Locale::En => d.format("%-d %b %Y").to_string(),
+            Locale::ZhCn => d.format("%Y年%-m月%-d日").to_string(),
+        }
+    }
+
+    /// Short axis date: `29 Nov` / `11月29日`.
+    pub fn short_date(self, d: NaiveDate) -> String {
+        match self {
+            Locale::En => d.format("%-d %b").to_string(),
+            Locale::ZhCn => d.format("%-m月%-d日").to_string(),
+        }
+    }
+
+    /// Month of a month-end point: `Nov 2026` / `2026年11月`.
+    pub fn month(self, d: NaiveDate) -> String {
+        match self {
+            Locale::En => d.format("%b %Y").to_string(),
+            Locale::ZhCn => d.format("%Y年%-m月").to_string(),
+        }
+    }
+
+    /// Unit of a change in a share.
+    pub fn pp(self) -> &'static str {
+        match self {
+            Locale::En => " pp",
+            Locale::ZhCn => "个百分点",
+        }
+    }
+
+    pub fn bucket(self, b: Bucket) -> &'static str {
+        match (self, b) {
+            (Locale::ZhCn, Bucket::Wo) => "核销",
+            (Locale::ZhCn, Bucket::Paid) => "结清",
+            _ => b.label(),
+        }
+    }
+
+    pub fn class(self, c: Class) -> &'static str {
+        match (self, c) {
+            (Locale::En, Class::Normal) => "Normal",
+            (Locale::En, Class::SpecialMention) => "Special mention",
+            (Locale::En, Class::Substandard) => "Substandard",
+            (Locale::En, Class::Doubtful) => "Doubtful",
+            (Locale::En, Class::Loss) => "Loss",
+            (Locale::ZhCn, Class::Normal) => "正常",
+            (Locale::ZhCn, Class::SpecialMention) => "关注",
+            (Locale::ZhCn, Class::Substandard) => "次级",
+            (Locale::ZhCn, Class::Doubtful) => "可疑",
+            (Locale::ZhCn, Class::Loss) => "损失",
+        }
+    }
+
+    /// Label of a matrix row or column code (`NEW`, `EXIT` included).
+    pub fn state(self, code: &str) -> String {
+        match (self, code) {
+            (Locale::ZhCn, "NEW") => "新增".into(),
+            (Locale::ZhCn, "EXIT") => "退出".into(),
+            (Locale::ZhCn, "WO") => "核销".into(),
+            (Locale::ZhCn, "PAID") => "结清".into(),
+            _ => code.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_label_has_both_languages_and_keys_are_unique() {
+        let mut keys = std::collections::BTreeSet::new();
+        for (k, en, zh) in LABELS {
+            assert!(keys.insert(k), "duplicate key {k}");
+            assert!(!en.is_empty() && !zh.is_empty(), "{k}");
+        }
+        assert_eq!(Locale::ZhCn.t("npl"), "不良贷款率");
+    }
+
+    #[test]
+    fn dates() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 9).unwrap();
+        assert_eq!(Locale::En.date(d), "9 Nov 2026");
+        assert_eq!(Locale::ZhCn.date(d), "2026年11月9日");
+        assert_eq!(Locale::ZhCn.month(d), "2026年11月");
+    }
+}

@@ -1,0 +1,308 @@
+//! Charts drawn by the program as inline SVG: stacked horizontal bars and
+//! line charts. No script, no external resource, so the page opens from an
+//! e-mail attachment and prints. Every text that comes from data (product
+//! names, labels) is XML-escaped here, because templates insert the finished
+//! SVG unescaped.
+//!
+//! Charts are sized in user units with a `viewBox`, so they scale to the
+//! page width on screen and on A4.
+
+use std::fmt::Write;
+
+/// Escapes text for SVG/HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Colour-blind-safe palette (Okabe-Ito order, then greys), one per series.
+pub const PALETTE: &[&str] = &[
+    "#E69F00", "#D55E00", "#CC79A7", "#0072B2", "#009E73", "#56B4E9", "#8B0000", "#000000",
+    "#999999", "#F0E442",
+];
+
+/// Ordered colours for bucket severity M1..M6+, WO (light to dark red).
+pub const SEVERITY: &[&str] = &[
+    "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#b30000", "#7f0000", "#3b3b3b",
+];
+
+/// One bar of a stacked bar chart: a label and its segments' values.
+pub struct Bar {
+    pub label: String,
+    /// Values per segment, in the same order as the legend; tooltips show `titles`.
+    pub values: Vec<f64>,
+    pub titles: Vec<String>,
+}
+
+/// Horizontal stacked bars. `max` is the axis end (a share, e.g. 0.2);
+/// `ticks` formats an axis value.
+pub fn stacked_bars(
+    bars: &[Bar],
+    legend: &[String],
+    colours: &[&str],
+    max: f64,
+    tick: impl Fn(f64) -> String,
+    aria: &str,
+) -> String {
+    let (left, right, row, top) = (150.0, 16.0, 24.0, 30.0);
+    let width = 560.0;
+    let plot = width - left - right;
+    let height = top + row * bars.len() as f64 + 30.0;
+    let max = if max > 0.0 { max } else { 1.0 };
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        esc(aria)
+    );
+    // Legend on top.
+    let mut x = left;
+    for (k, name) in legend.iter().enumerate() {
+        let _ = write!(
+            s,
+            r#"<rect x="{x:.1}" y="6" width="10" height="10" fill="{}"/><text x="{:.1}" y="15" class="lg">{}</text>"#,
+            colours[k % colours.len()],
+            x + 14.0,
+            esc(name)
+        );
+        x += 20.0 + 7.0 * name.chars().count() as f64;
+    }
+    // Grid and axis ticks.
+    for k in 0..=4 {
+        let v = max * k as f64 / 4.0;
+        let gx = left + plot * k as f64 / 4.0;
+        let _ = write!(
+            s,
+            r##"<line x1="{gx:.1}" y1="{top}" x2="{gx:.1}" y2="{:.1}" stroke="#e3e7ee"/><text x="{gx:.1}" y="{:.1}" class="ax" text-anchor="middle">{}</text>"##,
+            height - 26.0,
+            height - 12.0,
+            esc(&tick(v))
+        );
+    }
+    for (i, b) in bars.iter().enumerate() {
+        let y = top + row * i as f64;
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" class="lb" text-anchor="end">{}</text>"#,
+            left - 8.0,
+            y + row * 0.62,
+            esc(&b.label)
+        );
+        let mut x = left;
+        for (k, &v) in b.values.iter().enumerate() {
+            let w = (v.max(0.0) / max * plot).min(left + plot - x);
+            if w <= 0.0 {
+                continue;
+            }
+            let _ = write!(
+                s,
+                r#"<rect x="{x:.2}" y="{:.1}" width="{w:.2}" height="{:.1}" fill="{}"><title>{}</title></rect>"#,
+                y + 4.0,
+                row - 8.0,
+                colours[k % colours.len()],
+                esc(&b.titles[k])
+            );
+            x += w;
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// One line of a line chart; `None` values leave a gap.
+pub struct Series {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+}
+
+/// A line chart over `x_labels` (evenly spaced), y from 0 to a rounded-up max.
+pub fn lines(
+    x_labels: &[String],
+    series: &[Series],
+    tick: impl Fn(f64) -> String,
+    aria: &str,
+) -> String {
+    let (left, right, top, bottom) = (64.0, 16.0, 30.0, 40.0);
+    let (width, height) = (860.0, 260.0);
+    let (pw, ph) = (width - left - right, height - top - bottom);
+    let data_max = series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten())
+        .fold(0.0f64, |a, &b| a.max(b));
+    let max = nice_ceiling(data_max);
+    let n = x_labels.len();
+    let xpos = |i: usize| {
+        if n <= 1 {
+            left + pw / 2.0
+        } else {
+            left + pw * i as f64 / (n - 1) as f64
+        }
+    };
+    let ypos = |v: f64| top + ph - (v / max) * ph;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        esc(aria)
+    );
+    let mut lx = left;
+    for (k, se) in series.iter().enumerate() {
+        let c = PALETTE[k % PALETTE.len()];
+        let _ = write!(
+            s,
+            r#"<rect x="{lx:.1}" y="8" width="14" height="4" fill="{c}"/><text x="{:.1}" y="15" class="lg">{}</text>"#,
+            lx + 18.0,
+            esc(&se.name)
+        );
+        lx += 30.0 + 7.0 * se.name.chars().count() as f64;
+    }
+    for k in 0..=4 {
+        let v = max * k as f64 / 4.0;
+        let y = ypos(v);
+        let _ = write!(
+            s,
+            r##"<line x1="{left}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e3e7ee"/><text x="{:.1}" y="{:.1}" class="ax" text-anchor="end">{}</text>"##,
+            left + pw,
+            left - 6.0,
+            y + 4.0,
+            esc(&tick(v))
+        );
+    }
+    // At most ~8 x labels so they never overlap; the last one (the run
+    // date) always, so a regular label too close before it is dropped.
+    let every = n.div_ceil(8).max(1);
+    for (i, l) in x_labels.iter().enumerate() {
+        let last = i + 1 == n;
+        if (i % every == 0 && i + every < n) || last {
+            let anchor = match (i, last) {
+                (_, true) if n > 1 => "end",
+                (0, _) if n > 1 => "start",
+                _ => "middle",
+            };
+            let _ = write!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" class="ax" text-anchor="{anchor}">{}</text>"#,
+                xpos(i),
+                height - bottom + 16.0,
+                esc(l)
+            );
+        }
+    }
+    for (k, se) in series.iter().enumerate() {
+        let c = PALETTE[k % PALETTE.len()];
+        // A path with a break at every missing value.
+        let mut d = String::new();
+        let mut pen_down = false;
+        for (i, v) in se.values.iter().enumerate() {
+            match v {
+                Some(v) => {
+                    let _ = write!(
+                        d,
+                        "{}{:.1},{:.1} ",
+                        if pen_down { "L" } else { "M" },
+                        xpos(i),
+                        ypos(*v)
+                    );
+                    pen_down = true;
+                }
+                None => pen_down = false,
+            }
+        }
+        if !d.is_empty() {
+            let _ = write!(
+                s,
+                r#"<path d="{}" fill="none" stroke="{c}" stroke-width="2"/>"#,
+                d.trim_end()
+            );
+        }
+        for (i, v) in se.values.iter().enumerate() {
+            if let Some(v) = v {
+                let _ = write!(
+                    s,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{c}"><title>{} {}: {}</title></circle>"#,
+                    xpos(i),
+                    ypos(*v),
+                    esc(&se.name),
+                    esc(&x_labels[i]),
+                    esc(&tick(*v))
+                );
+            }
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The smallest of 1, 2, 2.5, 5 x 10^k that is at least `v` (a readable axis end).
+pub fn nice_ceiling(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let p = 10f64.powf(v.log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if m * p >= v * (1.0 - 1e-12) {
+            return m * p;
+        }
+    }
+    10.0 * p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_data_text() {
+        assert_eq!(
+            esc(r#"<script>alert(1)</script> "&'"#),
+            "&lt;script&gt;alert(1)&lt;/script&gt; &quot;&amp;&#39;"
+        );
+        let svg = stacked_bars(
+            &[Bar {
+                label: "<b>".into(),
+                values: vec![0.1],
+                titles: vec!["a&b".into()],
+            }],
+            &["M1".into()],
+            SEVERITY,
+            0.2,
+            |v| format!("{v}"),
+            "x",
+        );
+        assert!(svg.contains("&lt;b&gt;") && svg.contains("a&amp;b") && !svg.contains("<b>"));
+    }
+
+    #[test]
+    fn nice_axis_ends() {
+        assert_eq!(nice_ceiling(0.0), 1.0);
+        assert_eq!(nice_ceiling(0.034), 0.05);
+        assert_eq!(nice_ceiling(0.2), 0.2);
+        assert_eq!(nice_ceiling(0.21), 0.25);
+        assert_eq!(nice_ceiling(7.0), 10.0);
+    }
+
+    #[test]
+    fn gaps_break_the_line() {
+        let svg = lines(
+            &["a".into(), "b".into(), "c".into()],
+            &[Series {
+                name: "s".into(),
+                values: vec![Some(0.1), None, Some(0.2)],
+            }],
+            |v| format!("{v:.2}"),
+            "x",
+        );
+        assert_eq!(svg.matches(" M").count() + svg.matches("\"M").count(), 2);
+        assert_eq!(svg.matches("<circle").count(), 2);
+    }
+}
