@@ -44,6 +44,8 @@ pub struct Report {
     pub ageing: Vec<AgeingRow>,
     pub ageing_total: AgeingRow,
     pub ageing_chart: String,
+    /// Delinquency by product and by region: where to look.
+    pub segments: Vec<SegmentTable>,
     pub classes: Vec<ClassRow>,
     pub npl_ratio: String,
     pub matrices: Vec<MatrixView>,
@@ -99,6 +101,26 @@ pub struct AgeingRow {
     pub balance: String,
     pub balance_share: String,
     pub past_due: String,
+}
+
+#[derive(Serialize)]
+pub struct SegmentTable {
+    pub title: String,
+    pub rows: Vec<SegmentRow>,
+    /// Rows left out (smallest by balance), 0 when all are shown.
+    pub more: usize,
+}
+
+#[derive(Serialize)]
+pub struct SegmentRow {
+    pub name: String,
+    pub loans: String,
+    pub balance: String,
+    pub dpd30: String,
+    pub dpd90: String,
+    /// DPD30+ balance share above the whole book's.
+    pub above: bool,
+    pub charged_off: String,
 }
 
 #[derive(Serialize)]
@@ -610,6 +632,77 @@ fn ageing_chart(f: &Figures, loc: Locale) -> String {
     )
 }
 
+/// Regions shown in the region table; the rest are counted.
+const MAX_SEGMENT_ROWS: usize = 15;
+
+/// Active book and delinquency per product and per region, largest first.
+fn segments(f: &Figures, loc: Locale) -> Vec<SegmentTable> {
+    let [np, nr, ng] = f.book.shape;
+    let mut by_p = vec![[crate::metrics::tally::Tally::default(); BUCKETS]; np];
+    let mut by_r = vec![[crate::metrics::tally::Tally::default(); BUCKETS]; nr];
+    for p in 0..np {
+        for r in 0..nr {
+            for g in 0..ng {
+                for b in 0..BUCKETS {
+                    let t = &f.book.ageing[f.book.ageing_index(p, r, g, b)];
+                    by_p[p][b].merge(t);
+                    by_r[r][b].merge(t);
+                }
+            }
+        }
+    }
+    let book_dpd30 = f.headline.dpd30[1].value;
+    let none = match loc {
+        Locale::En => "(none)",
+        Locale::ZhCn => "（空）",
+    };
+    let table = |title: &str,
+                 labels: &[Option<String>],
+                 cells: &[[crate::metrics::tally::Tally; BUCKETS]]| {
+        let mut rows: Vec<(i128, SegmentRow)> = cells
+            .iter()
+            .zip(labels)
+            .map(|(t, name)| {
+                let sum = |from: Bucket| -> (u64, i128) {
+                    Bucket::ACTIVE[from.index()..].iter().fold((0, 0), |a, b| {
+                        (a.0 + t[b.index()].loans, a.1 + t[b.index()].balance)
+                    })
+                };
+                let active = sum(Bucket::M0);
+                let d30 = share(sum(Bucket::M2).1, active.1);
+                (
+                    active.1,
+                    SegmentRow {
+                        name: name.clone().unwrap_or_else(|| none.to_string()),
+                        loans: format::int(active.0 as i128),
+                        balance: format::money(active.1),
+                        dpd30: format::pct(d30),
+                        dpd90: format::pct(share(sum(Bucket::M4).1, active.1)),
+                        above: matches!((d30, book_dpd30), (Some(a), Some(b)) if a > b + 5e-5),
+                        charged_off: format::money(t[Bucket::Wo.index()].balance),
+                    },
+                )
+            })
+            .collect();
+        // Largest active balance first; ties by name so the order is stable.
+        rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+        let more = rows.len().saturating_sub(MAX_SEGMENT_ROWS);
+        SegmentTable {
+            title: title.to_string(),
+            rows: rows
+                .into_iter()
+                .take(MAX_SEGMENT_ROWS)
+                .map(|r| r.1)
+                .collect(),
+            more,
+        }
+    };
+    vec![
+        table(loc.t("by_product"), &f.labels.product, &by_p),
+        table(loc.t("by_region"), &f.labels.region, &by_r),
+    ]
+}
+
 fn classes(f: &Figures, loc: Locale) -> Vec<ClassRow> {
     let by_class = f.book.by_class();
     let book_balance: i128 = by_class.iter().map(|t| t.balance).sum();
@@ -999,6 +1092,7 @@ pub fn build(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Report {
         ageing: ageing_rows,
         ageing_total,
         ageing_chart: ageing_chart(f, loc),
+        segments: segments(f, loc),
         classes: classes(f, loc),
         npl_ratio: format::pct(f.headline.npl[1].value),
         matrices,

@@ -2,46 +2,7 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
 use crate::common::*;
-
-fn arrears() -> Command {
-    Command::cargo_bin("arrears").unwrap()
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// `arrears run --input INPUT --output OUT`.
-fn run_arrears(input: &Path, out: &Path) -> std::process::Output {
-    arrears()
-        .args(["run", "--input"])
-        .arg(input)
-        .arg("--output")
-        .arg(out)
-        .output()
-        .unwrap()
-}
-
-/// The hand fixture's run-date rows, to be edited into bad input.
-fn today_csv() -> Csv {
-    read_csv(&repo().join("fixtures/hand/2026-11-29.csv"))
-}
-
-/// Sets one cell of a fixture CSV.
-fn set(csv: &mut Csv, column: &str, row: usize, value: &str) {
-    let c = csv.header.iter().position(|h| h == column).unwrap();
-    csv.rows[row][c] = Some(value.into());
-}
-
-/// Writes `csv` as file `name` of the run date's partition; its rows claim
-/// the date `claimed` in their `as_of_date` column.
-fn write_today(input: &Path, name: &str, csv: &Csv, claimed: &str) -> std::path::PathBuf {
-    let batch = contract_batch(csv, claimed, Variant::default());
-    write_partition(input, "loans", "2026-11-29", name, &batch, 100)
-}
 
 #[test]
 fn missing_input_directory_exits_3() {
