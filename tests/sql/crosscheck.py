@@ -9,6 +9,7 @@
 
 Usage: python crosscheck.py ARREARS_BIN WORK_DIR [LOANS]
 """
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +92,25 @@ ok &= same("dpd and npl ratios (numerator, denominator)",
           sum(principal_balance) FILTER (class IS NOT NULL)::DECIMAL(20,2) FROM {cur}""",
     f"""SELECT metric, basis, numerator, denominator FROM {table('rates')} WHERE period = 'current'
         AND (metric, basis) IN (('dpd1_plus','count'), ('dpd30_plus','balance'), ('npl','balance'))""")
+# Headline cash and recoveries (manifest `figures`, exact decimal strings).
+fig = json.loads((out / "manifest" / f"as_of_date={AS_OF}" / "manifest.json").read_text())["figures"]
+ok &= same("cash collected and recoveries (manifest)",
+    f"""SELECT (SELECT sum(paid_amount)::DECIMAL(20,2) FROM {cur}),
+               (SELECT coalesce(sum(coalesce(c.recovered_to_date, 0) - CASE WHEN e.status = 'charged_off'
+                          THEN coalesce(e.recovered_to_date, 0) ELSE 0 END), 0)::DECIMAL(20,2)
+                FROM {cur} c LEFT JOIN "s{prev}" e ON e.loan_id = c.loan_id WHERE c.status = 'charged_off'),
+               (SELECT coalesce(sum(coalesce(c.recovered_to_date, 0) - CASE WHEN e.status = 'charged_off'
+                          THEN coalesce(e.recovered_to_date, 0) ELSE 0 END), 0)::DECIMAL(20,2)
+                FROM {cur} c LEFT JOIN "s2026-10-29" e ON e.loan_id = c.loan_id WHERE c.status = 'charged_off')""",
+    f"""SELECT '{fig["cash_collected"]}'::DECIMAL(20,2), '{fig["recovered_prev"]}'::DECIMAL(20,2),
+               '{fig["recovered_1m"]}'::DECIMAL(20,2)""")
+ok &= same("cure over all delinquent buckets (M1+)",
+    f"""SELECT p, count(*) FILTER (c.bucket IN ('M0','PAID'))::DECIMAL(20,2), count(*)::DECIMAL(20,2)
+        FROM (SELECT 'prev' AS p, * FROM "s{prev}" UNION ALL BY NAME SELECT '1m' AS p, * FROM "s2026-10-29") e
+        LEFT JOIN {cur} c ON e.loan_id = c.loan_id
+        WHERE e.bucket IN ('M1','M2','M3','M4','M5','M6','M6+') GROUP BY p""",
+    f"""SELECT period, numerator, denominator FROM {table('rates')}
+        WHERE metric = 'cure' AND state = 'M1+' AND basis = 'count'""")
 passed = sum(RESULTS)
 print(f"crosscheck: {passed} passed, {len(RESULTS) - passed} failed")
 sys.exit(0 if ok else 1)
