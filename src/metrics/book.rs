@@ -79,6 +79,22 @@ impl BookTally {
         }
         out
     }
+    /// Totals per bucket for each value of one dimension (0 = product,
+    /// 1 = region, 2 = grade), indexed by that dimension's code.
+    pub fn by_dim(&self, dim: usize) -> Vec<[Tally; BUCKETS]> {
+        let [_, nr, ng] = self.shape;
+        let mut out = vec![[Tally::default(); BUCKETS]; self.shape[dim]];
+        for (i, t) in self.ageing.iter().enumerate() {
+            let cell = i / BUCKETS;
+            let code = match dim {
+                0 => cell / (nr * ng),
+                1 => (cell / ng) % nr,
+                _ => cell % ng,
+            };
+            out[code][i % BUCKETS].merge(t);
+        }
+        out
+    }
     /// Totals per class over all products.
     pub fn by_class(&self) -> [Tally; CLASSES] {
         let mut out = [Tally::default(); CLASSES];
@@ -226,4 +242,34 @@ pub fn cash_collected(snap: &Snapshot) -> i128 {
         .par_chunks(1 << 16)
         .map(|c| c.iter().map(|&v| v as i128).sum::<i128>())
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn by_dim_regroups_every_cell_once() {
+        // 2 products x 3 regions x 2 grades; each cell gets a distinct count.
+        let mut t = BookTally::empty([2, 3, 2]);
+        for (i, c) in t.ageing.iter_mut().enumerate() {
+            c.add(i as i64, 0);
+            c.loans = i as u64;
+        }
+        let whole = t.by_bucket();
+        for dim in 0..3 {
+            let g = t.by_dim(dim);
+            assert_eq!(g.len(), t.shape[dim]);
+            for b in 0..BUCKETS {
+                let loans: u64 = g.iter().map(|x| x[b].loans).sum();
+                assert_eq!(loans, whole[b].loans, "dim {dim} bucket {b}");
+            }
+        }
+        // Region 1 holds cells (p, 1, g) for p in 0..2, g in 0..2.
+        let want: u64 = [0, 1]
+            .iter()
+            .flat_map(|&p| [0, 1].map(|g| t.ageing_index(p, 1, g, 3) as u64))
+            .sum();
+        assert_eq!(t.by_dim(1)[1][3].loans, want);
+    }
 }

@@ -577,7 +577,6 @@ fn ageing(f: &Figures, loc: Locale) -> (Vec<AgeingRow>, AgeingRow) {
 /// Stacked bars: per product, the balance share of each delinquent bucket
 /// and of charged-off loans in the product's book (M0..M6+ and WO).
 fn ageing_chart(f: &Figures, loc: Locale) -> String {
-    let [np, nr, ng] = f.book.shape;
     let segments: Vec<Bucket> = Bucket::ALL
         .iter()
         .copied()
@@ -585,15 +584,8 @@ fn ageing_chart(f: &Figures, loc: Locale) -> String {
         .collect();
     let mut bars = Vec::new();
     let mut max = 0.0f64;
-    for p in 0..np {
-        let mut by_b = [0i128; BUCKETS];
-        for r in 0..nr {
-            for g in 0..ng {
-                for (b, v) in by_b.iter_mut().enumerate() {
-                    *v += f.book.ageing[f.book.ageing_index(p, r, g, b)].balance;
-                }
-            }
-        }
+    for (p, cells) in f.book.by_dim(0).iter().enumerate() {
+        let by_b: Vec<i128> = cells.iter().map(|t| t.balance).collect();
         let book: i128 = by_b[..=Bucket::Wo.index()].iter().sum();
         let values: Vec<f64> = segments
             .iter()
@@ -627,7 +619,7 @@ fn ageing_chart(f: &Figures, loc: Locale) -> String {
         &legend,
         svg::SEVERITY,
         svg::nice_ceiling(max),
-        |v| format::pct_short(v),
+        format::pct_short,
         loc.t("ageing_chart"),
     )
 }
@@ -637,20 +629,8 @@ const MAX_SEGMENT_ROWS: usize = 15;
 
 /// Active book and delinquency per product and per region, largest first.
 fn segments(f: &Figures, loc: Locale) -> Vec<SegmentTable> {
-    let [np, nr, ng] = f.book.shape;
-    let mut by_p = vec![[crate::metrics::tally::Tally::default(); BUCKETS]; np];
-    let mut by_r = vec![[crate::metrics::tally::Tally::default(); BUCKETS]; nr];
-    for p in 0..np {
-        for r in 0..nr {
-            for g in 0..ng {
-                for b in 0..BUCKETS {
-                    let t = &f.book.ageing[f.book.ageing_index(p, r, g, b)];
-                    by_p[p][b].merge(t);
-                    by_r[r][b].merge(t);
-                }
-            }
-        }
-    }
+    let by_p = f.book.by_dim(0);
+    let by_r = f.book.by_dim(1);
     let book_dpd30 = f.headline.dpd30[1].value;
     let none = match loc {
         Locale::En => "(none)",
@@ -969,23 +949,17 @@ fn quality(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Quality {
         })
         .collect();
     // Tolerated: values the contract allows but a manager may want to know about.
-    let [np, nr, ng] = f.book.shape;
-    let (mut null_region, mut null_grade) = (0u64, 0u64);
-    for p in 0..np {
-        for r in 0..nr {
-            for g in 0..ng {
-                let loans: u64 = (0..BUCKETS)
-                    .map(|b| f.book.ageing[f.book.ageing_index(p, r, g, b)].loans)
-                    .sum();
-                if f.labels.region[r].is_none() {
-                    null_region += loans;
-                }
-                if f.labels.grade[g].is_none() {
-                    null_grade += loans;
-                }
-            }
-        }
-    }
+    let null_loans = |dim: usize, labels: &[Option<String>]| -> u64 {
+        f.book
+            .by_dim(dim)
+            .iter()
+            .zip(labels)
+            .filter(|(_, l)| l.is_none())
+            .map(|(t, _)| t.iter().map(|x| x.loans).sum::<u64>())
+            .sum()
+    };
+    let null_region = null_loans(1, &f.labels.region);
+    let null_grade = null_loans(2, &f.labels.grade);
     let rounded: u64 = info.inputs.iter().map(|p| p.rounded_money_values).sum();
     let (nr_l, ng_l, ro_l) = match loc {
         Locale::En => (
