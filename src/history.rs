@@ -1,7 +1,9 @@
 //! Earlier runs, read back from the program's own outputs under `--output`:
 //! the `rates` table (book ratios, roll, cure and entry rates) and the
 //! manifest (recoveries) of the last 30 run dates and of the last run date of
-//! each of the 12 months before the run date's month. The report draws its
+//! each of the 12 months before the run date's month, and the `prev` bucket
+//! transitions of every run inside the `1m` window (for the duration-based
+//! monthly matrix). The report draws its
 //! trends from them and takes "yesterday's" and "last month's" value of a
 //! flow figure (entry rate, recoveries) from the run of that date.
 //!
@@ -14,9 +16,12 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::Float64Type;
+use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
 use chrono::{Datelike, NaiveDate};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::metrics::duration::{NightCounts, STATES};
+use crate::states::{Bucket, BUCKETS};
 
 /// Daily points kept, the run date included.
 pub const DAYS: usize = 30;
@@ -42,6 +47,9 @@ pub struct Run {
     pub rates: HashMap<RateKey, Option<f64>>,
     /// Recoveries over the run's `prev` period, cents (from its manifest).
     pub recovered_prev: Option<i128>,
+    /// The run's `prev` bucket transitions (read for runs inside the `1m`
+    /// window only): its from date and the counts without the `NEW` row.
+    pub prev_night: Option<(NaiveDate, NightCounts)>,
 }
 
 /// The earlier runs found, by date (all before the run date).
@@ -60,10 +68,19 @@ impl History {
 
 /// The earlier run dates worth reading: the last `DAYS - 1` before `as_of`,
 /// the last one of each of the `MONTHS - 1` months before `as_of`'s month,
-/// and any explicitly `wanted` (the comparison dates).
-pub fn select(available: &[NaiveDate], as_of: NaiveDate, wanted: &[NaiveDate]) -> Vec<NaiveDate> {
+/// every one after `since` (the `1m` window), and any explicitly `wanted`
+/// (the comparison dates).
+pub fn select(
+    available: &[NaiveDate],
+    as_of: NaiveDate,
+    wanted: &[NaiveDate],
+    since: Option<NaiveDate>,
+) -> Vec<NaiveDate> {
     let earlier: Vec<NaiveDate> = available.iter().copied().filter(|&d| d < as_of).collect();
     let mut pick: BTreeSet<NaiveDate> = earlier.iter().rev().take(DAYS - 1).copied().collect();
+    if let Some(since) = since {
+        pick.extend(earlier.iter().filter(|&&d| d > since));
+    }
     let first_month = month_index(as_of) - (MONTHS as i32 - 1);
     let mut month_end: BTreeMap<i32, NaiveDate> = BTreeMap::new();
     for &d in &earlier {
@@ -82,11 +99,17 @@ pub fn month_index(d: NaiveDate) -> i32 {
     d.year() * 12 + d.month0() as i32
 }
 
-/// Reads the history of `as_of` from the output root.
-pub fn load(output: &Path, as_of: NaiveDate, wanted: &[NaiveDate]) -> History {
+/// Reads the history of `as_of` from the output root; `since` starts the
+/// window whose runs' night transitions are read (the `1m` date).
+pub fn load(
+    output: &Path,
+    as_of: NaiveDate,
+    wanted: &[NaiveDate],
+    since: Option<NaiveDate>,
+) -> History {
     let mut h = History::default();
     let available = run_dates(&output.join("rates"));
-    for d in select(&available, as_of, wanted) {
+    for d in select(&available, as_of, wanted, since) {
         let dir = |table: &str| output.join(table).join(format!("as_of_date={d}"));
         let rates_file = dir("rates").join("part-0.parquet");
         let rates = match read_rates(&rates_file) {
@@ -106,11 +129,26 @@ pub fn load(output: &Path, as_of: NaiveDate, wanted: &[NaiveDate]) -> History {
                 None
             }
         };
+        let prev_night = match since {
+            Some(s) if d > s => {
+                let file = dir("transitions").join("part-0.parquet");
+                match read_prev_night(&file) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        h.problems
+                            .push(format!("'{}' skipped: {e:#}", file.display()));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         h.runs.insert(
             d,
             Run {
                 rates,
                 recovered_prev,
+                prev_night,
             },
         );
     }
@@ -177,6 +215,66 @@ fn read_rates(path: &Path) -> Result<HashMap<RateKey, Option<f64>>> {
     Ok(out)
 }
 
+/// The `prev` bucket matrix of a `transitions` file, without its `NEW` row
+/// (`None` when that run had no `prev` period).
+fn read_prev_night(path: &Path) -> Result<Option<(NaiveDate, NightCounts)>> {
+    let file = File::open(path).context("cannot open")?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .context("not a readable Parquet file")?
+        .build()?;
+    let state = |s: &str| -> Option<usize> {
+        if s == "EXIT" {
+            return Some(BUCKETS);
+        }
+        Bucket::ALL.iter().position(|b| b.label() == s)
+    };
+    let mut counts: NightCounts = [[0; STATES]; STATES];
+    let mut from: Option<NaiveDate> = None;
+    for batch in reader {
+        let batch = batch?;
+        let text = |name: &str| -> Result<Vec<String>> {
+            let a = batch
+                .column_by_name(name)
+                .ok_or_else(|| anyhow!("no column '{name}'"))?;
+            let s = a
+                .as_string_opt::<i32>()
+                .ok_or_else(|| anyhow!("column '{name}' is not Utf8"))?;
+            Ok(s.iter().map(|v| v.unwrap_or("").to_string()).collect())
+        };
+        let (period, dimension, from_state, to_state) = (
+            text("period")?,
+            text("dimension")?,
+            text("from_state")?,
+            text("to_state")?,
+        );
+        let loans = batch
+            .column_by_name("loans")
+            .and_then(|a| a.as_primitive_opt::<Int64Type>())
+            .ok_or_else(|| anyhow!("column 'loans' is missing or not Int64"))?;
+        let from_date = batch
+            .column_by_name("from_date")
+            .and_then(|a| a.as_primitive_opt::<Date32Type>())
+            .ok_or_else(|| anyhow!("column 'from_date' is missing or not Date32"))?;
+        for i in 0..batch.num_rows() {
+            if period[i] != "prev" || dimension[i] != "bucket" || from_state[i] == "NEW" {
+                continue;
+            }
+            let (Some(a), Some(b)) = (state(&from_state[i]), state(&to_state[i])) else {
+                return Err(anyhow!(
+                    "unknown state {:?} -> {:?}",
+                    from_state[i],
+                    to_state[i]
+                ));
+            };
+            counts[a][b] += loans.value(i).max(0) as u64;
+            from = NaiveDate::from_ymd_opt(1970, 1, 1).and_then(|e| {
+                e.checked_add_signed(chrono::Duration::days(from_date.value(i) as i64))
+            });
+        }
+    }
+    Ok(from.map(|d| (d, counts)))
+}
+
 /// `recovered_prev` of a manifest's figures (absent in manifests written
 /// before it existed, or when that run had no `prev`).
 fn read_recovered(path: &Path) -> Result<Option<i128>> {
@@ -215,7 +313,7 @@ mod tests {
             x = x.succ_opt().unwrap();
         }
         let as_of = d("2026-11-29");
-        let got = select(&all, as_of, &[]);
+        let got = select(&all, as_of, &[], None);
         // 29 earlier days: 2026-10-31 .. 2026-11-28.
         assert!(got.contains(&d("2026-10-31")) && got.contains(&d("2026-11-28")));
         assert!(!got.contains(&d("2026-10-30")));
@@ -229,9 +327,18 @@ mod tests {
     #[test]
     fn wanted_dates_are_kept_and_missing_history_is_empty() {
         let all = vec![d("2020-01-01"), d("2026-10-29"), d("2026-11-28")];
-        let got = select(&all, d("2026-11-29"), &[d("2020-01-01")]);
+        let got = select(&all, d("2026-11-29"), &[d("2020-01-01")], None);
         assert_eq!(got, all);
-        let h = load(Path::new("/nonexistent"), d("2026-11-29"), &[]);
+        // The `1m` window adds every run after its start.
+        let many: Vec<NaiveDate> = (0..60)
+            .map(|k| d("2026-09-01") + chrono::Days::new(k))
+            .collect();
+        let as_of = d("2026-10-31");
+        let without = select(&many, as_of, &[], None);
+        let with = select(&many, as_of, &[], Some(d("2026-09-30")));
+        assert!(!without.contains(&d("2026-10-01")) && with.contains(&d("2026-10-01")));
+        assert!(with.contains(&d("2026-09-30")) && !with.contains(&d("2026-09-29")));
+        let h = load(Path::new("/nonexistent"), d("2026-11-29"), &[], None);
         assert!(h.runs.is_empty() && h.problems.is_empty());
     }
 }

@@ -162,7 +162,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         .collect();
     let inputs: Vec<InputPartition> = loaded.iter().map(|l| input_info(l)).collect();
     let wanted: Vec<NaiveDate> = figures.periods.iter().map(|p| p.from_date).collect();
-    let past = history::load(&cfg.output, figures.as_of, &wanted);
+    let since = figures.period("1m").map(|p| p.from_date);
+    let past = history::load(&cfg.output, figures.as_of, &wanted, since);
     let html = engine.render(
         &figures,
         &past,

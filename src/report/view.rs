@@ -49,6 +49,8 @@ pub struct Report {
     pub classes: Vec<ClassRow>,
     pub npl_ratio: String,
     pub matrices: Vec<MatrixView>,
+    /// The duration-based (Aalen-Johansen) one-month matrix, when `1m` exists.
+    pub duration: Option<DurationView>,
     pub rate_tables: Vec<RateTable>,
     pub trends: Trends,
     pub quality: Quality,
@@ -156,6 +158,17 @@ pub struct MatrixCell {
     pub alpha: String,
     /// Dark background: print the share in white.
     pub dark: bool,
+}
+
+#[derive(Serialize)]
+pub struct DurationView {
+    pub matrix: MatrixView,
+    /// Nights chained.
+    pub nights: usize,
+    /// Stretches of the window no run covers, e.g. `1 Nov – 3 Nov`.
+    pub gaps: Vec<String>,
+    /// Runs left out because their `prev` period overlaps the chain.
+    pub overlaps: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -761,6 +774,92 @@ fn matrix_view(p: &Period, to: NaiveDate, loc: Locale, balance: bool) -> MatrixV
     }
 }
 
+/// Chains each night's `prev` transitions from the `1m` date to the run
+/// date: the earlier runs' published matrices, then today's.
+fn duration(f: &Figures, h: &History, loc: Locale) -> Option<DurationView> {
+    use crate::metrics::duration::{self, NightCounts, STATES};
+    let start = f.period("1m")?.from_date;
+    let mut nights: Vec<(NaiveDate, NaiveDate, NightCounts)> = h
+        .runs
+        .iter()
+        .filter(|(d, _)| **d > start)
+        .filter_map(|(d, r)| r.prev_night.map(|(from, n)| (from, *d, n)))
+        .collect();
+    if let Some(p) = f.period("prev") {
+        let m = &p.buckets;
+        let mut n: NightCounts = [[0; STATES]; STATES];
+        for (i, row) in n.iter_mut().enumerate().take(BUCKETS) {
+            for (j, c) in row.iter_mut().enumerate() {
+                *c = m.cell(i, j).loans;
+            }
+        }
+        nights.push((p.from_date, f.as_of, n));
+    }
+    let span = |a: NaiveDate, b: NaiveDate| {
+        format!("{} \u{2013} {}", loc.short_date(a), loc.short_date(b))
+    };
+    // Greedy chain in date order: a night must start where the chain
+    // ended; a later start leaves a gap (listed), an earlier one overlaps
+    // what is already chained (left out, listed).
+    let (mut chain, mut gaps, mut overlaps) = (Vec::new(), Vec::new(), Vec::new());
+    let mut covered = start;
+    for (from, to, n) in &nights {
+        if *from < covered {
+            overlaps.push(span(*from, *to));
+            continue;
+        }
+        if *from > covered {
+            gaps.push(span(covered, *from));
+        }
+        chain.push(n);
+        covered = *to;
+    }
+    if covered < f.as_of {
+        gaps.push(span(covered, f.as_of));
+    }
+    let p = duration::product(chain.iter().copied());
+    let at_risk = |i: usize| chain.iter().any(|n| n[i].iter().sum::<u64>() > 0);
+    let columns = (0..STATES).map(|j| loc.state(to_label(j))).collect();
+    let rows = (0..BUCKETS)
+        .filter(|&i| at_risk(i))
+        .map(|i| MatrixRow {
+            from: loc.state(from_label(i)),
+            total: String::new(),
+            thin: false,
+            cells: (0..STATES)
+                .map(|j| {
+                    let v = p[i][j];
+                    MatrixCell {
+                        share: if v > 0.0 {
+                            format::pct(Some(v))
+                        } else {
+                            String::new()
+                        },
+                        amount: String::new(),
+                        alpha: format!("{:.2}", v.clamp(0.0, 1.0) * 0.6),
+                        dark: v > 0.55,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    Some(DurationView {
+        matrix: MatrixView {
+            title: format!(
+                "{}: {} \u{2192} {}",
+                loc.t("duration_matrix"),
+                loc.date(start),
+                loc.date(f.as_of)
+            ),
+            columns,
+            rows,
+        },
+        nights: chain.len(),
+        gaps,
+        overlaps,
+    })
+}
+
 fn rate_cell(r: Option<&Rate>, loc: Locale) -> Option<RateCell> {
     let r = r?;
     Some(RateCell {
@@ -1070,6 +1169,7 @@ pub fn build(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Report {
         classes: classes(f, loc),
         npl_ratio: format::pct(f.headline.npl[1].value),
         matrices,
+        duration: duration(f, h, loc),
         rate_tables,
         trends: trends(f, h, loc),
         quality: quality(f, h, info, loc),

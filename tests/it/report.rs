@@ -51,6 +51,30 @@ fn hand_report_zh_cn_snapshot() {
 }
 
 #[test]
+fn duration_matrix_chains_the_nights_by_hand() {
+    // fixtures/README.md, "Duration-based matrix": M1 at 2026-10-29 (L03,
+    // L14, L16) -> night 1: 2/3 stay M1, 1/3 to M2; night 2 (2026-11-28 ->
+    // 29): of M1 2/3 stay, 1/3 to M2, M2 stays. M1 -> M1 = 4/9, M1 -> M2 = 5/9.
+    let dir = tempfile::tempdir().unwrap();
+    let html = hand_report(dir.path(), &[]);
+    let table = &html[html.find("Duration-based one-month matrix").unwrap()..];
+    assert!(table.contains("2 nights chained.") && !table[..800].contains("Not covered"));
+    let row = &table[table.find("<tr><th>M1</th>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    let cells: Vec<&str> = row
+        .split("<td")
+        .skip(1)
+        .map(|c| &c[c.find('>').unwrap() + 1..c.find("</td>").unwrap()])
+        .collect();
+    assert_eq!(cells[1], "44.44%", "M1 -> M1");
+    assert_eq!(cells[2], "55.56%", "M1 -> M2");
+    assert!(cells
+        .iter()
+        .enumerate()
+        .all(|(j, c)| j == 1 || j == 2 || c.is_empty()));
+}
+
+#[test]
 fn self_contained_no_script_no_network() {
     let dir = tempfile::tempdir().unwrap();
     let html = hand_report(dir.path(), &[]);
