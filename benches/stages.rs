@@ -27,13 +27,13 @@ fn stages(c: &mut Criterion) {
     let cat = discover(&dir.path().join("in")).unwrap();
     let dates = resolve_dates(&cat, None).unwrap();
     let policy = Policy::default();
-    let cur = read_loans(&dates.as_of).unwrap();
-    let prev = read_loans(dates.prev.as_ref().unwrap()).unwrap();
+    let cur = read_loans(&dates.as_of, &Default::default()).unwrap();
+    let prev = read_loans(dates.prev.as_ref().unwrap(), &Default::default()).unwrap();
 
     let mut grp = c.benchmark_group("stage_1m_loans");
     grp.sample_size(10);
     grp.bench_function("read (one snapshot)", |b| {
-        b.iter(|| black_box(read_loans(&dates.as_of).unwrap()))
+        b.iter(|| black_box(read_loans(&dates.as_of, &Default::default()).unwrap()))
     });
     let st = book::assign(&cur, &policy);
     grp.bench_function("bucket+class", |b| {

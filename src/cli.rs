@@ -47,6 +47,9 @@ pub enum Command {
         /// Worker threads [default: one per core].
         #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
+        /// Policy file (TOML) [default: the built-in policy, see `arrears policy`].
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -91,34 +94,52 @@ pub enum Command {
         /// Where to put the demo input and output.
         #[arg(long, default_value = "target/demo")]
         output: PathBuf,
+        /// Policy file (TOML) [default: the built-in policy].
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Print the built-in policy (TOML with comments): a starting point for your own.
+    Policy,
 }
 
 /// How the management report is rendered.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportArgs {
-    /// Report language: labels, number and date formats.
-    #[arg(long, value_enum, default_value_t = Locale::En)]
-    pub locale: Locale,
+    /// Report language: labels, number and date formats [default: the policy's, else en].
+    #[arg(long, value_enum)]
+    pub locale: Option<Locale>,
     /// Folder of report templates (*.html) replacing the built-in ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 }
 
 impl ReportArgs {
-    pub fn options(&self) -> report::Options {
+    /// The report options: `--locale` wins over the policy's locale.
+    pub fn options(&self, policy: &Policy) -> report::Options {
         report::Options {
-            locale: self.locale,
+            locale: self.locale.or(policy.locale).unwrap_or_default(),
             templates: self.templates.clone(),
         }
     }
 }
 
+/// The policy of a run: the file given, or the built-in one.
+pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
+    match path {
+        Some(p) => Policy::load(p),
+        None => Ok(Policy::default()),
+    }
+}
+
 /// The demo portfolio: 20,000 loans with 30 daily snapshots and the
 /// month-ends of the 12 months before, so the report has its trends.
-pub fn demo_configs(root: &std::path::Path, report: report::Options) -> (GenConfig, RunConfig) {
+pub fn demo_configs(
+    root: &std::path::Path,
+    policy: Policy,
+    report: report::Options,
+) -> (GenConfig, RunConfig) {
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 29).expect("valid date");
     let mut g = GenConfig::new(root.join("input"), 20_000, as_of);
     g.days = 30;
@@ -129,7 +150,7 @@ pub fn demo_configs(root: &std::path::Path, report: report::Options) -> (GenConf
         output: root.join("output"),
         as_of: Some(as_of),
         threads: None,
-        policy: Policy::default(),
+        policy,
         report,
     };
     (g, r)

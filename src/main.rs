@@ -4,11 +4,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use arrears::cli::{demo_configs, Cli, Command};
+use arrears::cli::{demo_configs, load_policy, Cli, Command};
 use arrears::error::exit_code_of;
 use arrears::generate::{self, GenConfig};
 use arrears::pipeline::{self, RunConfig, RunSummary};
-use arrears::policy::Policy;
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -44,15 +43,17 @@ fn dispatch(cmd: Command) -> Result<()> {
             output,
             as_of,
             threads,
+            policy,
             report,
         } => {
+            let policy = load_policy(policy.as_deref())?;
             let cfg = RunConfig {
                 input,
                 output,
                 as_of,
                 threads,
-                policy: Policy::default(),
-                report: report.options(),
+                report: report.options(&policy),
+                policy,
             };
             print_summary(&pipeline::run(&cfg)?);
         }
@@ -91,8 +92,17 @@ fn dispatch(cmd: Command) -> Result<()> {
             }
             println!("written under {}", cfg.output.display());
         }
-        Command::Demo { output, report } => {
-            let (g, r) = demo_configs(&output, report.options());
+        Command::Policy => {
+            print!("{}", arrears::policy::file::DEFAULT);
+        }
+        Command::Demo {
+            output,
+            policy,
+            report,
+        } => {
+            let policy = load_policy(policy.as_deref())?;
+            let opts = report.options(&policy);
+            let (g, r) = demo_configs(&output, policy, opts);
             // A clean output: the history the report reads is the demo's own.
             if r.output.exists() {
                 std::fs::remove_dir_all(&r.output).with_context(|| {

@@ -88,10 +88,10 @@ struct Loaded {
     snap: Snapshot,
 }
 
-fn load(part: &Partition, role: &'static str) -> Result<Loaded> {
+fn load(part: &Partition, role: &'static str, policy: &Policy) -> Result<Loaded> {
     Ok(Loaded {
         role,
-        snap: reader::read_loans(part)?,
+        snap: reader::read_loans(part, &policy.columns)?,
     })
 }
 
@@ -103,12 +103,16 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     let dates = discovery::resolve_dates(&catalog, cfg.as_of)?;
     clock.lap("discover");
 
-    let cur = load(&dates.as_of, "as_of")?;
-    let prev = dates.prev.as_ref().map(|p| load(p, "prev")).transpose()?;
+    let cur = load(&dates.as_of, "as_of", &cfg.policy)?;
+    let prev = dates
+        .prev
+        .as_ref()
+        .map(|p| load(p, "prev", &cfg.policy))
+        .transpose()?;
     // On a monthly schedule `1m` and `prev` are the same snapshot: read it once.
     let m1 = match (&dates.month_ago, &prev) {
         (Some(p), Some(pv)) if pv.snap.date == p.date => None,
-        (Some(p), _) => Some(load(p, "1m")?),
+        (Some(p), _) => Some(load(p, "1m", &cfg.policy)?),
         (None, _) => None,
     };
     let m1_snap = match (&dates.month_ago, &prev, &m1) {

@@ -52,7 +52,35 @@ const BATCH_ROWS: usize = 64 * 1024;
 struct OpenFile {
     path: std::path::PathBuf,
     meta: ArrowReaderMetadata,
+    /// The file's schema under contract names (after `[input.columns]`).
+    schema: Schema,
     mask: ProjectionMask,
+}
+
+/// The policy's `[input.columns]`: contract name -> the lender's name.
+pub type ColumnMap = std::collections::BTreeMap<String, String>;
+
+/// A field name as the contract knows it. A column mapped onto a contract
+/// name takes that name; a column that already carries a mapped contract
+/// name, but is not the mapped one, is set aside so it cannot shadow it.
+fn contract_name(name: &str, map: &ColumnMap) -> String {
+    if let Some((contract, _)) = map.iter().find(|(_, theirs)| *theirs == name) {
+        return contract.clone();
+    }
+    if map.contains_key(name) {
+        return format!("{name} (unmapped)");
+    }
+    name.to_string()
+}
+
+/// A schema with the lender's column names replaced by contract names.
+fn renamed(schema: &Schema, map: &ColumnMap) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_name(contract_name(f.name(), map)))
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
 /// A decoded row group.
@@ -73,19 +101,26 @@ struct Chunk {
     rounded: u64,
 }
 
-fn open(path: &Path) -> Result<OpenFile> {
+fn open(path: &Path, map: &ColumnMap) -> Result<OpenFile> {
     let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
     let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
-    let problems = schema::check(meta.schema(), LOANS);
+    let problems = schema::check(&renamed(meta.schema(), map), LOANS);
     if !problems.is_empty() {
+        let mapping = if map.is_empty() {
+            String::new()
+        } else {
+            let pairs: Vec<String> = map.iter().map(|(c, t)| format!("{c} = {t:?}")).collect();
+            format!(" (with the policy's column mapping {})", pairs.join(", "))
+        };
         return Err(bad_input(format!(
-            "does not follow the loans contract:\n  - {}",
+            "does not follow the loans contract{mapping}:\n  - {}",
             problems.join("\n  - ")
         )));
     }
-    let meta = with_dictionary_hints(meta)?;
-    let fields = meta.schema().fields();
+    let meta = with_dictionary_hints(meta, map)?;
+    let contract_schema = renamed(meta.schema(), map);
+    let fields = contract_schema.fields();
     let mut roots: Vec<usize> = DECODED
         .iter()
         .map(|c| {
@@ -102,6 +137,7 @@ fn open(path: &Path) -> Result<OpenFile> {
     Ok(OpenFile {
         path: path.to_path_buf(),
         meta,
+        schema: contract_schema,
         mask,
     })
 }
@@ -110,13 +146,16 @@ fn open(path: &Path) -> Result<OpenFile> {
 /// dictionary-encoded, and asking for a dictionary keeps that encoding
 /// instead of materialising one string per row. Each distinct value is then
 /// mapped once per batch, not once per row.
-fn with_dictionary_hints(meta: ArrowReaderMetadata) -> Result<ArrowReaderMetadata> {
+fn with_dictionary_hints(
+    meta: ArrowReaderMetadata,
+    map: &ColumnMap,
+) -> Result<ArrowReaderMetadata> {
     let schema = meta.schema();
     let fields: Vec<Field> = schema
         .fields()
         .iter()
         .map(|f| {
-            let dim = DIMENSIONS.contains(&f.name().as_str());
+            let dim = DIMENSIONS.contains(&contract_name(f.name(), map).as_str());
             match f.data_type() {
                 DataType::Utf8 | DataType::LargeUtf8 if dim => Field::new(
                     f.name(),
@@ -144,7 +183,7 @@ const DIMENSIONS: &[&str] = &["product", "region", "credit_grade", "status", "pl
 
 /// Types of the contract columns, to require one schema per partition.
 fn contract_types(f: &OpenFile) -> Vec<(String, DataType)> {
-    let s = f.meta.schema();
+    let s = &f.schema;
     LOANS
         .iter()
         .map(|c| {
@@ -159,8 +198,9 @@ fn contract_types(f: &OpenFile) -> Vec<(String, DataType)> {
         .collect()
 }
 
-/// Reads and checks a loans partition.
-pub fn read_loans(part: &Partition) -> Result<Snapshot> {
+/// Reads and checks a loans partition; `map` renames the lender's columns
+/// onto the contract's (empty: the files use the contract's names).
+pub fn read_loans(part: &Partition, map: &ColumnMap) -> Result<Snapshot> {
     let label = part.date.format("%Y-%m-%d").to_string();
     if part.files.is_empty() {
         return Err(bad_input(format!(
@@ -171,7 +211,7 @@ pub fn read_loans(part: &Partition) -> Result<Snapshot> {
     let opened: Vec<OpenFile> = part
         .files
         .par_iter()
-        .map(|p| open(p).with_context(|| format!("loans file '{}'", p.display())))
+        .map(|p| open(p, map).with_context(|| format!("loans file '{}'", p.display())))
         .collect::<Result<_>>()?;
 
     // One schema per partition: the same contract column types in every file.
@@ -207,7 +247,7 @@ pub fn read_loans(part: &Partition) -> Result<Snapshot> {
     let chunks: Vec<Chunk> = tasks
         .par_iter()
         .map(|&(fi, rg, row)| {
-            decode(&opened[fi], fi, rg, row, int_ids, days, &label)
+            decode(&opened[fi], fi, rg, row, int_ids, days, &label, map)
                 .with_context(|| format!("loans file '{}'", part.files[fi].display()))
         })
         .collect::<Result<_>>()?;
@@ -222,6 +262,7 @@ pub fn read_loans(part: &Partition) -> Result<Snapshot> {
     Ok(assemble(part, chunks, file_rows, int_ids, total))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decode(
     f: &OpenFile,
     fi: usize,
@@ -230,6 +271,7 @@ fn decode(
     int_ids: bool,
     days: i32,
     label: &str,
+    map: &ColumnMap,
 ) -> Result<Chunk> {
     // A fresh handle per task: cloned handles share one file offset, and
     // the Parquet reader seeks, so tasks on one file would race.
@@ -266,6 +308,16 @@ fn decode(
     for batch in reader {
         let batch =
             batch.map_err(|e| bad_input(format!("row group {rg} cannot be decoded: {e}")))?;
+        // Contract names for the lender's columns: only the schema changes.
+        let batch = if map.is_empty() {
+            batch
+        } else {
+            RecordBatch::try_new(
+                Arc::new(renamed(&batch.schema(), map)),
+                batch.columns().to_vec(),
+            )
+            .map_err(|e| bad_input(format!("row group {rg}: {e}")))?
+        };
         let col = |name: &str| batch.column_by_name(name).expect("projected column");
         columns::push_ids(col("loan_id"), &mut c.ids, "loan_id", base)?;
         columns::require_no_nulls(col("product"), "product", base)?;

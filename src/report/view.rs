@@ -1102,9 +1102,9 @@ fn run_view(info: &RunInfo, loc: Locale) -> RunView {
         lo = hi + 1;
     }
     edges.push(format!("M6+ \u{2265}{lo}"));
-    let (buckets_l, classes_l) = match loc {
-        Locale::En => ("Buckets (days past due)", "Classes (highest dpd)"),
-        Locale::ZhCn => ("账龄段（逾期天数）", "五级分类（逾期天数上限）"),
+    let (source_l, buckets_l, classes_l) = match loc {
+        Locale::En => ("Source", "Buckets (days past due)", "Classes (highest dpd)"),
+        Locale::ZhCn => ("来源", "账龄段（逾期天数）", "五级分类（逾期天数上限）"),
     };
     RunView {
         program: format!("arrears {}", env!("CARGO_PKG_VERSION")),
@@ -1112,6 +1112,7 @@ fn run_view(info: &RunInfo, loc: Locale) -> RunView {
         threads: info.threads,
         input_root: info.input_root.clone(),
         policy: vec![
+            format!("{source_l}: {}", p.source),
             format!("{buckets_l}: {}", edges.join(", ")),
             format!(
                 "{classes_l}: {} {}, {} {}, {} {}",

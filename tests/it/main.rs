@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod generated;
 mod hand;
+mod policy;
 mod props;
 mod report;

@@ -1,12 +1,70 @@
-//! The collection policy: every threshold a risk manager may tune. This
-//! first version carries the bucket edges and the five-category thresholds
-//! with the defaults of `metrics.md`; loading a TOML policy file, tier rules
-//! and early-warning signals come with the strategy work.
+//! The collection policy: every threshold a risk manager may tune, read
+//! from a TOML file ([`file`]) or the built-in default (metrics.md's
+//! values): bucket edges, five-category thresholds, the collateral haircut,
+//! early-warning signals, the compliance profile, the report locale, column
+//! names, and the ordered tier rules ([`tiers`]).
 
+pub mod file;
+pub mod tiers;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::error::{fail, FailureKind};
+use crate::report::Locale;
 use crate::states::{Bucket, Class, PlanStatus, Status};
+use tiers::Rule;
 
-/// Thresholds that turn a loan's status, dpd and plan into a bucket and a class.
+/// Early-warning signals (each can be off) and their parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EarlyWarning {
+    /// Loans in `M0` and `M1` up to this dpd are looked at.
+    pub max_dpd: i32,
+    pub re_default_risk: bool,
+    pub cltv_over_100: bool,
+    pub plan_broken: bool,
+    pub lost_contact: bool,
+    pub first_payment_risk: bool,
+    pub first_payment_max_mob: i32,
+    pub dpd_rising: bool,
+    pub broken_promise: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    Cn,
+    UsRegF,
+}
+
+/// Limits of the `cn` compliance profile; times are minutes after midnight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CnLimits {
+    pub quiet_start: u16,
+    pub quiet_end: u16,
+    pub max_attempts_per_day: u32,
+    pub max_connects_per_day: u32,
+}
+
+/// Limits of the `us_reg_f` compliance profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsRegFLimits {
+    pub quiet_start: u16,
+    pub quiet_end: u16,
+    pub max_attempts_7_days: u32,
+    pub quiet_days_after_conversation: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compliance {
+    pub profile: Profile,
+    pub cn: CnLimits,
+    pub us_reg_f: UsRegFLimits,
+}
+
+/// The policy of a run.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
     /// Upper dpd edge (inclusive) of `M1` .. `M6`; anything above the last is `M6+`.
     pub bucket_upper: [i32; 6],
@@ -16,16 +74,36 @@ pub struct Policy {
     pub substandard_max: i32,
     /// Highest dpd still `doubtful`; above is `loss`.
     pub doubtful_max: i32,
+    /// Collateral haircut in basis points (3000 = 30%).
+    pub haircut_bp: i64,
+    pub early_warning: EarlyWarning,
+    pub compliance: Compliance,
+    /// Report language, when the policy sets one.
+    pub locale: Option<Locale>,
+    /// Contract column name -> the lender's column name.
+    pub columns: BTreeMap<String, String>,
+    /// Tier rules, first match wins; they cover every loan (checked at load).
+    pub rules: Vec<Rule>,
+    /// `built-in` or the file the policy was read from.
+    pub source: String,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy {
-            bucket_upper: [30, 60, 90, 120, 150, 180],
-            special_mention_max: 90,
-            substandard_max: 270,
-            doubtful_max: 360,
-        }
+        file::parse(file::DEFAULT, "built-in").expect("the built-in policy is valid")
+    }
+}
+
+impl Policy {
+    /// Reads a policy file; errors name the file, the line and the key (exit 7).
+    pub fn load(path: &Path) -> Result<Policy> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            fail(
+                FailureKind::Config,
+                format!("policy file '{}' cannot be read: {e}", path.display()),
+            )
+        })?;
+        file::parse(&text, &path.display().to_string())
     }
 }
 
@@ -86,6 +164,24 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_equals_metrics_md() {
+        let p = Policy::default();
+        assert_eq!(p.bucket_upper, [30, 60, 90, 120, 150, 180]);
+        assert_eq!(
+            (p.special_mention_max, p.substandard_max, p.doubtful_max),
+            (90, 270, 360)
+        );
+        assert_eq!(p.haircut_bp, 3000);
+        assert_eq!(p.early_warning.max_dpd, 7);
+        assert_eq!(p.compliance.profile, Profile::Cn);
+        assert_eq!(p.compliance.cn.quiet_start, 22 * 60);
+        assert_eq!(p.compliance.us_reg_f.quiet_start, 21 * 60);
+        assert_eq!(p.rules.len(), 12);
+        assert_eq!(p.rules[0].tier, tiers::Tier::T5Recovery);
+        assert_eq!(p.rules.last().unwrap().tier, tiers::Tier::T0Current);
+    }
 
     #[test]
     fn bucket_edges() {

@@ -1,0 +1,641 @@
+//! The policy file: TOML read with serde, every key known (unknown keys are
+//! an error), then checked for meaning (edges rising, ranges sane, every
+//! loan reaching a tier). Every error names the line and the key.
+//!
+//! The built-in policy is `default.toml` next to this file, embedded in the
+//! binary and printed by `arrears policy`; its values are metrics.md's.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{fail, FailureKind};
+use crate::policy::tiers::{Conditions, Route, Rule, Tier};
+use crate::policy::{CnLimits, Compliance, EarlyWarning, Policy, Profile, UsRegFLimits};
+use crate::report::Locale;
+use crate::states::{PlanStatus, Status};
+
+/// The built-in policy text.
+pub const DEFAULT: &str = include_str!("default.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    report: ReportSection,
+    buckets: Buckets,
+    classification: Classification,
+    collateral: Collateral,
+    early_warning: EarlyWarningSection,
+    compliance: ComplianceSection,
+    #[serde(default)]
+    input: InputSection,
+    tiers: Spanned<Vec<RuleSection>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReportSection {
+    locale: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Buckets {
+    upper_dpd: Spanned<Vec<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Classification {
+    special_mention_max_dpd: Spanned<i64>,
+    substandard_max_dpd: Spanned<i64>,
+    doubtful_max_dpd: Spanned<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Collateral {
+    haircut: Spanned<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EarlyWarningSection {
+    max_dpd: Spanned<i64>,
+    re_default_risk: bool,
+    cltv_over_100: bool,
+    plan_broken: bool,
+    lost_contact: bool,
+    first_payment_risk: bool,
+    first_payment_max_mob: Spanned<i64>,
+    dpd_rising: bool,
+    broken_promise: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComplianceSection {
+    profile: Spanned<String>,
+    cn: CnSection,
+    us_reg_f: UsRegFSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CnSection {
+    quiet_start: Spanned<String>,
+    quiet_end: Spanned<String>,
+    max_attempts_per_day: Spanned<i64>,
+    max_connects_per_day: Spanned<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsRegFSection {
+    quiet_start: Spanned<String>,
+    quiet_end: Spanned<String>,
+    max_attempts_7_days: Spanned<i64>,
+    quiet_days_after_conversation: Spanned<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct InputSection {
+    #[serde(default)]
+    columns: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSection {
+    tier: Spanned<String>,
+    reason: Spanned<String>,
+    when: Spanned<WhenSection>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WhenSection {
+    status: Option<Vec<String>>,
+    dpd_min: Option<i64>,
+    dpd_max: Option<i64>,
+    grade: Option<Vec<String>>,
+    product: Option<Vec<String>>,
+    contactable: Option<bool>,
+    legal_stage: Option<Vec<String>>,
+    legal_stage_not: Option<Vec<String>>,
+    plan_status: Option<Vec<String>>,
+    route: Option<Vec<String>>,
+    secured: Option<bool>,
+    refused_7d: Option<bool>,
+    early_warning: Option<bool>,
+}
+
+/// Where a policy came from, for error messages: `built-in` or a path.
+struct Source<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn line(&self, at: usize) -> usize {
+        self.text[..at.min(self.text.len())].matches('\n').count() + 1
+    }
+    fn error<T>(&self, span: std::ops::Range<usize>, key: &str, msg: String) -> Result<T> {
+        Err(fail(
+            FailureKind::Config,
+            format!(
+                "policy '{}', line {}, key '{key}': {msg}",
+                self.name,
+                self.line(span.start)
+            ),
+        ))
+    }
+}
+
+fn int<T: TryFrom<i64>>(
+    src: &Source,
+    v: &Spanned<i64>,
+    key: &str,
+    min: i64,
+    max: i64,
+) -> Result<T> {
+    let x = *v.get_ref();
+    if x < min || x > max {
+        return src.error(v.span(), key, format!("{x} is out of range {min}..={max}"));
+    }
+    T::try_from(x).or_else(|_| src.error(v.span(), key, format!("{x} is out of range")))
+}
+
+/// `HH:MM` as minutes after midnight.
+fn clock(src: &Source, v: &Spanned<String>, key: &str) -> Result<u16> {
+    let s = v.get_ref();
+    let parsed = s.split_once(':').and_then(|(h, m)| {
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60 && s.len() == 5).then_some(h * 60 + m)
+    });
+    match parsed {
+        Some(x) => Ok(x),
+        None => src.error(v.span(), key, format!("{s:?} is not a time of day HH:MM")),
+    }
+}
+
+/// Parses and checks a policy text. `name` is used in error messages.
+pub fn parse(text: &str, name: &str) -> Result<Policy> {
+    let src = Source { name, text };
+    let f: File = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| src.line(s.start));
+        fail(
+            FailureKind::Config,
+            match line {
+                Some(l) => format!("policy '{name}', line {l}: {}", e.message()),
+                None => format!("policy '{name}': {}", e.message()),
+            },
+        )
+    })?;
+
+    // Buckets: six strictly rising positive edges.
+    let edges = f.buckets.upper_dpd.get_ref();
+    if edges.len() != 6 {
+        return src.error(
+            f.buckets.upper_dpd.span(),
+            "buckets.upper_dpd",
+            format!("needs 6 edges (M1..M6), found {}", edges.len()),
+        );
+    }
+    let mut bucket_upper = [0i32; 6];
+    let mut below = 0i64;
+    for (k, &e) in edges.iter().enumerate() {
+        if e <= below || e > 100_000 {
+            return src.error(
+                f.buckets.upper_dpd.span(),
+                "buckets.upper_dpd",
+                format!(
+                    "edges must rise strictly from 1: M{} ends at {e} but the bucket before ends at {below} (overlapping buckets)",
+                    k + 1
+                ),
+            );
+        }
+        bucket_upper[k] = e as i32;
+        below = e;
+    }
+
+    let c = &f.classification;
+    let sm: i32 = int(
+        &src,
+        &c.special_mention_max_dpd,
+        "classification.special_mention_max_dpd",
+        1,
+        100_000,
+    )?;
+    let ss: i32 = int(
+        &src,
+        &c.substandard_max_dpd,
+        "classification.substandard_max_dpd",
+        1,
+        100_000,
+    )?;
+    let db: i32 = int(
+        &src,
+        &c.doubtful_max_dpd,
+        "classification.doubtful_max_dpd",
+        1,
+        100_000,
+    )?;
+    if ss <= sm {
+        return src.error(
+            c.substandard_max_dpd.span(),
+            "classification.substandard_max_dpd",
+            format!("{ss} must be above special_mention_max_dpd {sm}"),
+        );
+    }
+    if db <= ss {
+        return src.error(
+            c.doubtful_max_dpd.span(),
+            "classification.doubtful_max_dpd",
+            format!("{db} must be above substandard_max_dpd {ss}"),
+        );
+    }
+
+    // Haircut as basis points, so the cushion is exact integer arithmetic.
+    let h = *f.collateral.haircut.get_ref();
+    let bp = (h * 10_000.0).round();
+    if !(0.0..1.0).contains(&h) || (bp - h * 10_000.0).abs() > 1e-6 {
+        return src.error(
+            f.collateral.haircut.span(),
+            "collateral.haircut",
+            format!("{h} must be a share in [0, 1) with at most 4 decimals (0.30 = 30%)"),
+        );
+    }
+
+    let ew = &f.early_warning;
+    let early_warning = EarlyWarning {
+        max_dpd: int(
+            &src,
+            &ew.max_dpd,
+            "early_warning.max_dpd",
+            0,
+            bucket_upper[0] as i64,
+        )?,
+        re_default_risk: ew.re_default_risk,
+        cltv_over_100: ew.cltv_over_100,
+        plan_broken: ew.plan_broken,
+        lost_contact: ew.lost_contact,
+        first_payment_risk: ew.first_payment_risk,
+        first_payment_max_mob: int(
+            &src,
+            &ew.first_payment_max_mob,
+            "early_warning.first_payment_max_mob",
+            0,
+            600,
+        )?,
+        dpd_rising: ew.dpd_rising,
+        broken_promise: ew.broken_promise,
+    };
+
+    let cp = &f.compliance;
+    let profile = match cp.profile.get_ref().as_str() {
+        "cn" => Profile::Cn,
+        "us_reg_f" => Profile::UsRegF,
+        other => {
+            return src.error(
+                cp.profile.span(),
+                "compliance.profile",
+                format!("unknown profile {other:?} (accepted: cn, us_reg_f)"),
+            )
+        }
+    };
+    let compliance = Compliance {
+        profile,
+        cn: CnLimits {
+            quiet_start: clock(&src, &cp.cn.quiet_start, "compliance.cn.quiet_start")?,
+            quiet_end: clock(&src, &cp.cn.quiet_end, "compliance.cn.quiet_end")?,
+            max_attempts_per_day: int(
+                &src,
+                &cp.cn.max_attempts_per_day,
+                "compliance.cn.max_attempts_per_day",
+                0,
+                1000,
+            )?,
+            max_connects_per_day: int(
+                &src,
+                &cp.cn.max_connects_per_day,
+                "compliance.cn.max_connects_per_day",
+                0,
+                1000,
+            )?,
+        },
+        us_reg_f: UsRegFLimits {
+            quiet_start: clock(
+                &src,
+                &cp.us_reg_f.quiet_start,
+                "compliance.us_reg_f.quiet_start",
+            )?,
+            quiet_end: clock(
+                &src,
+                &cp.us_reg_f.quiet_end,
+                "compliance.us_reg_f.quiet_end",
+            )?,
+            max_attempts_7_days: int(
+                &src,
+                &cp.us_reg_f.max_attempts_7_days,
+                "compliance.us_reg_f.max_attempts_7_days",
+                0,
+                1000,
+            )?,
+            quiet_days_after_conversation: int(
+                &src,
+                &cp.us_reg_f.quiet_days_after_conversation,
+                "compliance.us_reg_f.quiet_days_after_conversation",
+                0,
+                365,
+            )?,
+        },
+    };
+
+    let locale = match f.report.locale.as_deref() {
+        None => None,
+        Some("en") => Some(Locale::En),
+        Some("zh-CN") => Some(Locale::ZhCn),
+        Some(other) => {
+            return Err(fail(
+                FailureKind::Config,
+                format!("policy '{name}', key 'report.locale': unknown locale {other:?} (accepted: en, zh-CN)"),
+            ))
+        }
+    };
+
+    let mut columns = BTreeMap::new();
+    for (contract, theirs) in &f.input.columns {
+        if !crate::input::schema::LOANS
+            .iter()
+            .any(|c| c.name == contract)
+        {
+            return src.error(
+                theirs.span(),
+                &format!("input.columns.{contract}"),
+                format!("{contract:?} is not a loans column of the data contract"),
+            );
+        }
+        columns.insert(contract.clone(), theirs.get_ref().clone());
+    }
+
+    let mut rules = Vec::new();
+    for r in f.tiers.get_ref() {
+        rules.push(rule(&src, r)?);
+    }
+    if rules.is_empty() {
+        return src.error(f.tiers.span(), "tiers", "no tier rules".into());
+    }
+    if let Some(example) = crate::policy::tiers::uncovered(&rules) {
+        return src.error(
+            f.tiers.span(),
+            "tiers",
+            format!("the rules leave a loan without a tier, for example {example}; add a rule that catches it (a last rule with `when = {{}}` catches everything)"),
+        );
+    }
+
+    Ok(Policy {
+        bucket_upper,
+        special_mention_max: sm,
+        substandard_max: ss,
+        doubtful_max: db,
+        haircut_bp: bp as i64,
+        early_warning,
+        compliance,
+        locale,
+        columns,
+        rules,
+        source: name.to_string(),
+    })
+}
+
+fn rule(src: &Source, r: &RuleSection) -> Result<Rule> {
+    let tier = match Tier::parse(r.tier.get_ref()) {
+        Some(t) => t,
+        None => {
+            return src.error(
+                r.tier.span(),
+                "tiers.tier",
+                format!(
+                    "unknown tier {:?} (accepted: {})",
+                    r.tier.get_ref(),
+                    Tier::ACCEPTED
+                ),
+            )
+        }
+    };
+    let reason = r.reason.get_ref().clone();
+    if reason.is_empty()
+        || !reason
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return src.error(
+            r.reason.span(),
+            "tiers.reason",
+            format!("{reason:?} must be a code of letters, digits and _"),
+        );
+    }
+    let w = r.when.get_ref();
+    let span = r.when.span();
+    let bad = |key: &str, msg: String| -> Result<Rule> {
+        src.error(span.clone(), &format!("tiers.when.{key}"), msg)
+    };
+    let dpd = |v: Option<i64>, key: &str| -> Result<Option<i32>> {
+        match v {
+            Some(x) if !(0..=100_000).contains(&x) => src.error(
+                span.clone(),
+                &format!("tiers.when.{key}"),
+                format!("{x} is out of range 0..=100000"),
+            ),
+            x => Ok(x.map(|x| x as i32)),
+        }
+    };
+    let (dpd_min, dpd_max) = (dpd(w.dpd_min, "dpd_min")?, dpd(w.dpd_max, "dpd_max")?);
+    if let (Some(a), Some(b)) = (dpd_min, dpd_max) {
+        if a > b {
+            return bad(
+                "dpd_min",
+                format!("dpd_min {a} is above dpd_max {b}: the rule can never match"),
+            );
+        }
+    }
+    let status = match &w.status {
+        None => None,
+        Some(v) => {
+            let mut out = Vec::new();
+            for s in v {
+                match Status::parse(s) {
+                    Some(Status::PaidOff) | None => {
+                        return bad("status", format!("{s:?} is not a status that gets a tier (accepted: active, charged_off)"))
+                    }
+                    Some(x) => out.push(x),
+                }
+            }
+            Some(out)
+        }
+    };
+    let plan_status = match &w.plan_status {
+        None => None,
+        Some(v) => {
+            let mut out = Vec::new();
+            for s in v {
+                match PlanStatus::parse(s) {
+                    Some(x) => out.push(x),
+                    None => {
+                        return bad(
+                            "plan_status",
+                            format!(
+                                "{s:?} is not a plan status (accepted: {})",
+                                PlanStatus::ACCEPTED
+                            ),
+                        )
+                    }
+                }
+            }
+            Some(out)
+        }
+    };
+    let route =
+        match &w.route {
+            None => None,
+            Some(v) => {
+                let mut out = Vec::new();
+                for s in v {
+                    match Route::parse(s) {
+                        Some(x) => out.push(x),
+                        None => return bad(
+                            "route",
+                            format!(
+                                "{s:?} is not a route (accepted: enforce, negotiate, unsecured)"
+                            ),
+                        ),
+                    }
+                }
+                Some(out)
+            }
+        };
+    Ok(Rule {
+        tier,
+        reason,
+        when: Conditions {
+            status,
+            dpd_min,
+            dpd_max,
+            grade: w.grade.clone(),
+            product: w.product.clone(),
+            contactable: w.contactable,
+            legal_stage: w.legal_stage.clone(),
+            legal_stage_not: w.legal_stage_not.clone(),
+            plan_status,
+            route,
+            secured: w.secured,
+            refused_7d: w.refused_7d,
+            early_warning: w.early_warning,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        format!("{:#}", parse(text, "p.toml").unwrap_err())
+    }
+
+    /// Line number (1-based) of the first line containing `needle` in DEFAULT.
+    fn line_of(text: &str, needle: &str) -> usize {
+        text.lines().position(|l| l.contains(needle)).unwrap() + 1
+    }
+
+    #[test]
+    fn default_parses_and_round_trips() {
+        let p = parse(DEFAULT, "built-in").unwrap();
+        assert_eq!(p, Policy::default());
+        // What `arrears policy` prints is DEFAULT itself: parsing it back
+        // under another name gives the same thresholds and rules.
+        let again = parse(DEFAULT, "copy.toml").unwrap();
+        assert_eq!(
+            Policy {
+                source: "built-in".into(),
+                ..again
+            },
+            p
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_its_line() {
+        let text = DEFAULT.replace("haircut = 0.30", "haircut = 0.30\nhaircutt = 0.2");
+        let e = err(&text);
+        let line = line_of(&text, "haircutt");
+        assert!(
+            e.contains(&format!("line {line}")) && e.contains("haircutt"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_range_names_line_and_key() {
+        let text = DEFAULT.replace("haircut = 0.30", "haircut = 1.5");
+        let e = err(&text);
+        let line = line_of(&text, "haircut = 1.5");
+        assert!(
+            e.contains(&format!("line {line}, key 'collateral.haircut'")),
+            "{e}"
+        );
+        let text = DEFAULT.replace(
+            "when = { dpd_min = 1, dpd_max = 7 }",
+            "when = { dpd_min = 9, dpd_max = 7 }",
+        );
+        let e = err(&text);
+        let line = line_of(&text, "dpd_min = 9,");
+        assert!(
+            e.contains(&format!("line {line}")) && e.contains("dpd_min 9 is above dpd_max 7"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn overlapping_bucket_edges_are_rejected() {
+        let text = DEFAULT.replace("[30, 60, 90, 120, 150, 180]", "[30, 60, 60, 120, 150, 180]");
+        let e = err(&text);
+        let line = line_of(&text, "upper_dpd = [");
+        assert!(
+            e.contains(&format!("line {line}, key 'buckets.upper_dpd'"))
+                && e.contains("overlapping"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn incomplete_rules_are_rejected_at_load() {
+        // Without the catch-all, a current loan without early warning has no tier.
+        let cut = DEFAULT.rfind("[[tiers]]").unwrap();
+        let text = &DEFAULT[..cut];
+        let e = err(text);
+        let line = line_of(text, "[[tiers]]");
+        assert!(e.contains(&format!("line {line}, key 'tiers'")), "{e}");
+        assert!(e.contains("without a tier") && e.contains("dpd 0"), "{e}");
+    }
+
+    #[test]
+    fn unknown_values_are_named() {
+        let e = err(&DEFAULT.replace("tier = \"T3_field\"", "tier = \"T3_fields\""));
+        assert!(e.contains("unknown tier \"T3_fields\""), "{e}");
+        let e = err(&DEFAULT.replace("profile = \"cn\"", "profile = \"eu\""));
+        assert!(
+            e.contains("compliance.profile") && e.contains("\"eu\""),
+            "{e}"
+        );
+        let e = err(&DEFAULT.replace("quiet_start = \"22:00\"", "quiet_start = \"25:00\""));
+        assert!(e.contains("compliance.cn.quiet_start"), "{e}");
+        let e = err(&DEFAULT.replace("# Example: loan_id = \"acct_no\"", "loan_idx = \"acct_no\""));
+        assert!(e.contains("input.columns.loan_idx"), "{e}");
+    }
+}

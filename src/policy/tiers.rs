@@ -1,0 +1,257 @@
+//! Collection tiers (分级催收): the ordered rules of the policy, what one
+//! rule can ask of a loan, and the load-time proof that every loan that
+//! should have a tier gets one.
+
+use crate::states::{PlanStatus, Status};
+
+/// Collection tiers, mildest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Tier {
+    T0Current = 0,
+    T0Watch = 1,
+    T1Reminder = 2,
+    T2Phone = 3,
+    T3Field = 4,
+    T4Legal = 5,
+    T5Recovery = 6,
+}
+
+pub const TIERS: usize = 7;
+
+impl Tier {
+    pub const ALL: [Tier; TIERS] = [
+        Tier::T0Current,
+        Tier::T0Watch,
+        Tier::T1Reminder,
+        Tier::T2Phone,
+        Tier::T3Field,
+        Tier::T4Legal,
+        Tier::T5Recovery,
+    ];
+    pub const ACCEPTED: &'static str =
+        "T0_current, T0_watch, T1_reminder, T2_phone, T3_field, T4_legal, T5_recovery";
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tier::T0Current => "T0_current",
+            Tier::T0Watch => "T0_watch",
+            Tier::T1Reminder => "T1_reminder",
+            Tier::T2Phone => "T2_phone",
+            Tier::T3Field => "T3_field",
+            Tier::T4Legal => "T4_legal",
+            Tier::T5Recovery => "T5_recovery",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.iter().copied().find(|t| t.label() == s)
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Second-lien recovery route of a delinquent secured loan (metrics.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Enforce,
+    Negotiate,
+    Unsecured,
+}
+
+impl Route {
+    pub fn label(self) -> &'static str {
+        match self {
+            Route::Enforce => "enforce",
+            Route::Negotiate => "negotiate",
+            Route::Unsecured => "unsecured",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Route> {
+        [Route::Enforce, Route::Negotiate, Route::Unsecured]
+            .into_iter()
+            .find(|r| r.label() == s)
+    }
+}
+
+/// What a rule asks; a condition not given always holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conditions {
+    pub status: Option<Vec<Status>>,
+    pub dpd_min: Option<i32>,
+    pub dpd_max: Option<i32>,
+    pub grade: Option<Vec<String>>,
+    pub product: Option<Vec<String>>,
+    /// A null `contactable` reads as contactable (not known to be lost).
+    pub contactable: Option<bool>,
+    /// A null `legal_stage` reads as `none`.
+    pub legal_stage: Option<Vec<String>>,
+    pub legal_stage_not: Option<Vec<String>>,
+    pub plan_status: Option<Vec<PlanStatus>>,
+    /// Loans without a route (not secured, or current) never match a route list.
+    pub route: Option<Vec<Route>>,
+    pub secured: Option<bool>,
+    pub refused_7d: Option<bool>,
+    pub early_warning: Option<bool>,
+}
+
+/// One ordered rule: the first that matches gives the tier and its reason.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    pub tier: Tier,
+    pub reason: String,
+    pub when: Conditions,
+}
+
+/// Everything a rule can ask about one loan.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    pub status: Status,
+    pub dpd: i32,
+    pub grade: Option<&'a str>,
+    pub product: &'a str,
+    pub contactable: bool,
+    pub legal_stage: &'a str,
+    pub plan: PlanStatus,
+    pub route: Option<Route>,
+    pub secured: bool,
+    pub refused_7d: bool,
+    pub early_warning: bool,
+}
+
+fn listed(list: &Option<Vec<String>>, v: Option<&str>) -> bool {
+    match list {
+        None => true,
+        Some(l) => v.is_some_and(|v| l.iter().any(|x| x == v)),
+    }
+}
+
+impl Conditions {
+    pub fn matches(&self, f: &Facts) -> bool {
+        self.status.as_ref().is_none_or(|s| s.contains(&f.status))
+            && self.dpd_min.is_none_or(|m| f.dpd >= m)
+            && self.dpd_max.is_none_or(|m| f.dpd <= m)
+            && listed(&self.grade, f.grade)
+            && listed(&self.product, Some(f.product))
+            && self.contactable.is_none_or(|c| c == f.contactable)
+            && listed(&self.legal_stage, Some(f.legal_stage))
+            && self
+                .legal_stage_not
+                .as_ref()
+                .is_none_or(|l| !l.iter().any(|x| x == f.legal_stage))
+            && self
+                .plan_status
+                .as_ref()
+                .is_none_or(|p| p.contains(&f.plan))
+            && self
+                .route
+                .as_ref()
+                .is_none_or(|r| f.route.is_some_and(|x| r.contains(&x)))
+            && self.secured.is_none_or(|s| s == f.secured)
+            && self.refused_7d.is_none_or(|r| r == f.refused_7d)
+            && self.early_warning.is_none_or(|e| e == f.early_warning)
+    }
+}
+
+/// The first rule that matches, with its index.
+pub fn first_match<'r>(rules: &'r [Rule], f: &Facts) -> Option<(usize, &'r Rule)> {
+    rules.iter().enumerate().find(|(_, r)| r.when.matches(f))
+}
+
+/// A loan no rule catches, described for the error message, or `None` when
+/// the rules cover every loan. Rules only compare against the values they
+/// name, so trying each named value, one value no rule names, and the dpd
+/// edges on both sides covers every case that can differ.
+pub fn uncovered(rules: &[Rule]) -> Option<String> {
+    let mut dpds: Vec<i32> = vec![0, 1, 100_000];
+    let mut grades: Vec<Option<String>> = vec![None, Some("\u{0}other".into())];
+    let mut products: Vec<String> = vec!["\u{0}other".into()];
+    let mut stages: Vec<String> = vec!["none".into(), "\u{0}other".into()];
+    for r in rules {
+        let w = &r.when;
+        for d in [w.dpd_min, w.dpd_max].into_iter().flatten() {
+            dpds.extend([d - 1, d, d + 1].into_iter().filter(|&x| x >= 0));
+        }
+        grades.extend(w.grade.iter().flatten().map(|g| Some(g.clone())));
+        products.extend(w.product.iter().flatten().cloned());
+        stages.extend(w.legal_stage.iter().flatten().cloned());
+        stages.extend(w.legal_stage_not.iter().flatten().cloned());
+    }
+    dpds.sort();
+    dpds.dedup();
+    grades.sort();
+    grades.dedup();
+    products.sort();
+    products.dedup();
+    stages.sort();
+    stages.dedup();
+    let plans = [
+        PlanStatus::None,
+        PlanStatus::Active,
+        PlanStatus::Completed,
+        PlanStatus::Broken,
+    ];
+    let routes = [
+        None,
+        Some(Route::Enforce),
+        Some(Route::Negotiate),
+        Some(Route::Unsecured),
+    ];
+    for status in [Status::Active, Status::ChargedOff] {
+        for &dpd in &dpds {
+            for grade in &grades {
+                for product in &products {
+                    for stage in &stages {
+                        for plan in plans {
+                            for route in routes {
+                                for bits in 0..16u8 {
+                                    let f = Facts {
+                                        status,
+                                        dpd,
+                                        grade: grade.as_deref(),
+                                        product,
+                                        contactable: bits & 1 == 0,
+                                        legal_stage: stage,
+                                        plan,
+                                        route,
+                                        secured: bits & 2 != 0,
+                                        refused_7d: bits & 4 != 0,
+                                        early_warning: bits & 8 != 0,
+                                    };
+                                    if first_match(rules, &f).is_none() {
+                                        return Some(describe(&f));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+fn describe(f: &Facts) -> String {
+    let other = |s: &str| {
+        if s.starts_with('\u{0}') {
+            "any other".to_string()
+        } else {
+            format!("{s:?}")
+        }
+    };
+    format!(
+        "an {} loan with dpd {}, grade {}, product {}, legal stage {}, plan {}, route {}, {}contactable, {}secured, {}refused in 7 days, {}early warning",
+        f.status.label(),
+        f.dpd,
+        f.grade.map(other).unwrap_or_else(|| "null".into()),
+        other(f.product),
+        other(f.legal_stage),
+        f.plan.label(),
+        f.route.map(|r| r.label()).unwrap_or("none"),
+        if f.contactable { "" } else { "not " },
+        if f.secured { "" } else { "not " },
+        if f.refused_7d { "" } else { "not " },
+        if f.early_warning { "" } else { "no " },
+    )
+}
