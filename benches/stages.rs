@@ -59,9 +59,9 @@ fn stages(c: &mut Criterion) {
         })
     });
     grp.bench_function("compute all figures (3 snapshots)", |b| {
-        b.iter(|| black_box(compute(&policy, &cur, Some(&prev), Some(&prev)).unwrap()))
+        b.iter(|| black_box(compute(&policy, &cur, Some(&prev), Some(&prev), &Default::default()).unwrap()))
     });
-    let figs = compute(&policy, &cur, Some(&prev), Some(&prev)).unwrap();
+    let figs = compute(&policy, &cur, Some(&prev), Some(&prev), &Default::default()).unwrap();
     let out = dir.path().join("t.parquet");
     grp.bench_function("write tables", |b| {
         b.iter(|| {

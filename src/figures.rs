@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use crate::checks::Check;
 use crate::metrics::book::{BookTally, Headline};
 use crate::metrics::rates::Rate;
+use crate::metrics::strategy::LoanStrategy;
 use crate::metrics::tally::Tally;
 use crate::metrics::transitions::Matrix;
 use crate::states::BUCKETS;
@@ -49,6 +50,18 @@ pub struct Figures {
     /// Periods without a snapshot ("not available").
     pub unavailable: Vec<&'static str>,
     pub checks: Vec<Check>,
+    /// Loan-level tiers, signals and routes of the run date.
+    pub strategy: LoanStrategy,
+    pub contacts: ContactSummary,
+}
+
+/// What the contacts of the window amounted to.
+#[derive(Clone, Debug, Default)]
+pub struct ContactSummary {
+    /// Contacts of the run date whose loan is not in its snapshot.
+    pub orphans: usize,
+    pub promises_due: usize,
+    pub promises_kept: usize,
 }
 
 impl Figures {

@@ -10,11 +10,14 @@ use chrono::NaiveDate;
 
 use crate::checks;
 use crate::error::{fail, FailureKind};
-use crate::figures::{DimLabels, Figures, Period};
+use crate::figures::{ContactSummary, DimLabels, Figures, Period};
 use crate::history;
 use crate::input::discovery::{self, Partition};
 use crate::input::reader;
-use crate::input::snapshot::Snapshot;
+use crate::input::contacts::{self, Contacts, Outcome};
+use crate::input::snapshot::{LoanIds, Snapshot};
+use crate::metrics::promises::{self, ContactFlags};
+use crate::metrics::strategy;
 use crate::metrics::book::BookTally;
 use crate::metrics::movement::Movement;
 use crate::metrics::tally::Tally;
@@ -122,11 +125,15 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     };
     clock.lap("read");
 
+    let contact_input = read_contacts(&catalog, &cur.snap, prev.as_ref().map(|l| &l.snap), &cfg.policy)?;
+    clock.lap("read contacts");
+
     let figures = compute(
         &cfg.policy,
         &cur.snap,
         prev.as_ref().map(|l| &l.snap),
         m1_snap,
+        &contact_input,
     )?;
     clock.lap("compute");
 
@@ -232,6 +239,42 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     })
 }
 
+/// Contacts of D-13..D (promises made up to 13 days ago can fall due in
+/// D-6..D) and, when promises are due, `paid_amount` of the loans
+/// snapshots after the earliest such promise that the run has not read.
+fn read_contacts(
+    catalog: &discovery::Catalog,
+    cur: &Snapshot,
+    prev: Option<&Snapshot>,
+    policy: &Policy,
+) -> Result<ContactInput> {
+    let from = cur.date - chrono::Days::new(13);
+    let contacts = contacts::read_window(catalog, from, cur.date, cur.ids.is_int())?;
+    let today = epoch_days(cur.date);
+    let earliest_due = (0..contacts.len())
+        .filter(|&c| {
+            let pd = contacts.ptp_date[c];
+            contacts.outcome[c] == Outcome::PromiseToPay && pd != i32::MIN && pd > today - 7 && pd <= today
+        })
+        .map(|c| contacts.date[c])
+        .min();
+    let mut paid = Vec::new();
+    if let Some(first) = earliest_due {
+        for part in &catalog.loans.partitions {
+            let d = epoch_days(part.date);
+            let loaded = part.date == cur.date || prev.is_some_and(|p| p.date == part.date);
+            if d > first && d < today && !loaded {
+                let (ids, amounts) = reader::read_paid(part, &policy.columns)?;
+                paid.push((part.date, ids, amounts));
+            }
+        }
+    }
+    Ok(ContactInput {
+        contacts: Some(contacts),
+        paid,
+    })
+}
+
 fn input_info(l: &Loaded) -> InputPartition {
     InputPartition {
         role: l.role.into(),
@@ -265,6 +308,19 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(io)
 }
 
+/// The contacts of the window and, for promise keeping, `paid_amount` of
+/// the loans snapshots between the promises and their dates (besides the
+/// run date's and `prev`'s, which the run has already read).
+#[derive(Debug, Default)]
+pub struct ContactInput {
+    pub contacts: Option<Contacts>,
+    pub paid: Vec<(NaiveDate, LoanIds, Vec<i64>)>,
+}
+
+fn epoch_days(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
 /// Computes every figure of a run date from its snapshot and the
 /// comparison snapshots that exist. Pure: no I/O.
 pub fn compute(
@@ -272,6 +328,7 @@ pub fn compute(
     cur: &Snapshot,
     prev: Option<&Snapshot>,
     m1: Option<&Snapshot>,
+    contact_input: &ContactInput,
 ) -> Result<Figures> {
     let cur_states = book::assign(cur, policy);
     let tally = book::tally(cur, &cur_states)?;
@@ -303,6 +360,34 @@ pub fn compute(
         (Some(a), Some(b), Some(w)) if std::ptr::eq(a, b) => Some(w.clone()),
         _ => m1.map(against).transpose()?,
     };
+
+    // The strategy: contacts first (refusals, promises), then each loan's
+    // signals, route and tier with the dpd it had at `prev` and `1m`.
+    let today = epoch_days(cur.date);
+    let flags = match &contact_input.contacts {
+        Some(c) => {
+            let mut paid: Vec<(i32, &LoanIds, &[i64])> = vec![(today, &cur.ids, &cur.paid[..])];
+            if let Some(p) = prev {
+                paid.push((epoch_days(p.date), &p.ids, &p.paid[..]));
+            }
+            for (d, ids, amounts) in &contact_input.paid {
+                paid.push((epoch_days(*d), ids, &amounts[..]));
+            }
+            promises::flags(cur, &cur_sorted, c, today, &paid)
+        }
+        None => ContactFlags::default(),
+    };
+    let strategy = strategy::assign(
+        cur,
+        policy,
+        &strategy::Context {
+            today,
+            prev_dpd: prev_work.as_ref().map(|w| &w.0.earlier_dpd[..]),
+            m1_dpd: m1_work.as_ref().map(|w| &w.0.earlier_dpd[..]),
+            refused_7d: &flags.refused_7d,
+            broken_promise: &flags.broken_promise,
+        },
+    );
 
     let mut periods = Vec::new();
     let mut unavailable = Vec::new();
@@ -340,5 +425,11 @@ pub fn compute(
         periods,
         unavailable,
         checks,
+        strategy,
+        contacts: ContactSummary {
+            orphans: flags.orphans,
+            promises_due: flags.promises_due,
+            promises_kept: flags.promises_kept,
+        },
     })
 }

@@ -220,7 +220,7 @@ pub fn push_money(
     non_negative: bool,
 ) -> Result<u64> {
     require_no_nulls(a, column, base)?;
-    push_money_values(a, out, column, base, non_negative)
+    push_money_values(a, out, column, base, non_negative, 0)
 }
 
 /// Appends a nullable money column as cents, a null reading as zero (for
@@ -232,7 +232,23 @@ pub fn push_money_or_zero(
     base: usize,
     non_negative: bool,
 ) -> Result<u64> {
-    push_money_values(a, out, column, base, non_negative)
+    push_money_values(a, out, column, base, non_negative, 0)
+}
+
+/// Marks a null amount in a column read with [`push_money_or_null`]; no
+/// real amount comes near it (amounts are capped at 10^17 cents).
+pub const NULL_MONEY: i64 = i64::MIN;
+
+/// Appends a nullable money column as cents, a null as [`NULL_MONEY`]
+/// (for amounts where null means "unknown", such as `collateral_value`).
+pub fn push_money_or_null(
+    a: &ArrayRef,
+    out: &mut Vec<i64>,
+    column: &str,
+    base: usize,
+    non_negative: bool,
+) -> Result<u64> {
+    push_money_values(a, out, column, base, non_negative, NULL_MONEY)
 }
 
 fn push_money_values(
@@ -241,15 +257,16 @@ fn push_money_values(
     column: &str,
     base: usize,
     non_negative: bool,
+    null_as: i64,
 ) -> Result<u64> {
-    // The value slot under a null is unspecified: a null is written as 0.
+    // The value slot under a null is unspecified: a null is written as `null_as`.
     let valid = |i: usize| a.is_valid(i);
     let mut rounded = 0u64;
     let mut out_of_range = Offenders::default();
     let mut negative = Offenders::default();
     let mut put = |i: usize, c: Cents| {
         if !valid(i) {
-            out.push(0);
+            out.push(null_as);
             return;
         }
         let v = match c {
@@ -435,5 +452,39 @@ mod tests {
                 .contains("2 rows are negative or out of range (row 2, 3)"),
             "{e}"
         );
+    }
+}
+
+/// Appends a non-null Date32 column as days since 1970-01-01.
+pub fn push_dates(a: &ArrayRef, out: &mut Vec<i32>, column: &str, base: usize) -> Result<()> {
+    require_no_nulls(a, column, base)?;
+    match a.data_type() {
+        DataType::Date32 => {
+            out.extend_from_slice(a.as_primitive::<Date32Type>().values());
+            Ok(())
+        }
+        t => Err(bad_input(format!(
+            "column '{column}' has type {t}, expected Date32"
+        ))),
+    }
+}
+
+/// Appends a nullable Boolean column: 0 false, 1 true, 2 null.
+pub fn push_flags(a: &ArrayRef, out: &mut Vec<u8>, column: &str) -> Result<()> {
+    match a.data_type() {
+        DataType::Boolean => {
+            let b = a.as_boolean();
+            out.extend((0..b.len()).map(|i| {
+                if b.is_null(i) {
+                    2
+                } else {
+                    b.value(i) as u8
+                }
+            }));
+            Ok(())
+        }
+        t => Err(bad_input(format!(
+            "column '{column}' has type {t}, expected Boolean"
+        ))),
     }
 }

@@ -2,6 +2,7 @@
 //! turns Parquet files into typed [`snapshot::Snapshot`]s.
 
 pub mod columns;
+pub mod contacts;
 pub mod discovery;
 pub mod reader;
 pub mod schema;

@@ -40,6 +40,11 @@ const DECODED: &[&str] = &[
     "past_due_amount",
     "paid_amount",
     "recovered_to_date",
+    "origination_date",
+    "collateral_value",
+    "senior_lien_balance",
+    "legal_stage",
+    "contactable",
     "days_past_due",
     "status",
     "plan_status",
@@ -98,10 +103,15 @@ struct Chunk {
     past_due: Vec<i64>,
     paid: Vec<i64>,
     recovered: Vec<i64>,
+    origination: Vec<i32>,
+    collateral: Vec<i64>,
+    senior_lien: Vec<i64>,
+    legal: LocalDim,
+    contactable: Vec<u8>,
     rounded: u64,
 }
 
-fn open(path: &Path, map: &ColumnMap) -> Result<OpenFile> {
+fn open(path: &Path, map: &ColumnMap, decoded: &[&str]) -> Result<OpenFile> {
     let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
     let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
@@ -121,7 +131,7 @@ fn open(path: &Path, map: &ColumnMap) -> Result<OpenFile> {
     let meta = with_dictionary_hints(meta, map)?;
     let contract_schema = renamed(meta.schema(), map);
     let fields = contract_schema.fields();
-    let mut roots: Vec<usize> = DECODED
+    let mut roots: Vec<usize> = decoded
         .iter()
         .map(|c| {
             fields
@@ -179,7 +189,14 @@ fn with_dictionary_hints(
 }
 
 /// Low-cardinality text columns decoded through dictionaries.
-const DIMENSIONS: &[&str] = &["product", "region", "credit_grade", "status", "plan_status"];
+const DIMENSIONS: &[&str] = &[
+    "product",
+    "region",
+    "credit_grade",
+    "status",
+    "plan_status",
+    "legal_stage",
+];
 
 /// Types of the contract columns, to require one schema per partition.
 fn contract_types(f: &OpenFile) -> Vec<(String, DataType)> {
@@ -211,7 +228,7 @@ pub fn read_loans(part: &Partition, map: &ColumnMap) -> Result<Snapshot> {
     let opened: Vec<OpenFile> = part
         .files
         .par_iter()
-        .map(|p| open(p, map).with_context(|| format!("loans file '{}'", p.display())))
+        .map(|p| open(p, map, DECODED).with_context(|| format!("loans file '{}'", p.display())))
         .collect::<Result<_>>()?;
 
     // One schema per partition: the same contract column types in every file.
@@ -300,6 +317,11 @@ fn decode(
         past_due: Vec::new(),
         paid: Vec::new(),
         recovered: Vec::new(),
+        origination: Vec::new(),
+        collateral: Vec::new(),
+        senior_lien: Vec::new(),
+        legal: LocalDim::default(),
+        contactable: Vec::new(),
         rounded: 0,
     };
     let mut status_dim = LocalDim::default();
@@ -347,6 +369,28 @@ fn decode(
             base,
             true,
         )?;
+        columns::push_dates(
+            col("origination_date"),
+            &mut c.origination,
+            "origination_date",
+            base,
+        )?;
+        c.rounded += columns::push_money_or_null(
+            col("collateral_value"),
+            &mut c.collateral,
+            "collateral_value",
+            base,
+            true,
+        )?;
+        c.rounded += columns::push_money_or_null(
+            col("senior_lien_balance"),
+            &mut c.senior_lien,
+            "senior_lien_balance",
+            base,
+            true,
+        )?;
+        c.legal.push(col("legal_stage"), "legal_stage")?;
+        columns::push_flags(col("contactable"), &mut c.contactable, "contactable")?;
         columns::push_dpd(col("days_past_due"), &mut c.dpd, "days_past_due", base)?;
         columns::require_no_nulls(col("status"), "status", base)?;
         status_dim.push(col("status"), "status")?;
@@ -448,6 +492,7 @@ fn assemble(
     let (product_labels, product_maps) = global(|c| &c.product);
     let (region_labels, region_maps) = global(|c| &c.region);
     let (grade_labels, grade_maps) = global(|c| &c.grade);
+    let (legal_labels, legal_maps) = global(|c| &c.legal);
 
     let mut ids = if int_ids {
         LoanIds::Int(Vec::with_capacity(total))
@@ -479,6 +524,14 @@ fn assemble(
         past_due: Vec::with_capacity(total),
         paid: Vec::with_capacity(total),
         recovered: Vec::with_capacity(total),
+        origination: Vec::with_capacity(total),
+        collateral: Vec::with_capacity(total),
+        senior_lien: Vec::with_capacity(total),
+        legal: Dim {
+            codes: Vec::with_capacity(total),
+            labels: legal_labels,
+        },
+        contactable: Vec::with_capacity(total),
         rounded_money_values: 0,
     };
     for (i, c) in chunks.into_iter().enumerate() {
@@ -504,8 +557,59 @@ fn assemble(
         snap.past_due.extend(c.past_due);
         snap.paid.extend(c.paid);
         snap.recovered.extend(c.recovered);
+        snap.origination.extend(c.origination);
+        snap.collateral.extend(c.collateral);
+        snap.senior_lien.extend(c.senior_lien);
+        snap.legal
+            .codes
+            .extend(c.legal.codes.iter().map(|&x| legal_maps[i][x as usize]));
+        snap.contactable.extend(c.contactable);
         snap.rounded_money_values += c.rounded;
     }
     snap.ids = ids;
     snap
+}
+
+/// `loan_id` and `paid_amount` of a loans partition: what promise keeping
+/// needs from the snapshots between a promise and its date, without
+/// decoding the rest.
+pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>)> {
+    let opened: Vec<OpenFile> = part
+        .files
+        .par_iter()
+        .map(|p| {
+            open(p, map, &["loan_id", "paid_amount"])
+                .with_context(|| format!("loans file '{}'", p.display()))
+        })
+        .collect::<Result<_>>()?;
+    let int_ids = opened
+        .first()
+        .is_some_and(|f| f.schema.field_with_name("loan_id").map(|x| x.data_type() == &DataType::Int64).unwrap_or(false));
+    let mut ids = if int_ids {
+        LoanIds::Int(Vec::new())
+    } else {
+        LoanIds::empty_str()
+    };
+    let mut paid = Vec::new();
+    for f in &opened {
+        let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
+            .with_projection(f.mask.clone())
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| bad_input(format!("'{}': {e}", f.path.display())))?;
+        let mut base = 0;
+        for batch in reader {
+            let batch = batch.map_err(|e| bad_input(format!("'{}' cannot be decoded: {e}", f.path.display())))?;
+            let batch = RecordBatch::try_new(Arc::new(renamed(&batch.schema(), map)), batch.columns().to_vec())
+                .map_err(|e| bad_input(e.to_string()))?;
+            let col = |n: &str| batch.column_by_name(n).expect("projected");
+            columns::push_ids(col("loan_id"), &mut ids, "loan_id", base)
+                .with_context(|| format!("loans file '{}'", f.path.display()))?;
+            columns::push_money(col("paid_amount"), &mut paid, "paid_amount", base, true)
+                .with_context(|| format!("loans file '{}'", f.path.display()))?;
+            base += batch.num_rows();
+        }
+    }
+    Ok((ids, paid))
 }

@@ -173,6 +173,16 @@ pub struct Snapshot {
     pub paid: Vec<i64>,
     /// Cumulative recoveries since charge-off (`recovered_to_date`), cents; null reads as 0.
     pub recovered: Vec<i64>,
+    /// `origination_date`, days since 1970-01-01.
+    pub origination: Vec<i32>,
+    /// `collateral_value`, cents; null as [`NULL_MONEY`](crate::input::columns::NULL_MONEY).
+    pub collateral: Vec<i64>,
+    /// `senior_lien_balance`, cents; null as `NULL_MONEY`.
+    pub senior_lien: Vec<i64>,
+    /// `legal_stage` (null kept as a null label).
+    pub legal: Dim,
+    /// `contactable`: 0 false, 1 true, 2 null.
+    pub contactable: Vec<u8>,
     /// Money values that had more than two decimals and were rounded to the cent.
     pub rounded_money_values: u64,
 }

@@ -9,6 +9,8 @@ pub mod book;
 pub mod duration;
 pub mod join;
 pub mod movement;
+pub mod promises;
+pub mod strategy;
 pub mod rates;
 pub mod tally;
 pub mod transitions;

@@ -4,6 +4,8 @@
 //! expensive part, so everything that needs loan-by-loan pairing of the two
 //! dates is folded in the same pass.
 
+use std::sync::atomic::{AtomicI32, Ordering};
+
 use anyhow::Result;
 
 use crate::input::snapshot::Snapshot;
@@ -19,6 +21,17 @@ pub struct Movement {
     /// run date, `recovered_to_date` now minus then; a loan that was not
     /// charged off at the earlier date (or not there) counts all of it.
     pub recovered: i128,
+    /// Per run-date row: its days past due at the earlier date when it was
+    /// active then, else -1 (absent, paid off or charged off then). Feeds
+    /// the early-warning signals that look back (`dpd_rising`,
+    /// `re_default_risk`).
+    pub earlier_dpd: Vec<i32>,
+}
+
+/// What the parallel walk folds (the per-row array is written in place).
+struct Fold {
+    matrix: Matrix,
+    recovered: i128,
 }
 
 /// Walks `a` (earlier) against `b` (run date); states are codes `< n`.
@@ -39,18 +52,24 @@ pub fn walk(
             0
         }
     };
-    fold_join(
+    // Each run-date row is met once by the walk, so relaxed stores into
+    // its own slot never race.
+    let earlier: Vec<AtomicI32> = (0..b_snap.len()).map(|_| AtomicI32::new(-1)).collect();
+    let folded = fold_join(
         a_snap,
         a_sorted,
         b_snap,
         b_sorted,
-        || Movement {
+        || Fold {
             matrix: Matrix::empty(n),
             recovered: 0,
         },
         |m, p| match p {
             Pair::Both(i, j) => {
                 let (iu, ju) = (i as usize, j as usize);
+                if a_snap.status[iu] == Status::Active {
+                    earlier[ju].store(a_snap.dpd[iu], Ordering::Relaxed);
+                }
                 m.matrix.add(
                     state_a[iu] as usize,
                     state_b[ju] as usize,
@@ -75,9 +94,14 @@ pub fn walk(
                 m.recovered += recovered_now(j);
             }
         },
-        |a, b| Movement {
+        |a, b| Fold {
             matrix: a.matrix.merge(b.matrix),
             recovered: a.recovered + b.recovered,
         },
-    )
+    )?;
+    Ok(Movement {
+        matrix: folded.matrix,
+        recovered: folded.recovered,
+        earlier_dpd: earlier.into_iter().map(AtomicI32::into_inner).collect(),
+    })
 }

@@ -99,6 +99,11 @@ fn snapshot(date: &str, mut rows: Vec<Row>, int_ids: bool) -> Snapshot {
             .iter()
             .map(|r| if r.4 == 2 { r.8 } else { 0 })
             .collect(),
+        origination: vec![19_000; rows.len()],
+        collateral: vec![arrears::input::columns::NULL_MONEY; rows.len()],
+        senior_lien: vec![arrears::input::columns::NULL_MONEY; rows.len()],
+        legal: dim(vec![None; rows.len()]),
+        contactable: vec![2; rows.len()],
         rounded_money_values: 0,
     }
 }
@@ -142,8 +147,8 @@ proptest! {
         let p = Policy::default();
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-        let a = one.install(|| compute(&p, &cur, prev.as_ref(), prev.as_ref())).unwrap();
-        let b = two.install(|| compute(&p, &cur, prev.as_ref(), prev.as_ref())).unwrap();
+        let a = one.install(|| compute(&p, &cur, prev.as_ref(), prev.as_ref(), &Default::default())).unwrap();
+        let b = two.install(|| compute(&p, &cur, prev.as_ref(), prev.as_ref(), &Default::default())).unwrap();
         prop_assert_eq!(tables_of(&a), tables_of(&b));
         prop_assert!(a.checks.iter().all(|c| c.passed), "{:?}", a.checks);
     }

@@ -1,0 +1,245 @@
+//! The collection strategy of each loan (metrics.md, "Collection tiers" and
+//! "Second-lien"): its early-warning signals, its second-lien recovery
+//! route with CLTV and expected shortfall, and its tier with the reason of
+//! the first policy rule that matched. Paid-off loans get none of these.
+//!
+//! Money stays integer: the collateral haircut is in basis points, so the
+//! equity cushion is exact to the cent (rounded half away from zero once).
+
+use rayon::prelude::*;
+
+use crate::input::columns::NULL_MONEY;
+use crate::input::snapshot::Snapshot;
+use crate::policy::tiers::{first_match, Facts, Route};
+use crate::policy::Policy;
+use crate::states::{PlanStatus, Status};
+
+/// Early-warning signals, one bit each, in reporting order.
+pub const SIGNALS: [&str; 7] = [
+    "re_default_risk",
+    "cltv_over_100",
+    "plan_broken",
+    "lost_contact",
+    "first_payment_risk",
+    "dpd_rising",
+    "broken_promise",
+];
+
+/// No tier: a paid-off loan.
+pub const NO_TIER: u8 = 255;
+/// Route codes: 0 = none, then [`Route`] in order.
+pub const ROUTES: [Option<Route>; 4] = [
+    None,
+    Some(Route::Enforce),
+    Some(Route::Negotiate),
+    Some(Route::Unsecured),
+];
+
+/// Loan-level strategy of one snapshot, one entry per row.
+#[derive(Clone, Debug, Default)]
+pub struct LoanStrategy {
+    /// Tier index ([`crate::policy::tiers::Tier`]) or [`NO_TIER`].
+    pub tier: Vec<u8>,
+    /// Index of the policy rule that gave the tier.
+    pub rule: Vec<u8>,
+    /// Early-warning signal bits ([`SIGNALS`]); 0 = not flagged.
+    pub signals: Vec<u8>,
+    /// Route code (index into [`ROUTES`]).
+    pub route: Vec<u8>,
+    /// CLTV, NaN where there is no collateral.
+    pub cltv: Vec<f64>,
+    /// Expected shortfall of routed loans, cents (0 elsewhere).
+    pub shortfall: Vec<i64>,
+}
+
+/// What the strategy needs besides the snapshot itself.
+pub struct Context<'a> {
+    /// Run date, days since 1970-01-01 (months on book).
+    pub today: i32,
+    /// Per row: dpd at `prev` when active then, else -1 (None: no `prev`).
+    pub prev_dpd: Option<&'a [i32]>,
+    /// Per row: dpd at `1m` when active then, else -1 (None: no `1m`).
+    pub m1_dpd: Option<&'a [i32]>,
+    /// Per row: a refusal in the trailing 7 days (empty: no contacts read).
+    pub refused_7d: &'a [bool],
+    /// Per row: a promise due in the trailing 7 days not kept.
+    pub broken_promise: &'a [bool],
+}
+
+/// Months on book: 12 x (year of D - year of origination) + month difference.
+pub fn months_on_book(today: i32, origination: i32) -> i32 {
+    use chrono::Datelike;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let d = |x: i32| epoch + chrono::Duration::days(x as i64);
+    let (a, b) = (d(today), d(origination));
+    12 * (a.year() - b.year()) + a.month() as i32 - b.month() as i32
+}
+
+/// Equity cushion in cents: collateral x (1 - haircut) - senior liens.
+pub fn cushion(collateral: i64, senior: i64, haircut_bp: i64) -> i128 {
+    let num = collateral as i128 * (10_000 - haircut_bp) as i128;
+    // Round half away from zero to the cent (num >= 0: collateral >= 0).
+    let after_haircut = (num + 5_000) / 10_000;
+    after_haircut - senior as i128
+}
+
+/// Route and expected shortfall of a delinquent secured loan.
+pub fn route(balance: i64, cushion: i128) -> (Route, i64) {
+    let b = balance as i128;
+    let r = if cushion >= b {
+        Route::Enforce
+    } else if cushion > 0 {
+        Route::Negotiate
+    } else {
+        Route::Unsecured
+    };
+    (r, (b - cushion.max(0)).max(0) as i64)
+}
+
+/// Assigns every row its signals, route and tier.
+pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
+    let n = snap.len();
+    let chunk = crate::metrics::ranges(n)
+        .first()
+        .map(|r| r.len())
+        .unwrap_or(1)
+        .max(1);
+    // Labels once per dimension code, not per loan.
+    let grade: Vec<Option<&str>> = snap.grade.labels.iter().map(|l| l.as_deref()).collect();
+    let product: Vec<&str> = snap
+        .product
+        .labels
+        .iter()
+        .map(|l| l.as_deref().unwrap_or(""))
+        .collect();
+    let legal: Vec<&str> = snap
+        .legal
+        .labels
+        .iter()
+        .map(|l| l.as_deref().unwrap_or("none"))
+        .collect();
+    let ew = &policy.early_warning;
+    let parts: Vec<LoanStrategy> = (0..n)
+        .into_par_iter()
+        .chunks(chunk)
+        .map(|rows| {
+            let mut out = LoanStrategy::default();
+            for i in rows {
+                let status = snap.status[i];
+                if status == Status::PaidOff {
+                    out.tier.push(NO_TIER);
+                    out.rule.push(0);
+                    out.signals.push(0);
+                    out.route.push(0);
+                    out.cltv.push(f64::NAN);
+                    out.shortfall.push(0);
+                    continue;
+                }
+                let dpd = snap.dpd[i];
+                let balance = snap.balance[i];
+                let coll = snap.collateral[i];
+                let senior = match snap.senior_lien[i] {
+                    NULL_MONEY => 0,
+                    s => s,
+                };
+                let secured = coll != NULL_MONEY && coll > 0;
+                let cltv = if secured {
+                    (senior as f64 + balance as f64) / coll as f64
+                } else {
+                    f64::NAN
+                };
+                let delinquent = status == Status::ChargedOff || dpd > 0;
+                let (route, shortfall) = if secured && delinquent {
+                    let (r, s) = route(balance, cushion(coll, senior, policy.haircut_bp));
+                    (Some(r), s)
+                } else {
+                    (None, 0)
+                };
+                let contactable = snap.contactable[i] != 0;
+                let mut bits = 0u8;
+                if status == Status::Active && dpd <= ew.max_dpd {
+                    let earlier = |v: Option<&[i32]>| v.map(|x| x[i]).unwrap_or(-1);
+                    let signal = [
+                        ew.re_default_risk && dpd == 0 && earlier(ctx.m1_dpd) > 0,
+                        // Under water: senior + balance above the collateral (exact).
+                        ew.cltv_over_100 && secured && senior as i128 + balance as i128 > coll as i128,
+                        ew.plan_broken && snap.plan[i] == PlanStatus::Broken,
+                        ew.lost_contact && snap.contactable[i] == 0,
+                        ew.first_payment_risk
+                            && dpd > 0
+                            && months_on_book(ctx.today, snap.origination[i]) <= ew.first_payment_max_mob,
+                        ew.dpd_rising && earlier(ctx.prev_dpd) >= 0 && dpd > earlier(ctx.prev_dpd),
+                        ew.broken_promise && ctx.broken_promise.get(i).copied().unwrap_or(false),
+                    ];
+                    for (k, on) in signal.iter().enumerate() {
+                        if *on {
+                            bits |= 1 << k;
+                        }
+                    }
+                }
+                let facts = Facts {
+                    status,
+                    dpd,
+                    grade: grade[snap.grade.codes[i] as usize],
+                    product: product[snap.product.codes[i] as usize],
+                    contactable,
+                    legal_stage: legal[snap.legal.codes[i] as usize],
+                    plan: snap.plan[i],
+                    route,
+                    secured,
+                    refused_7d: ctx.refused_7d.get(i).copied().unwrap_or(false),
+                    early_warning: bits != 0,
+                };
+                let (k, rule) = first_match(&policy.rules, &facts)
+                    .expect("policy rules cover every loan (checked at load)");
+                out.tier.push(rule.tier as u8);
+                out.rule.push(k as u8);
+                out.signals.push(bits);
+                out.route.push(ROUTES.iter().position(|r| *r == route).unwrap_or(0) as u8);
+                out.cltv.push(cltv);
+                out.shortfall.push(shortfall);
+            }
+            out
+        })
+        .collect();
+    let mut all = LoanStrategy::default();
+    for p in parts {
+        all.tier.extend(p.tier);
+        all.rule.extend(p.rule);
+        all.signals.extend(p.signals);
+        all.route.extend(p.route);
+        all.cltv.extend(p.cltv);
+        all.shortfall.extend(p.shortfall);
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cushion_and_route_edges() {
+        // 1,000,000.00 collateral, 30% haircut, 500,000.00 senior: cushion 200,000.00.
+        let c = cushion(100_000_000, 50_000_000, 3_000);
+        assert_eq!(c, 20_000_000);
+        assert_eq!(route(20_000_000, c), (Route::Enforce, 0), "cushion = balance");
+        assert_eq!(route(20_000_001, c), (Route::Negotiate, 1));
+        assert_eq!(route(5, 0), (Route::Unsecured, 5), "cushion 0 is unsecured");
+        assert_eq!(route(5, -10), (Route::Unsecured, 5));
+        // Half a cent rounds away from zero: 0.05 x 0.7 = 0.035 -> 0.04.
+        assert_eq!(cushion(5, 0, 3_000), 4);
+    }
+
+    #[test]
+    fn months_on_book_by_calendar_month() {
+        let d = |s: &str| {
+            (chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+                - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days() as i32
+        };
+        assert_eq!(months_on_book(d("2026-11-29"), d("2026-11-01")), 0);
+        assert_eq!(months_on_book(d("2026-11-01"), d("2026-10-31")), 1);
+        assert_eq!(months_on_book(d("2026-11-29"), d("2025-12-15")), 11);
+    }
+}
