@@ -59,7 +59,11 @@ fn stages(c: &mut Criterion) {
         })
     });
     grp.bench_function("compute all figures (3 snapshots)", |b| {
-        b.iter(|| black_box(compute(&policy, &cur, Some(&prev), Some(&prev), &Default::default()).unwrap()))
+        b.iter(|| {
+            black_box(
+                compute(&policy, &cur, Some(&prev), Some(&prev), &Default::default()).unwrap(),
+            )
+        })
     });
     let figs = compute(&policy, &cur, Some(&prev), Some(&prev), &Default::default()).unwrap();
     let out = dir.path().join("t.parquet");

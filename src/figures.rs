@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::checks::Check;
-use crate::metrics::book::{BookTally, Headline};
+use crate::metrics::book::{BookTally, Headline, States};
 use crate::metrics::rates::Rate;
 use crate::metrics::strategy::LoanStrategy;
 use crate::metrics::tally::Tally;
@@ -50,6 +50,8 @@ pub struct Figures {
     /// Periods without a snapshot ("not available").
     pub unavailable: Vec<&'static str>,
     pub checks: Vec<Check>,
+    /// Bucket and class of every run-date row.
+    pub loan_states: States,
     /// Loan-level tiers, signals and routes of the run date.
     pub strategy: LoanStrategy,
     pub contacts: ContactSummary,

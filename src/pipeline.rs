@@ -7,26 +7,27 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
+use rayon::prelude::*;
 
 use crate::checks;
 use crate::error::{fail, FailureKind};
 use crate::figures::{ContactSummary, DimLabels, Figures, Period};
 use crate::history;
+use crate::input::contacts::{self, Contacts, Outcome};
 use crate::input::discovery::{self, Partition};
 use crate::input::reader;
-use crate::input::contacts::{self, Contacts, Outcome};
 use crate::input::snapshot::{LoanIds, Snapshot};
-use crate::metrics::promises::{self, ContactFlags};
-use crate::metrics::strategy;
 use crate::metrics::book::BookTally;
 use crate::metrics::movement::Movement;
+use crate::metrics::promises::{self, ContactFlags};
+use crate::metrics::strategy;
 use crate::metrics::tally::Tally;
 use crate::metrics::{book, join, movement, rates};
 use crate::money;
 use crate::output::manifest::{
     HeadlineFigures, InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
 };
-use crate::output::{parquet_file, publish::Stage, tables, SCHEMA_VERSION};
+use crate::output::{parquet_file, publish::Stage, tables, worklist, SCHEMA_VERSION};
 use crate::policy::Policy;
 use crate::report;
 use crate::report::view::RunInfo;
@@ -125,7 +126,12 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     };
     clock.lap("read");
 
-    let contact_input = read_contacts(&catalog, &cur.snap, prev.as_ref().map(|l| &l.snap), &cfg.policy)?;
+    let contact_input = read_contacts(
+        &catalog,
+        &cur.snap,
+        prev.as_ref().map(|l| &l.snap),
+        &cfg.policy,
+    )?;
     clock.lap("read contacts");
 
     let figures = compute(
@@ -163,6 +169,36 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
                 .display()
                 .to_string(),
             rows: batch.num_rows(),
+        });
+    }
+    // The worklist: loan-level, split into files built and encoded in parallel.
+    let worklist = worklist::batches(&figures, &cur.snap, &cfg.policy)?;
+    let listed: usize = worklist.iter().map(|b| b.num_rows()).sum();
+    let in_book = figures.headline.npl[0].denominator as usize;
+    if listed != in_book {
+        return Err(fail(
+            FailureKind::Reconciliation,
+            format!(
+                "reconciliation failed for {}; nothing was published:\n  - worklist rows = active + charged-off loans: expected {in_book}, got {listed}",
+                figures.as_of
+            ),
+        ));
+    }
+    let paths: Vec<PathBuf> = (0..worklist.len())
+        .map(|k| stage.file("worklist", &format!("part-{k:05}.parquet")))
+        .collect::<Result<_>>()?;
+    paths.par_iter().zip(&worklist).try_for_each(|(p, b)| {
+        parquet_file::write(p, "worklist", &as_of, std::slice::from_ref(b))
+    })?;
+    for (k, b) in worklist.iter().enumerate() {
+        outputs.push(OutputTable {
+            table: "worklist".to_string(),
+            path: stage
+                .target("worklist")
+                .join(format!("part-{k:05}.parquet"))
+                .display()
+                .to_string(),
+            rows: b.num_rows(),
         });
     }
     clock.lap("write tables");
@@ -254,7 +290,10 @@ fn read_contacts(
     let earliest_due = (0..contacts.len())
         .filter(|&c| {
             let pd = contacts.ptp_date[c];
-            contacts.outcome[c] == Outcome::PromiseToPay && pd != i32::MIN && pd > today - 7 && pd <= today
+            contacts.outcome[c] == Outcome::PromiseToPay
+                && pd != i32::MIN
+                && pd > today - 7
+                && pd <= today
         })
         .map(|c| contacts.date[c])
         .min();
@@ -425,6 +464,7 @@ pub fn compute(
         periods,
         unavailable,
         checks,
+        loan_states: cur_states,
         strategy,
         contacts: ContactSummary {
             orphans: flags.orphans,

@@ -388,6 +388,34 @@ pub fn check_as_of(a: &ArrayRef, days: i32, label: &str, column: &str, base: usi
     )
 }
 
+/// Appends a non-null Date32 column as days since 1970-01-01.
+pub fn push_dates(a: &ArrayRef, out: &mut Vec<i32>, column: &str, base: usize) -> Result<()> {
+    require_no_nulls(a, column, base)?;
+    match a.data_type() {
+        DataType::Date32 => {
+            out.extend_from_slice(a.as_primitive::<Date32Type>().values());
+            Ok(())
+        }
+        t => Err(bad_input(format!(
+            "column '{column}' has type {t}, expected Date32"
+        ))),
+    }
+}
+
+/// Appends a nullable Boolean column: 0 false, 1 true, 2 null.
+pub fn push_flags(a: &ArrayRef, out: &mut Vec<u8>, column: &str) -> Result<()> {
+    match a.data_type() {
+        DataType::Boolean => {
+            let b = a.as_boolean();
+            out.extend((0..b.len()).map(|i| if b.is_null(i) { 2 } else { b.value(i) as u8 }));
+            Ok(())
+        }
+        t => Err(bad_input(format!(
+            "column '{column}' has type {t}, expected Boolean"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,39 +480,5 @@ mod tests {
                 .contains("2 rows are negative or out of range (row 2, 3)"),
             "{e}"
         );
-    }
-}
-
-/// Appends a non-null Date32 column as days since 1970-01-01.
-pub fn push_dates(a: &ArrayRef, out: &mut Vec<i32>, column: &str, base: usize) -> Result<()> {
-    require_no_nulls(a, column, base)?;
-    match a.data_type() {
-        DataType::Date32 => {
-            out.extend_from_slice(a.as_primitive::<Date32Type>().values());
-            Ok(())
-        }
-        t => Err(bad_input(format!(
-            "column '{column}' has type {t}, expected Date32"
-        ))),
-    }
-}
-
-/// Appends a nullable Boolean column: 0 false, 1 true, 2 null.
-pub fn push_flags(a: &ArrayRef, out: &mut Vec<u8>, column: &str) -> Result<()> {
-    match a.data_type() {
-        DataType::Boolean => {
-            let b = a.as_boolean();
-            out.extend((0..b.len()).map(|i| {
-                if b.is_null(i) {
-                    2
-                } else {
-                    b.value(i) as u8
-                }
-            }));
-            Ok(())
-        }
-        t => Err(bad_input(format!(
-            "column '{column}' has type {t}, expected Boolean"
-        ))),
     }
 }

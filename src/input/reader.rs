@@ -582,9 +582,12 @@ pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>
                 .with_context(|| format!("loans file '{}'", p.display()))
         })
         .collect::<Result<_>>()?;
-    let int_ids = opened
-        .first()
-        .is_some_and(|f| f.schema.field_with_name("loan_id").map(|x| x.data_type() == &DataType::Int64).unwrap_or(false));
+    let int_ids = opened.first().is_some_and(|f| {
+        f.schema
+            .field_with_name("loan_id")
+            .map(|x| x.data_type() == &DataType::Int64)
+            .unwrap_or(false)
+    });
     let mut ids = if int_ids {
         LoanIds::Int(Vec::new())
     } else {
@@ -600,9 +603,13 @@ pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>
             .map_err(|e| bad_input(format!("'{}': {e}", f.path.display())))?;
         let mut base = 0;
         for batch in reader {
-            let batch = batch.map_err(|e| bad_input(format!("'{}' cannot be decoded: {e}", f.path.display())))?;
-            let batch = RecordBatch::try_new(Arc::new(renamed(&batch.schema(), map)), batch.columns().to_vec())
-                .map_err(|e| bad_input(e.to_string()))?;
+            let batch = batch
+                .map_err(|e| bad_input(format!("'{}' cannot be decoded: {e}", f.path.display())))?;
+            let batch = RecordBatch::try_new(
+                Arc::new(renamed(&batch.schema(), map)),
+                batch.columns().to_vec(),
+            )
+            .map_err(|e| bad_input(e.to_string()))?;
             let col = |n: &str| batch.column_by_name(n).expect("projected");
             columns::push_ids(col("loan_id"), &mut ids, "loan_id", base)
                 .with_context(|| format!("loans file '{}'", f.path.display()))?;

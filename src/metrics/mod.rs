@@ -10,8 +10,8 @@ pub mod duration;
 pub mod join;
 pub mod movement;
 pub mod promises;
-pub mod strategy;
 pub mod rates;
+pub mod strategy;
 pub mod tally;
 pub mod transitions;
 

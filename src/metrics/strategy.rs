@@ -162,12 +162,15 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     let signal = [
                         ew.re_default_risk && dpd == 0 && earlier(ctx.m1_dpd) > 0,
                         // Under water: senior + balance above the collateral (exact).
-                        ew.cltv_over_100 && secured && senior as i128 + balance as i128 > coll as i128,
+                        ew.cltv_over_100
+                            && secured
+                            && senior as i128 + balance as i128 > coll as i128,
                         ew.plan_broken && snap.plan[i] == PlanStatus::Broken,
                         ew.lost_contact && snap.contactable[i] == 0,
                         ew.first_payment_risk
                             && dpd > 0
-                            && months_on_book(ctx.today, snap.origination[i]) <= ew.first_payment_max_mob,
+                            && months_on_book(ctx.today, snap.origination[i])
+                                <= ew.first_payment_max_mob,
                         ew.dpd_rising && earlier(ctx.prev_dpd) >= 0 && dpd > earlier(ctx.prev_dpd),
                         ew.broken_promise && ctx.broken_promise.get(i).copied().unwrap_or(false),
                     ];
@@ -195,7 +198,8 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                 out.tier.push(rule.tier as u8);
                 out.rule.push(k as u8);
                 out.signals.push(bits);
-                out.route.push(ROUTES.iter().position(|r| *r == route).unwrap_or(0) as u8);
+                out.route
+                    .push(ROUTES.iter().position(|r| *r == route).unwrap_or(0) as u8);
                 out.cltv.push(cltv);
                 out.shortfall.push(shortfall);
             }
@@ -223,7 +227,11 @@ mod tests {
         // 1,000,000.00 collateral, 30% haircut, 500,000.00 senior: cushion 200,000.00.
         let c = cushion(100_000_000, 50_000_000, 3_000);
         assert_eq!(c, 20_000_000);
-        assert_eq!(route(20_000_000, c), (Route::Enforce, 0), "cushion = balance");
+        assert_eq!(
+            route(20_000_000, c),
+            (Route::Enforce, 0),
+            "cushion = balance"
+        );
         assert_eq!(route(20_000_001, c), (Route::Negotiate, 1));
         assert_eq!(route(5, 0), (Route::Unsecured, 5), "cushion 0 is unsecured");
         assert_eq!(route(5, -10), (Route::Unsecured, 5));

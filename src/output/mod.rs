@@ -5,6 +5,7 @@ pub mod manifest;
 pub mod parquet_file;
 pub mod publish;
 pub mod tables;
+pub mod worklist;
 
 /// Version of the output schemas, written into every file's key-value
 /// metadata. Bumped only when columns are added (never removed or retyped).

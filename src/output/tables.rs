@@ -22,7 +22,7 @@ use crate::states::{Bucket, Class, BUCKETS, CLASSES};
 /// Names of the tables this version publishes, in publication order.
 pub const TABLES: &[&str] = &["ageing", "classification", "transitions", "rates"];
 
-fn money_type() -> DataType {
+pub fn money_type() -> DataType {
     DataType::Decimal128(20, 2)
 }
 
@@ -34,19 +34,19 @@ pub fn date32(d: NaiveDate) -> i32 {
 const MAX_DECIMAL_20: i128 = 10i128.pow(20) - 1;
 
 /// A Decimal128(20, 2) column builder that refuses values it cannot hold.
-struct Money {
+pub struct Money {
     b: Decimal128Builder,
     column: &'static str,
 }
 
 impl Money {
-    fn new(column: &'static str) -> Money {
+    pub fn new(column: &'static str) -> Money {
         Money {
             b: Decimal128Builder::new().with_data_type(money_type()),
             column,
         }
     }
-    fn push(&mut self, cents: i128) -> Result<()> {
+    pub fn push(&mut self, cents: i128) -> Result<()> {
         if cents.abs() > MAX_DECIMAL_20 {
             return Err(bad_input(format!(
                 "output column '{}': total {cents} cents does not fit Decimal128(20, 2); check the input amounts",
@@ -56,7 +56,10 @@ impl Money {
         self.b.append_value(cents);
         Ok(())
     }
-    fn finish(mut self) -> ArrayRef {
+    pub fn push_null(&mut self) {
+        self.b.append_null();
+    }
+    pub fn finish(mut self) -> ArrayRef {
         Arc::new(self.b.finish())
     }
 }

@@ -500,25 +500,26 @@ fn rule(src: &Source, r: &RuleSection) -> Result<Rule> {
             Some(out)
         }
     };
-    let route =
-        match &w.route {
-            None => None,
-            Some(v) => {
-                let mut out = Vec::new();
-                for s in v {
-                    match Route::parse(s) {
-                        Some(x) => out.push(x),
-                        None => return bad(
+    let route = match &w.route {
+        None => None,
+        Some(v) => {
+            let mut out = Vec::new();
+            for s in v {
+                match Route::parse(s) {
+                    Some(x) => out.push(x),
+                    None => {
+                        return bad(
                             "route",
                             format!(
                                 "{s:?} is not a route (accepted: enforce, negotiate, unsecured)"
                             ),
-                        ),
+                        )
                     }
                 }
-                Some(out)
             }
-        };
+            Some(out)
+        }
+    };
     Ok(Rule {
         tier,
         reason,

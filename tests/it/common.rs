@@ -92,8 +92,12 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
             .iter()
             .position(|h| h == name)
             .unwrap_or_else(|| panic!("no column {name}"));
-        csv.rows.iter().map(|r| r[i].clone()).collect()
+        csv.rows
+            .iter()
+            .map(|r| r.get(i).cloned().flatten())
+            .collect()
     };
+    let has = |name: &str| csv.header.iter().any(|h| h == name);
     let n = csv.rows.len();
     let money = |vals: Vec<Option<String>>| -> (DataType, ArrayRef) {
         match v.money_scale {
@@ -186,10 +190,18 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
     add("product", prod_t, prod_a);
     add("region", DataType::Utf8, text(col("region")));
     add("credit_grade", DataType::Utf8, text(col("credit_grade")));
+    let origination: Vec<i32> = if has("origination_date") {
+        col("origination_date")
+            .iter()
+            .map(|d| date32(d.as_deref().unwrap()))
+            .collect()
+    } else {
+        vec![date32("2024-05-15"); n]
+    };
     add(
         "origination_date",
         DataType::Date32,
-        Arc::new(Date32Array::from(vec![date32("2024-05-15"); n])),
+        Arc::new(Date32Array::from(origination)),
     );
     add("original_principal", m_t.clone(), orig);
     add("principal_balance", m_t.clone(), bal);
@@ -205,14 +217,42 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
         m_t.clone(),
         money(col("recovered_to_date")).1,
     );
-    add("collateral_value", m_t.clone(), nulls(m_t.clone()));
-    add("senior_lien_balance", m_t.clone(), nulls(m_t.clone()));
+    let optional_money = |name: &str| {
+        if has(name) {
+            money(col(name)).1
+        } else {
+            nulls(m_t.clone())
+        }
+    };
+    add(
+        "collateral_value",
+        m_t.clone(),
+        optional_money("collateral_value"),
+    );
+    add(
+        "senior_lien_balance",
+        m_t.clone(),
+        optional_money("senior_lien_balance"),
+    );
     add("plan_status", DataType::Utf8, text(col("plan_status")));
-    add("legal_stage", DataType::Utf8, nulls(DataType::Utf8));
+    let legal = if has("legal_stage") {
+        text(col("legal_stage"))
+    } else {
+        nulls(DataType::Utf8)
+    };
+    add("legal_stage", DataType::Utf8, legal);
+    let contactable: Vec<Option<bool>> = if has("contactable") {
+        col("contactable")
+            .iter()
+            .map(|v| v.as_deref().map(|x| x == "true"))
+            .collect()
+    } else {
+        vec![Some(true); n]
+    };
     add(
         "contactable",
         DataType::Boolean,
-        Arc::new(BooleanArray::from(vec![Some(true); n])),
+        Arc::new(BooleanArray::from(contactable)),
     );
     RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
 }
@@ -327,4 +367,83 @@ pub fn set(csv: &mut Csv, column: &str, row: usize, value: &str) {
 pub fn write_today(input: &Path, name: &str, csv: &Csv, claimed: &str) -> std::path::PathBuf {
     let batch = contract_batch(csv, claimed, Variant::default());
     write_partition(input, "loans", "2026-11-29", name, &batch, 100)
+}
+
+/// Writes a contacts CSV (with a `contact_date` column naming the
+/// partition) as `root/contacts/as_of_date=D/part-00000.parquet`.
+pub fn write_contacts(root: &Path, csv: &Csv) {
+    use arrow::array::TimestampSecondArray;
+    let col = |name: &str| -> Vec<Option<String>> {
+        let i = csv.header.iter().position(|h| h == name).unwrap();
+        csv.rows
+            .iter()
+            .map(|r| r.get(i).cloned().flatten())
+            .collect()
+    };
+    let dates: std::collections::BTreeSet<String> =
+        col("contact_date").into_iter().flatten().collect();
+    for d in dates {
+        let keep: Vec<usize> = col("contact_date")
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.as_deref() == Some(d.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        let pick = |name: &str| -> Vec<Option<String>> {
+            let c = col(name);
+            keep.iter().map(|&i| c[i].clone()).collect()
+        };
+        let text = |name: &str| -> ArrayRef { Arc::new(StringArray::from(pick(name))) };
+        let ts: Vec<i64> = pick("contact_ts")
+            .iter()
+            .map(|t| {
+                chrono::NaiveDateTime::parse_from_str(t.as_deref().unwrap(), "%Y-%m-%d %H:%M:%S")
+                    .unwrap()
+                    .and_utc()
+                    .timestamp()
+            })
+            .collect();
+        let amount = Decimal128Array::from(
+            pick("ptp_amount")
+                .iter()
+                .map(|x| x.as_deref().map(cents))
+                .collect::<Vec<_>>(),
+        )
+        .with_data_type(DataType::Decimal128(18, 2));
+        let ptp_date = Date32Array::from(
+            pick("ptp_date")
+                .iter()
+                .map(|x| x.as_deref().map(date32))
+                .collect::<Vec<_>>(),
+        );
+        let schema = Schema::new(vec![
+            Field::new("contact_id", DataType::Utf8, false),
+            Field::new("loan_id", DataType::Utf8, false),
+            Field::new(
+                "contact_ts",
+                DataType::Timestamp(arrow::datatypes::TimeUnit::Second, None),
+                false,
+            ),
+            Field::new("channel", DataType::Utf8, false),
+            Field::new("outcome", DataType::Utf8, false),
+            Field::new("ptp_amount", DataType::Decimal128(18, 2), true),
+            Field::new("ptp_date", DataType::Date32, true),
+            Field::new("agent_id", DataType::Utf8, true),
+        ]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                text("contact_id"),
+                text("loan_id"),
+                Arc::new(TimestampSecondArray::from(ts)),
+                text("channel"),
+                text("outcome"),
+                Arc::new(amount),
+                Arc::new(ptp_date),
+                text("agent_id"),
+            ],
+        )
+        .unwrap();
+        write_partition(root, "contacts", &d, "part-00000.parquet", &batch, 1000);
+    }
 }

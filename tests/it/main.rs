@@ -8,3 +8,4 @@ mod hand;
 mod policy;
 mod props;
 mod report;
+mod strategy;

@@ -1,0 +1,119 @@
+//! Collection tiers and early warning on the strategy fixture
+//! (`fixtures/strategy/`, every row explained in fixtures/README.md): one
+//! loan per tier rule and per early-warning signal, two loans where two
+//! rules match (the first wins), promises kept and broken, a refusal just
+//! outside the 7-day window, routes with CLTV and expected shortfall.
+
+use std::path::Path;
+
+use crate::common::*;
+
+const DATES: [&str; 3] = ["2026-10-29", "2026-11-28", "2026-11-29"];
+
+/// Writes the strategy fixture under `root`.
+pub fn write_strategy_fixture(root: &Path) {
+    let dir = repo().join("fixtures/strategy");
+    for d in DATES {
+        let csv = read_csv(&dir.join(format!("{d}.csv")));
+        let b = contract_batch(&csv, d, Variant::default());
+        write_partition(root, "loans", d, "part-00000.parquet", &b, 100);
+    }
+    write_contacts(root, &read_csv(&dir.join("contacts.csv")));
+}
+
+fn worklist(out: &Path) -> Vec<Vec<String>> {
+    let dir = out.join("worklist/as_of_date=2026-11-29");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut all = Vec::new();
+    for f in files {
+        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(f).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        for b in r {
+            all.extend(rows(&b.unwrap()));
+        }
+    }
+    all
+}
+
+#[test]
+fn every_rule_and_signal_as_worked_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_strategy_fixture(&input);
+    let out = dir.path().join("out");
+    let o = run_arrears(&input, &out);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let got = worklist(&out);
+    let expected = read_csv(&repo().join("fixtures/strategy/expected.csv"));
+    assert_eq!(
+        got.len(),
+        expected.rows.len(),
+        "one row per active or charged-off loan"
+    );
+    // Columns: as_of_date, loan_id, bucket, class, tier, tier_reason,
+    // early_warning, ew_reasons, cltv, route, expected_shortfall, product, region.
+    for (g, e) in got.iter().zip(&expected.rows) {
+        let e = |k: usize| e.get(k).cloned().flatten().unwrap_or_default();
+        let id = &g[1];
+        assert_eq!(id, &e(0));
+        assert_eq!(
+            (g[4].as_str(), g[5].as_str()),
+            (e(1).as_str(), e(2).as_str()),
+            "{id} tier"
+        );
+        let reasons = g[7]
+            .trim_matches(|c| c == '[' || c == ']')
+            .replace(", ", ";");
+        assert_eq!(reasons, e(3), "{id} signals");
+        assert_eq!(g[6] == "true", !e(3).is_empty(), "{id} flag");
+        let null_or = |v: &str| {
+            if v == "null" {
+                String::new()
+            } else {
+                v.to_string()
+            }
+        };
+        assert_eq!(null_or(&g[9]), e(4), "{id} route");
+        assert_eq!(null_or(&g[10]), e(5), "{id} shortfall");
+        assert_eq!(null_or(&g[8]), e(6), "{id} cltv");
+    }
+}
+
+#[test]
+fn a_changed_rule_moves_the_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_strategy_fixture(&input);
+    // Field visits from dpd 9: S08 (dpd 10) moves from T2_phone to T3_field.
+    let file = dir.path().join("policy.toml");
+    let text = arrears::policy::file::DEFAULT.replace(
+        "reason = \"dpd_over_60\"\nwhen = { dpd_min = 61 }",
+        "reason = \"dpd_over_60\"\nwhen = { dpd_min = 9 }",
+    );
+    assert_ne!(text, arrears::policy::file::DEFAULT);
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("out");
+    let o = arrears()
+        .args(["run", "--input"])
+        .arg(&input)
+        .arg("--output")
+        .arg(&out)
+        .arg("--policy")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let s08 = worklist(&out).into_iter().find(|r| r[1] == "S08").unwrap();
+    assert_eq!(
+        (s08[4].as_str(), s08[5].as_str()),
+        ("T3_field", "dpd_over_60")
+    );
+}
