@@ -102,6 +102,38 @@ pub fn book(snap: &Snapshot, st: &States, t: &BookTally) -> Vec<Check> {
 
 /// Checks on one transition matrix: row totals are the earlier snapshot per
 /// bucket, column totals the run date's, `NEW` and `EXIT` what the joins left.
+/// Checks of a tier transition matrix: column loans = the run date's loans
+/// per tier, and NEW + matched = run-date loans.
+pub fn tier_matrix(period: &str, m: &Matrix, earlier: &[u8], now: &[u8]) -> Vec<Check> {
+    let count = |codes: &[u8]| {
+        let mut c = vec![0u64; m.n];
+        for &x in codes {
+            c[x as usize] += 1;
+        }
+        c
+    };
+    let (e, c) = (count(earlier), count(now));
+    let cols: Vec<u64> = (0..m.n).map(|j| m.col_total(j).loans).collect();
+    let rows: Vec<u64> = (0..m.n).map(|i| m.row_total(i).loans).collect();
+    vec![
+        Check::new(
+            format!("transitions[{period}, tier] column loans = run-date loans by tier"),
+            format!("{c:?}"),
+            format!("{cols:?}"),
+        ),
+        Check::new(
+            format!("transitions[{period}, tier] row loans = earlier loans by tier"),
+            format!("{e:?}"),
+            format!("{rows:?}"),
+        ),
+        Check::new(
+            format!("transitions[{period}, tier] NEW + matched = run-date loans"),
+            now.len(),
+            (0..=m.n).map(|j| m.col_total(j).loans).sum::<u64>() - m.col_total(m.n).loans,
+        ),
+    ]
+}
+
 pub fn matrix(
     period: &str,
     m: &Matrix,

@@ -25,6 +25,8 @@ pub struct Period {
     pub headline: Headline,
     /// Recoveries on charged-off loans over the period, cents.
     pub recovered: i128,
+    /// Collection tier transition matrix (tiers, then `PAID`; `NEW`/`EXIT`).
+    pub tiers: Matrix,
 }
 
 /// Labels of the dimension codes used in [`BookTally`].

@@ -22,12 +22,13 @@ use crate::metrics::movement::Movement;
 use crate::metrics::promises::{self, ContactFlags};
 use crate::metrics::strategy;
 use crate::metrics::tally::Tally;
-use crate::metrics::{book, join, movement, rates};
+use crate::metrics::{book, join, movement, rates, transitions};
 use crate::money;
 use crate::output::manifest::{
     HeadlineFigures, InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
 };
 use crate::output::{parquet_file, publish::Stage, tables, worklist, SCHEMA_VERSION};
+use crate::policy::tiers::TIERS;
 use crate::policy::Policy;
 use crate::report;
 use crate::report::view::RunInfo;
@@ -347,6 +348,23 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(io)
 }
 
+/// Tier transition states: the seven tiers, then `PAID` (no tier).
+pub const TIER_STATES: usize = TIERS + 1;
+
+/// Tier codes of a strategy with paid-off loans as state `TIERS` (`PAID`).
+fn tier_codes(s: &strategy::LoanStrategy) -> Vec<u8> {
+    s.tier
+        .iter()
+        .map(|&t| {
+            if t == strategy::NO_TIER {
+                TIERS as u8
+            } else {
+                t
+            }
+        })
+        .collect()
+}
+
 /// The contacts of the window and, for promise keeping, `paid_amount` of
 /// the loans snapshots between the promises and their dates (besides the
 /// run date's and `prev`'s, which the run has already read).
@@ -380,7 +398,23 @@ pub fn compute(
     // What a period needs from its earlier snapshot. On a monthly schedule
     // (or with a single daily snapshot) `prev` and `1m` are the same
     // snapshot: it is classified, sorted and joined once.
-    let against = |e: &Snapshot| -> Result<(Movement, BookTally, [Tally; BUCKETS])> {
+    // An earlier date's tiers come from that date's snapshot alone: the
+    // signals that look further back or at contacts are not evaluated there
+    // (README, "Tier transitions").
+    let earlier_tiers = |e: &Snapshot| -> Vec<u8> {
+        tier_codes(&strategy::assign(
+            e,
+            policy,
+            &strategy::Context {
+                today: epoch_days(e.date),
+                prev: None,
+                m1: None,
+                refused_7d: &[],
+                broken_promise: &[],
+            },
+        ))
+    };
+    let against = |e: &Snapshot| -> Result<(Movement, BookTally, [Tally; BUCKETS], Vec<u8>)> {
         let st = book::assign(e, policy);
         let sorted = join::sort_ids(e)?;
         let m = movement::walk(
@@ -392,7 +426,12 @@ pub fn compute(
             &cur_states.bucket,
             BUCKETS,
         )?;
-        Ok((m, book::tally(e, &st)?, checks::bucket_totals(e, &st)))
+        Ok((
+            m,
+            book::tally(e, &st)?,
+            checks::bucket_totals(e, &st),
+            earlier_tiers(e),
+        ))
     };
     let prev_work = prev.map(against).transpose()?;
     let m1_work = match (m1, prev, &prev_work) {
@@ -421,20 +460,40 @@ pub fn compute(
         policy,
         &strategy::Context {
             today,
-            prev_dpd: prev_work.as_ref().map(|w| &w.0.earlier_dpd[..]),
-            m1_dpd: m1_work.as_ref().map(|w| &w.0.earlier_dpd[..]),
+            prev: prev
+                .zip(prev_work.as_ref())
+                .map(|(snap, w)| strategy::Lookback {
+                    snap,
+                    rows: &w.0.earlier_row,
+                }),
+            m1: m1
+                .zip(m1_work.as_ref())
+                .map(|(snap, w)| strategy::Lookback {
+                    snap,
+                    rows: &w.0.earlier_row,
+                }),
             refused_7d: &flags.refused_7d,
             broken_promise: &flags.broken_promise,
         },
     );
 
+    let cur_tiers = tier_codes(&strategy);
     let mut periods = Vec::new();
     let mut unavailable = Vec::new();
     for (name, earlier, work) in [("prev", prev, prev_work), ("1m", m1, m1_work)] {
-        let (Some(e), Some((mv, e_tally, earlier_buckets))) = (earlier, work) else {
+        let (Some(e), Some((mv, e_tally, earlier_buckets, e_tiers))) = (earlier, work) else {
             unavailable.push(name);
             continue;
         };
+        let tiers = transitions::matrix_via_rows(
+            e,
+            &e_tiers,
+            cur,
+            &cur_tiers,
+            &mv.earlier_row,
+            TIER_STATES,
+        );
+        checks.extend(checks::tier_matrix(name, &tiers, &e_tiers, &cur_tiers));
         let m = mv.matrix;
         checks.extend(checks::matrix(name, &m, &earlier_buckets, &cur_buckets));
         let mut r = rates::from_matrix(&m);
@@ -448,6 +507,7 @@ pub fn compute(
             rates: r,
             headline: book::headline(&e_tally, e),
             recovered: mv.recovered,
+            tiers,
         });
     }
     Ok(Figures {

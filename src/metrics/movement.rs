@@ -4,7 +4,7 @@
 //! expensive part, so everything that needs loan-by-loan pairing of the two
 //! dates is folded in the same pass.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::Result;
 
@@ -21,12 +21,14 @@ pub struct Movement {
     /// run date, `recovered_to_date` now minus then; a loan that was not
     /// charged off at the earlier date (or not there) counts all of it.
     pub recovered: i128,
-    /// Per run-date row: its days past due at the earlier date when it was
-    /// active then, else -1 (absent, paid off or charged off then). Feeds
-    /// the early-warning signals that look back (`dpd_rising`,
-    /// `re_default_risk`).
-    pub earlier_dpd: Vec<i32>,
+    /// Per run-date row: the same loan's row in the earlier snapshot, or
+    /// [`ABSENT`]. Whatever later looks back per loan (early-warning
+    /// signals, tier transitions) reads it instead of joining again.
+    pub earlier_row: Vec<u32>,
 }
+
+/// No row at the earlier date (a new loan).
+pub const ABSENT: u32 = u32::MAX;
 
 /// What the parallel walk folds (the per-row array is written in place).
 struct Fold {
@@ -54,7 +56,7 @@ pub fn walk(
     };
     // Each run-date row is met once by the walk, so relaxed stores into
     // its own slot never race.
-    let earlier: Vec<AtomicI32> = (0..b_snap.len()).map(|_| AtomicI32::new(-1)).collect();
+    let earlier: Vec<AtomicU32> = (0..b_snap.len()).map(|_| AtomicU32::new(ABSENT)).collect();
     let folded = fold_join(
         a_snap,
         a_sorted,
@@ -67,9 +69,7 @@ pub fn walk(
         |m, p| match p {
             Pair::Both(i, j) => {
                 let (iu, ju) = (i as usize, j as usize);
-                if a_snap.status[iu] == Status::Active {
-                    earlier[ju].store(a_snap.dpd[iu], Ordering::Relaxed);
-                }
+                earlier[ju].store(i, Ordering::Relaxed);
                 m.matrix.add(
                     state_a[iu] as usize,
                     state_b[ju] as usize,
@@ -102,6 +102,6 @@ pub fn walk(
     Ok(Movement {
         matrix: folded.matrix,
         recovered: folded.recovered,
-        earlier_dpd: earlier.into_iter().map(AtomicI32::into_inner).collect(),
+        earlier_row: earlier.into_iter().map(AtomicU32::into_inner).collect(),
     })
 }

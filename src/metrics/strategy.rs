@@ -52,14 +52,33 @@ pub struct LoanStrategy {
     pub shortfall: Vec<i64>,
 }
 
+/// An earlier snapshot and, per row of the snapshot being assigned, the
+/// same loan's row in it (or `ABSENT`).
+#[derive(Clone, Copy)]
+pub struct Lookback<'a> {
+    pub snap: &'a Snapshot,
+    pub rows: &'a [u32],
+}
+
+impl Lookback<'_> {
+    /// Days past due at the earlier date when the loan was active then, else -1.
+    fn dpd(&self, i: usize) -> i32 {
+        match self.rows[i] {
+            crate::metrics::movement::ABSENT => -1,
+            r if self.snap.status[r as usize] == Status::Active => self.snap.dpd[r as usize],
+            _ => -1,
+        }
+    }
+}
+
 /// What the strategy needs besides the snapshot itself.
 pub struct Context<'a> {
     /// Run date, days since 1970-01-01 (months on book).
     pub today: i32,
-    /// Per row: dpd at `prev` when active then, else -1 (None: no `prev`).
-    pub prev_dpd: Option<&'a [i32]>,
-    /// Per row: dpd at `1m` when active then, else -1 (None: no `1m`).
-    pub m1_dpd: Option<&'a [i32]>,
+    /// The `prev` snapshot (None: no `prev`, or not looked back).
+    pub prev: Option<Lookback<'a>>,
+    /// The `1m` snapshot.
+    pub m1: Option<Lookback<'a>>,
     /// Per row: a refusal in the trailing 7 days (empty: no contacts read).
     pub refused_7d: &'a [bool],
     /// Per row: a promise due in the trailing 7 days not kept.
@@ -158,9 +177,9 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                 let contactable = snap.contactable[i] != 0;
                 let mut bits = 0u8;
                 if status == Status::Active && dpd <= ew.max_dpd {
-                    let earlier = |v: Option<&[i32]>| v.map(|x| x[i]).unwrap_or(-1);
+                    let earlier = |v: Option<Lookback>| v.map(|x| x.dpd(i)).unwrap_or(-1);
                     let signal = [
-                        ew.re_default_risk && dpd == 0 && earlier(ctx.m1_dpd) > 0,
+                        ew.re_default_risk && dpd == 0 && earlier(ctx.m1) > 0,
                         // Under water: senior + balance above the collateral (exact).
                         ew.cltv_over_100
                             && secured
@@ -171,7 +190,7 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                             && dpd > 0
                             && months_on_book(ctx.today, snap.origination[i])
                                 <= ew.first_payment_max_mob,
-                        ew.dpd_rising && earlier(ctx.prev_dpd) >= 0 && dpd > earlier(ctx.prev_dpd),
+                        ew.dpd_rising && earlier(ctx.prev) >= 0 && dpd > earlier(ctx.prev),
                         ew.broken_promise && ctx.broken_promise.get(i).copied().unwrap_or(false),
                     ];
                     for (k, on) in signal.iter().enumerate() {

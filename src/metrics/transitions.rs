@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use crate::input::snapshot::Snapshot;
 use crate::metrics::join::{fold_join, Pair, SortedIds};
+use crate::metrics::movement::ABSENT;
 use crate::metrics::tally::merge_cells;
 use crate::metrics::tally::Tally;
 
@@ -97,4 +98,62 @@ pub fn matrix(
         },
         Matrix::merge,
     )
+}
+
+/// The matrix of `state_a` (earlier) against `state_b` (run date) from a
+/// join already made: `earlier_row[j]` is run-date row j's row in `a` (or
+/// [`ABSENT`]). `EXIT` is what the earlier states hold beyond the matched
+/// rows, so no second join is needed (used for collection tiers, whose
+/// run-date values need the first join's results).
+pub fn matrix_via_rows(
+    a_snap: &Snapshot,
+    state_a: &[u8],
+    b_snap: &Snapshot,
+    state_b: &[u8],
+    earlier_row: &[u32],
+    n: usize,
+) -> Matrix {
+    use rayon::prelude::*;
+    let from_b = super::ranges(b_snap.len())
+        .into_par_iter()
+        .map(|r| {
+            let mut m = Matrix::empty(n);
+            for j in r {
+                match earlier_row[j] {
+                    ABSENT => m.add(n, state_b[j] as usize, b_snap.balance[j]),
+                    i => m.add(
+                        state_a[i as usize] as usize,
+                        state_b[j] as usize,
+                        a_snap.balance[i as usize],
+                    ),
+                }
+            }
+            m
+        })
+        .reduce(|| Matrix::empty(n), Matrix::merge);
+    // Earlier totals per state; what the matched rows do not account for left.
+    let totals = super::ranges(a_snap.len())
+        .into_par_iter()
+        .map(|r| {
+            let mut t = vec![Tally::default(); n];
+            for i in r {
+                t[state_a[i] as usize].add(a_snap.balance[i], 0);
+            }
+            t
+        })
+        .reduce(
+            || vec![Tally::default(); n],
+            |mut x, y| {
+                merge_cells(&mut x, &y);
+                x
+            },
+        );
+    let mut m = from_b;
+    for (s, total) in totals.iter().enumerate() {
+        let matched = m.row_total(s);
+        let exit = &mut m.cells[s * (n + 1) + n];
+        exit.loans = total.loans - matched.loans;
+        exit.balance = total.balance - matched.balance;
+    }
+    m
 }

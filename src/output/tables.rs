@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use crate::error::bad_input;
 use crate::figures::Figures;
 use crate::metrics::rates::{Basis, Rate};
+use crate::policy::tiers::{Tier, TIERS};
 use crate::states::{Bucket, Class, BUCKETS, CLASSES};
 
 /// Names of the tables this version publishes, in publication order.
@@ -197,6 +198,24 @@ pub fn to_label(i: usize) -> &'static str {
     }
 }
 
+/// Row label of a tier matrix: a tier, `PAID`, or `NEW`.
+pub fn tier_from_label(i: usize) -> &'static str {
+    match i {
+        i if i < TIERS => Tier::ALL[i].label(),
+        i if i == TIERS => "PAID",
+        _ => "NEW",
+    }
+}
+
+/// Column label of a tier matrix: a tier, `PAID`, or `EXIT`.
+pub fn tier_to_label(i: usize) -> &'static str {
+    match i {
+        i if i < TIERS => Tier::ALL[i].label(),
+        i if i == TIERS => "PAID",
+        _ => "EXIT",
+    }
+}
+
 /// `transitions`: every cell of every available period's matrix, zeros
 /// included, so the matrix shape is the same every night.
 pub fn transitions(f: &Figures) -> Result<RecordBatch> {
@@ -211,18 +230,27 @@ pub fn transitions(f: &Figures) -> Result<RecordBatch> {
     let mut bal = Money::new("balance");
     let mut n = 0;
     for p in &f.periods {
-        let m = &p.buckets;
-        for i in 0..=m.n {
-            for j in 0..=m.n {
-                let t = m.cell(i, j);
-                period.append_value(p.name);
-                dimension.append_value("bucket");
-                from_date.append_value(date32(p.from_date));
-                from.append_value(from_label(i));
-                to.append_value(to_label(j));
-                loans.append_value(t.loans as i64);
-                bal.push(t.balance)?;
-                n += 1;
+        for (dim, m, from_of, to_of) in [
+            (
+                "bucket",
+                &p.buckets,
+                from_label as fn(usize) -> &'static str,
+                to_label as fn(usize) -> &'static str,
+            ),
+            ("tier", &p.tiers, tier_from_label, tier_to_label),
+        ] {
+            for i in 0..=m.n {
+                for j in 0..=m.n {
+                    let t = m.cell(i, j);
+                    period.append_value(p.name);
+                    dimension.append_value(dim);
+                    from_date.append_value(date32(p.from_date));
+                    from.append_value(from_of(i));
+                    to.append_value(to_of(j));
+                    loans.append_value(t.loans as i64);
+                    bal.push(t.balance)?;
+                    n += 1;
+                }
             }
         }
     }

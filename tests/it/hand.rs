@@ -148,7 +148,7 @@ fn classification_matches_hand_figures() {
 fn nonzero_cells(out: &Path, period: &str) -> Vec<String> {
     lines(&read_table(out, "transitions", "2026-11-29"))
         .into_iter()
-        .filter(|l| l.starts_with(&format!("{period}|")) && !l.ends_with("|0|0.00"))
+        .filter(|l| l.starts_with(&format!("{period}|bucket|")) && !l.ends_with("|0|0.00"))
         .collect()
 }
 
@@ -177,7 +177,12 @@ fn transitions_match_hand_figures() {
         ]
     );
     let all = lines(&read_table(&out, "transitions", "2026-11-29"));
-    assert_eq!(all.len(), 2 * 11 * 11, "dense matrices for both periods");
+    // Dense matrices for both periods: buckets 11 x 11, tiers (7 + PAID + NEW/EXIT) 9 x 9.
+    assert_eq!(
+        all.len(),
+        2 * (11 * 11 + 9 * 9),
+        "dense matrices for both periods"
+    );
     assert_eq!(
         nonzero_cells(&out, "1m"),
         vec![

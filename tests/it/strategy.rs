@@ -117,3 +117,32 @@ fn a_changed_rule_moves_the_tier() {
         ("T3_field", "dpd_over_60")
     );
 }
+
+#[test]
+fn tier_transitions_follow_the_loans() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_strategy_fixture(&input);
+    let out = dir.path().join("out");
+    let o = run_arrears(&input, &out);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let cells: Vec<String> = lines(&read_table(&out, "transitions", "2026-11-29"))
+        .into_iter()
+        .filter(|l| l.starts_with("prev|tier|") && !l.ends_with("|0|0.00"))
+        .collect();
+    // S20 was current yesterday and is paid off today; S01 stays in recovery.
+    assert!(
+        cells.contains(&"prev|tier|2026-11-28|T0_current|PAID|1|3000.00".to_string()),
+        "{cells:?}"
+    );
+    assert!(
+        cells.contains(&"prev|tier|2026-11-28|T5_recovery|T5_recovery|1|5000.00".to_string()),
+        "{cells:?}"
+    );
+    // Every loan of both dates is in the matrix once: 22 rows in, 22 out.
+    let total: i64 = cells
+        .iter()
+        .map(|l| l.split('|').nth(5).unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(total, 22);
+}
