@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 
 use crate::checks::Check;
 use crate::metrics::book::{BookTally, Headline, States};
+use crate::metrics::collateral::CollateralBook;
 use crate::metrics::rates::Rate;
 use crate::metrics::strategy::LoanStrategy;
 use crate::metrics::tally::Tally;
@@ -56,6 +57,10 @@ pub struct Figures {
     pub loan_states: States,
     /// Loan-level tiers, signals and routes of the run date.
     pub strategy: LoanStrategy,
+    /// Tiers by rule, early warning by signal, product and region.
+    pub strategy_summary: crate::metrics::strategy::Summary,
+    /// The secured book by product, CLTV band, bucket and route.
+    pub collateral: CollateralBook,
     pub contacts: ContactSummary,
 }
 

@@ -22,7 +22,7 @@ use crate::metrics::movement::Movement;
 use crate::metrics::promises::{self, ContactFlags};
 use crate::metrics::strategy;
 use crate::metrics::tally::Tally;
-use crate::metrics::{book, join, movement, rates, transitions};
+use crate::metrics::{book, collateral, join, movement, rates, transitions};
 use crate::money;
 use crate::output::manifest::{
     HeadlineFigures, InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
@@ -524,6 +524,8 @@ pub fn compute(
         periods,
         unavailable,
         checks,
+        collateral: collateral::tally(cur, &cur_states, &strategy),
+        strategy_summary: strategy::summarize(cur, &strategy, policy.rules.len()),
         loan_states: cur_states,
         strategy,
         contacts: ContactSummary {

@@ -6,6 +6,7 @@
 //! how rows were split or on the thread count.
 
 pub mod book;
+pub mod collateral;
 pub mod duration;
 pub mod join;
 pub mod movement;

@@ -270,3 +270,77 @@ mod tests {
         assert_eq!(months_on_book(d("2026-11-29"), d("2025-12-15")), 11);
     }
 }
+
+/// The strategy in aggregate, for the report: tiers by rule, early
+/// warning by signal, product and region.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Loans and balance per policy rule (the rule gives tier and reason).
+    pub by_rule: Vec<crate::metrics::tally::Tally>,
+    /// Flagged loans per signal ([`SIGNALS`] order).
+    pub by_signal: [u64; SIGNALS.len()],
+    /// Flagged loans per product code and per region code.
+    pub flagged_by_product: Vec<u64>,
+    pub flagged_by_region: Vec<u64>,
+    /// Loans with at least one signal.
+    pub flagged: u64,
+}
+
+impl Summary {
+    fn empty(rules: usize, products: usize, regions: usize) -> Summary {
+        Summary {
+            by_rule: vec![Default::default(); rules],
+            by_signal: [0; SIGNALS.len()],
+            flagged_by_product: vec![0; products],
+            flagged_by_region: vec![0; regions],
+            flagged: 0,
+        }
+    }
+    fn merge(mut self, o: Summary) -> Summary {
+        crate::metrics::tally::merge_cells(&mut self.by_rule, &o.by_rule);
+        for (a, b) in self.by_signal.iter_mut().zip(o.by_signal) {
+            *a += b;
+        }
+        for (a, b) in self
+            .flagged_by_product
+            .iter_mut()
+            .zip(&o.flagged_by_product)
+        {
+            *a += b;
+        }
+        for (a, b) in self.flagged_by_region.iter_mut().zip(&o.flagged_by_region) {
+            *a += b;
+        }
+        self.flagged += o.flagged;
+        self
+    }
+}
+
+/// Aggregates a snapshot's strategy.
+pub fn summarize(snap: &Snapshot, s: &LoanStrategy, rules: usize) -> Summary {
+    let (np, nr) = (snap.product.cardinality(), snap.region.cardinality());
+    crate::metrics::ranges(snap.len())
+        .into_par_iter()
+        .map(|r| {
+            let mut out = Summary::empty(rules, np, nr);
+            for i in r {
+                if s.tier[i] == NO_TIER {
+                    continue;
+                }
+                out.by_rule[s.rule[i] as usize].add(snap.balance[i], 0);
+                let bits = s.signals[i];
+                if bits != 0 {
+                    out.flagged += 1;
+                    out.flagged_by_product[snap.product.codes[i] as usize] += 1;
+                    out.flagged_by_region[snap.region.codes[i] as usize] += 1;
+                    for (k, c) in out.by_signal.iter_mut().enumerate() {
+                        if bits & (1 << k) != 0 {
+                            *c += 1;
+                        }
+                    }
+                }
+            }
+            out
+        })
+        .reduce(|| Summary::empty(rules, np, nr), Summary::merge)
+}

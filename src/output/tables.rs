@@ -21,7 +21,14 @@ use crate::policy::tiers::{Tier, TIERS};
 use crate::states::{Bucket, Class, BUCKETS, CLASSES};
 
 /// Names of the tables this version publishes, in publication order.
-pub const TABLES: &[&str] = &["ageing", "classification", "transitions", "rates"];
+pub const TABLES: &[&str] = &[
+    "ageing",
+    "classification",
+    "transitions",
+    "rates",
+    "collateral",
+    "worklist",
+];
 
 pub fn money_type() -> DataType {
     DataType::Decimal128(20, 2)
@@ -375,11 +382,84 @@ fn push_rate(
 }
 
 /// All tables of a run, by name, in [`TABLES`] order.
+/// `collateral`: secured loans not paid off, by product x CLTV band x
+/// bucket (non-empty cells), routes summed.
+pub fn collateral(f: &Figures) -> Result<RecordBatch> {
+    use crate::metrics::collateral::{Secured, BANDS};
+    use crate::metrics::strategy::ROUTES;
+    let (mut product, mut band, mut bucket) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    let mut loans = Int64Builder::new();
+    let (mut bal, mut senior, mut coll, mut short) = (
+        Money::new("principal_balance"),
+        Money::new("senior_lien_balance"),
+        Money::new("collateral_value"),
+        Money::new("expected_shortfall"),
+    );
+    let c = &f.collateral;
+    let mut n = 0;
+    for p in 0..c.products {
+        for (k, b_label) in BANDS.iter().enumerate() {
+            for b in 0..BUCKETS {
+                let mut t = Secured::default();
+                for r in 0..ROUTES.len() {
+                    let x = &c.cells[c.index(p, k, b, r)];
+                    t.loans += x.loans;
+                    t.balance += x.balance;
+                    t.senior += x.senior;
+                    t.collateral += x.collateral;
+                    t.shortfall += x.shortfall;
+                }
+                if t.loans == 0 {
+                    continue;
+                }
+                product.append_option(label(&f.labels.product, p));
+                band.append_value(b_label);
+                bucket.append_value(Bucket::from_index(b).label());
+                loans.append_value(t.loans as i64);
+                bal.push(t.balance)?;
+                senior.push(t.senior)?;
+                coll.push(t.collateral)?;
+                short.push(t.shortfall)?;
+                n += 1;
+            }
+        }
+    }
+    batch(
+        vec![
+            field("as_of_date", DataType::Date32, false),
+            field("product", DataType::Utf8, false),
+            field("cltv_band", DataType::Utf8, false),
+            field("bucket", DataType::Utf8, false),
+            field("loans", DataType::Int64, false),
+            field("principal_balance", money_type(), false),
+            field("senior_lien_balance", money_type(), false),
+            field("collateral_value", money_type(), false),
+            field("expected_shortfall", money_type(), false),
+        ],
+        vec![
+            dates(f.as_of, n),
+            Arc::new(product.finish()),
+            Arc::new(band.finish()),
+            Arc::new(bucket.finish()),
+            Arc::new(loans.finish()),
+            bal.finish(),
+            senior.finish(),
+            coll.finish(),
+            short.finish(),
+        ],
+    )
+}
+
 pub fn all(f: &Figures) -> Result<Vec<(&'static str, RecordBatch)>> {
     Ok(vec![
         ("ageing", ageing(f)?),
         ("classification", classification(f)?),
         ("transitions", transitions(f)?),
         ("rates", rates(f)?),
+        ("collateral", collateral(f)?),
     ])
 }

@@ -39,6 +39,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/roll_rates.html"),
     ),
     ("trends.html", include_str!("../../templates/trends.html")),
+    (
+        "strategy.html",
+        include_str!("../../templates/strategy.html"),
+    ),
     ("quality.html", include_str!("../../templates/quality.html")),
     ("run.html", include_str!("../../templates/run.html")),
 ];

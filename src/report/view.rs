@@ -53,6 +53,7 @@ pub struct Report {
     pub duration: Option<DurationView>,
     pub rate_tables: Vec<RateTable>,
     pub trends: Trends,
+    pub strategy: StrategyView,
     pub quality: Quality,
     pub run: RunView,
 }
@@ -241,6 +242,191 @@ pub struct RunView {
     pub policy: Vec<String>,
     pub timings: Vec<Counted>,
     pub generated: String,
+}
+
+#[derive(Serialize)]
+pub struct StrategyView {
+    pub tiers: Vec<TierRow>,
+    pub tiers_total: TierRow,
+    pub tier_matrices: Vec<MatrixView>,
+    pub watch_list: String,
+    pub flagged: String,
+    pub by_signal: Vec<Counted>,
+    pub by_product: Vec<Counted>,
+    pub by_region: Vec<Counted>,
+    pub secured: Vec<SecuredRow>,
+    pub secured_total: SecuredRow,
+    /// Earlier dates' tiers are computed without look-back signals.
+    pub note: String,
+}
+
+#[derive(Serialize)]
+pub struct TierRow {
+    pub tier: String,
+    pub reason: String,
+    pub loans: String,
+    pub balance: String,
+    pub share: String,
+    /// First row of its tier (the tier name is shown once).
+    pub first: bool,
+}
+
+#[derive(Serialize)]
+pub struct SecuredRow {
+    pub band: String,
+    pub route: String,
+    pub loans: String,
+    pub balance: String,
+    pub senior: String,
+    pub collateral: String,
+    pub shortfall: String,
+}
+
+fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
+    use crate::metrics::collateral::{Secured, BANDS};
+    use crate::metrics::strategy::{ROUTES, SIGNALS};
+    use crate::policy::tiers::{Tier, TIERS};
+    let rules = &info.policy.rules;
+    let sum = &f.strategy_summary;
+    let book_balance: i128 = sum.by_rule.iter().map(|t| t.balance).sum();
+    let book_loans: u64 = sum.by_rule.iter().map(|t| t.loans).sum();
+    // Tiers, worst first, each with the reasons (rules) that gave it.
+    let mut tiers = Vec::new();
+    for tier in Tier::ALL.iter().rev() {
+        let mut first = true;
+        for (k, r) in rules.iter().enumerate().filter(|(_, r)| r.tier == *tier) {
+            let t = &sum.by_rule[k];
+            if t.loans == 0 {
+                continue;
+            }
+            tiers.push(TierRow {
+                tier: if first {
+                    tier.label().to_string()
+                } else {
+                    String::new()
+                },
+                reason: r.reason.clone(),
+                loans: format::int(t.loans as i128),
+                balance: format::money(t.balance),
+                share: format::pct(share(t.balance, book_balance)),
+                first,
+            });
+            first = false;
+        }
+    }
+    let tier_label = |i: usize| -> String {
+        match i {
+            i if i < TIERS => Tier::ALL[i].label().to_string(),
+            i if i == TIERS => loc.state("PAID"),
+            _ => loc.state("NEW"),
+        }
+    };
+    let tier_col = |i: usize| -> String {
+        match i {
+            i if i < TIERS => Tier::ALL[i].label().to_string(),
+            i if i == TIERS => loc.state("PAID"),
+            _ => loc.state("EXIT"),
+        }
+    };
+    let tier_matrices = f
+        .periods
+        .iter()
+        .map(|p| matrix_table(&p.tiers, p, f.as_of, loc, false, &tier_label, &tier_col))
+        .collect();
+    let watch = sum
+        .by_rule
+        .iter()
+        .zip(rules)
+        .filter(|(_, r)| r.tier == Tier::T0Watch)
+        .map(|(t, _)| t.loans)
+        .sum::<u64>();
+    let counted = |labels: &[Option<String>], counts: &[u64]| -> Vec<Counted> {
+        let mut v: Vec<(u64, String)> = counts
+            .iter()
+            .zip(labels)
+            .filter(|(c, _)| **c > 0)
+            .map(|(c, l)| (*c, l.clone().unwrap_or_else(|| "(none)".into())))
+            .collect();
+        v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        v.into_iter()
+            .take(15)
+            .map(|(c, l)| Counted {
+                item: l,
+                count: format::int(c as i128),
+            })
+            .collect()
+    };
+    // Secured book by band and route, products and buckets summed.
+    let c = &f.collateral;
+    let mut secured = Vec::new();
+    let mut total = Secured::default();
+    for (k, band) in BANDS.iter().enumerate() {
+        for (r, route) in ROUTES.iter().enumerate() {
+            let mut t = Secured::default();
+            for p in 0..c.products {
+                for b in 0..BUCKETS {
+                    let x = &c.cells[c.index(p, k, b, r)];
+                    t.loans += x.loans;
+                    t.balance += x.balance;
+                    t.senior += x.senior;
+                    t.collateral += x.collateral;
+                    t.shortfall += x.shortfall;
+                }
+            }
+            if t.loans == 0 {
+                continue;
+            }
+            total.loans += t.loans;
+            total.balance += t.balance;
+            total.senior += t.senior;
+            total.collateral += t.collateral;
+            total.shortfall += t.shortfall;
+            secured.push(secured_row(
+                band,
+                route.map(|x| x.label()).unwrap_or(loc.t("no_route")),
+                &t,
+            ));
+        }
+    }
+    StrategyView {
+        tiers,
+        tiers_total: TierRow {
+            tier: loc.t("total").into(),
+            reason: String::new(),
+            loans: format::int(book_loans as i128),
+            balance: format::money(book_balance),
+            share: format::pct(Some(1.0).filter(|_| book_balance != 0)),
+            first: true,
+        },
+        tier_matrices,
+        watch_list: format::int(watch as i128),
+        flagged: format::int(sum.flagged as i128),
+        by_signal: SIGNALS
+            .iter()
+            .zip(sum.by_signal)
+            .map(|(s, n)| Counted {
+                item: s.to_string(),
+                count: format::int(n as i128),
+            })
+            .collect(),
+        by_product: counted(&f.labels.product, &sum.flagged_by_product),
+        by_region: counted(&f.labels.region, &sum.flagged_by_region),
+        secured_total: secured_row(loc.t("total"), "", &total),
+        secured,
+        note: loc.t("tier_note").to_string(),
+    }
+}
+
+fn secured_row(band: &str, route: &str, t: &crate::metrics::collateral::Secured) -> SecuredRow {
+    SecuredRow {
+        band: band.to_string(),
+        route: route.to_string(),
+        loans: format::int(t.loans as i128),
+        balance: format::money(t.balance),
+        senior: format::money(t.senior),
+        collateral: format::money(t.collateral),
+        shortfall: format::money(t.shortfall),
+    }
 }
 
 /// Fewer loans than this behind a rate make it "thin".
@@ -715,14 +901,34 @@ fn classes(f: &Figures, loc: Locale) -> Vec<ClassRow> {
 }
 
 fn matrix_view(p: &Period, to: NaiveDate, loc: Locale, balance: bool) -> MatrixView {
-    let m = &p.buckets;
-    let columns = (0..=m.n).map(|j| loc.state(to_label(j))).collect();
+    matrix_table(
+        &p.buckets,
+        p,
+        to,
+        loc,
+        balance,
+        &|i| loc.state(from_label(i)),
+        &|j| loc.state(to_label(j)),
+    )
+}
+
+/// A heatmap of any transition matrix, rows and columns labelled by the caller.
+fn matrix_table(
+    m: &crate::metrics::transitions::Matrix,
+    p: &Period,
+    to: NaiveDate,
+    loc: Locale,
+    balance: bool,
+    from_label: &dyn Fn(usize) -> String,
+    to_label: &dyn Fn(usize) -> String,
+) -> MatrixView {
+    let columns = (0..=m.n).map(to_label).collect();
     let rows = (0..=m.n)
         .filter(|&i| m.row_total(i).loans > 0)
         .map(|i| {
             let total = m.row_total(i);
             MatrixRow {
-                from: loc.state(from_label(i)),
+                from: from_label(i),
                 total: format::int(total.loans as i128),
                 thin: total.loans < THIN,
                 cells: (0..=m.n)
@@ -1173,6 +1379,7 @@ pub fn build(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Report {
         duration: duration(f, h, loc),
         rate_tables,
         trends: trends(f, h, loc),
+        strategy: strategy_view(f, info, loc),
         quality: quality(f, h, info, loc),
         run: run_view(info, loc),
     }

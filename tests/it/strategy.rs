@@ -146,3 +146,24 @@ fn tier_transitions_follow_the_loans() {
         .sum();
     assert_eq!(total, 22);
 }
+
+#[test]
+fn collateral_table_by_band_and_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_strategy_fixture(&input);
+    let out = dir.path().join("out");
+    assert!(run_arrears(&input, &out).status.success());
+    // product|band|bucket|loans|balance|senior|collateral|shortfall
+    assert_eq!(
+        lines(&read_table(&out, "collateral", "2026-11-29")),
+        vec![
+            // S05: CLTV 0.1, enforce, nothing short.
+            "second_lien_mortgage|<=60%|M4|1|100000.00|0.00|1000000.00|0.00",
+            // S06: CLTV exactly 1.0 is in 80-100%; cushion 40,000, short 60,000.
+            "second_lien_mortgage|80-100%|M4|1|100000.00|100000.00|200000.00|60000.00",
+            // S12: CLTV 1.1, current: no route, no shortfall.
+            "second_lien_mortgage|100-120%|M0|1|30000.00|80000.00|100000.00|0.00",
+        ]
+    );
+}
