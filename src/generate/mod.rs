@@ -22,7 +22,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array, Int64Array,
-    StringArray, TimestampSecondArray,
+    StringArray, TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -170,7 +170,9 @@ fn contacts_schema(c: &GenConfig) -> SchemaRef {
         f("loan_id", id, false),
         f(
             "contact_ts",
-            DataType::Timestamp(TimeUnit::Second, None),
+            // Milliseconds: Parquet has no seconds unit, and a seconds
+            // column reaches other readers (DuckDB, Spark) as a bare integer.
+            DataType::Timestamp(TimeUnit::Millisecond, None),
             false,
         ),
         f("channel", DataType::Utf8, false),
@@ -274,7 +276,9 @@ fn contacts_batch(c: &GenConfig, r: ContactRows) -> Result<RecordBatch> {
     let cols: Vec<ArrayRef> = vec![
         id_array(c, &r.contact_id, "C"),
         id_array(c, &r.loan_id, "L"),
-        Arc::new(TimestampSecondArray::from(r.ts)),
+        Arc::new(TimestampMillisecondArray::from(
+            r.ts.iter().map(|s| s * 1000).collect::<Vec<_>>(),
+        )),
         Arc::new(StringArray::from_iter_values(
             r.channel.iter().map(|&s| sim::CHANNELS[s as usize]),
         )),

@@ -21,13 +21,17 @@ LOANS = sys.argv[3] if len(sys.argv) > 3 else "50000"
 AS_OF = "2026-11-29"
 gen, src, out = WORK / "gen", WORK / "duckdb-input", WORK / "out"
 subprocess.run([BIN, "generate", "--output", str(gen), "--loans", LOANS, "--as-of", AS_OF,
-                "--days", "2", "--seed", "7", "--contact-days", "1"], check=True, stdout=subprocess.DEVNULL)
+                "--days", "8", "--seed", "7", "--contact-days", "14"], check=True, stdout=subprocess.DEVNULL)
 db = duckdb.connect()
 dates = sorted(p.name.split("=")[1] for p in (gen / "loans").iterdir())
 for d in dates:
     (src / "loans" / f"as_of_date={d}").mkdir(parents=True, exist_ok=True)
     db.execute(f"""COPY (SELECT * EXCLUDE (as_of_date) FROM read_parquet('{gen}/loans/as_of_date={d}/*.parquet'))
                    TO '{src}/loans/as_of_date={d}/data_0.parquet' (FORMAT parquet, ROW_GROUP_SIZE 10000)""")
+for d in sorted(p.name.split("=")[1] for p in (gen / "contacts").iterdir()):
+    (src / "contacts" / f"as_of_date={d}").mkdir(parents=True, exist_ok=True)
+    db.execute(f"""COPY (SELECT * FROM read_parquet('{gen}/contacts/as_of_date={d}/*.parquet'))
+                   TO '{src}/contacts/as_of_date={d}/data_0.parquet' (FORMAT parquet)""")
 subprocess.run([BIN, "run", "--input", str(src), "--output", str(out)], check=True, stdout=subprocess.DEVNULL)
 
 BUCKET = """CASE WHEN status = 'paid_off' THEN 'PAID' WHEN status = 'charged_off' THEN 'WO'
@@ -80,7 +84,7 @@ for period, d in [("prev", prev), ("1m", "2026-10-29")]:
               sum(CASE WHEN e.loan_id IS NULL THEN c.principal_balance ELSE e.principal_balance END)::DECIMAL(20,2)
             FROM {e} e FULL OUTER JOIN {cur} c ON e.loan_id = c.loan_id GROUP BY ALL""",
         f"""SELECT from_state, to_state, loans, balance FROM {table('transitions')}
-            WHERE period = '{period}' AND loans > 0""")
+            WHERE period = '{period}' AND dimension = 'bucket' AND loans > 0""")
 ok &= same("dpd and npl ratios (numerator, denominator)",
     f"""SELECT 'dpd1_plus', 'count', count(*) FILTER (bucket IN ('M1','M2','M3','M4','M5','M6','M6+'))::DECIMAL(20,2),
           count(*) FILTER (status = 'active')::DECIMAL(20,2) FROM {cur}
@@ -111,6 +115,72 @@ ok &= same("cure over all delinquent buckets (M1+)",
         WHERE e.bucket IN ('M1','M2','M3','M4','M5','M6','M6+') GROUP BY p""",
     f"""SELECT period, numerator, denominator FROM {table('rates')}
         WHERE metric = 'cure' AND state = 'M1+' AND basis = 'count'""")
+# The worklist, loan by loan, against the default policy's rules written
+# independently in SQL (metrics.md, "Collection tiers", "Second-lien").
+db.execute(f"""CREATE VIEW contacts AS SELECT *, CAST(filename AS VARCHAR) AS f,
+    CAST(regexp_extract(filename, 'as_of_date=([0-9-]+)', 1) AS DATE) AS contact_date
+    FROM read_parquet('{src}/contacts/*/*.parquet', filename = true)""")
+db.execute(f"""CREATE VIEW all_snaps AS SELECT loan_id, paid_amount,
+    CAST(regexp_extract(filename, 'as_of_date=([0-9-]+)', 1) AS DATE) AS snap_date
+    FROM read_parquet('{src}/loans/*/*.parquet', filename = true)""")
+D = f"DATE '{AS_OF}'"
+db.execute(f"""CREATE VIEW promise_due AS
+    SELECT p.contact_id, p.loan_id, p.ptp_amount,
+           coalesce((SELECT sum(s.paid_amount) FROM all_snaps s WHERE s.loan_id = p.loan_id
+                     AND s.snap_date > p.contact_date AND s.snap_date <= p.ptp_date), 0) AS paid
+    FROM contacts p
+    WHERE p.outcome = 'promise_to_pay' AND p.ptp_amount IS NOT NULL
+      AND p.contact_date >= {D} - 13 AND p.ptp_date > {D} - 7 AND p.ptp_date <= {D}""")
+db.execute(f"""CREATE VIEW facts AS SELECT c.*,
+    coalesce(c.senior_lien_balance, 0) AS senior,
+    (c.collateral_value IS NOT NULL AND c.collateral_value > 0) AS secured,
+    (c.status = 'charged_off' OR c.days_past_due > 0) AS delinquent,
+    round(c.collateral_value * 0.70, 2) - coalesce(c.senior_lien_balance, 0) AS cushion,
+    coalesce(c.contactable, true) AS reachable,
+    coalesce(c.legal_stage, 'none') AS stage,
+    coalesce(c.plan_status, 'none') AS plan,
+    c.loan_id IN (SELECT loan_id FROM contacts WHERE outcome = 'refused' AND contact_date > {D} - 7) AS refused,
+    c.loan_id IN (SELECT loan_id FROM promise_due WHERE paid * 100 < ptp_amount * 95) AS broken,
+    p.status AS p_status, p.days_past_due AS p_dpd, m.status AS m_status, m.days_past_due AS m_dpd,
+    12 * (year({D}) - year(c.origination_date)) + month({D}) - month(c.origination_date) AS mob
+    FROM "s{AS_OF}" c LEFT JOIN "s{prev}" p ON p.loan_id = c.loan_id LEFT JOIN "s2026-10-29" m ON m.loan_id = c.loan_id
+    WHERE c.status <> 'paid_off'""")
+db.execute("""CREATE VIEW routed AS SELECT *,
+    CASE WHEN secured AND delinquent THEN CASE WHEN cushion >= principal_balance THEN 'enforce'
+         WHEN cushion > 0 THEN 'negotiate' ELSE 'unsecured' END END AS route,
+    CASE WHEN secured AND delinquent THEN greatest(0, principal_balance - greatest(0, cushion)) END AS shortfall,
+    status = 'active' AND days_past_due <= 7 AS candidate
+    FROM facts""")
+db.execute("""CREATE VIEW signals AS SELECT *, list_filter([
+      CASE WHEN candidate AND days_past_due = 0 AND m_status = 'active' AND m_dpd > 0 THEN 're_default_risk' END,
+      CASE WHEN candidate AND secured AND senior + principal_balance > collateral_value THEN 'cltv_over_100' END,
+      CASE WHEN candidate AND plan = 'broken' THEN 'plan_broken' END,
+      CASE WHEN candidate AND contactable = false THEN 'lost_contact' END,
+      CASE WHEN candidate AND days_past_due > 0 AND mob <= 3 THEN 'first_payment_risk' END,
+      CASE WHEN candidate AND p_status = 'active' AND days_past_due > p_dpd THEN 'dpd_rising' END,
+      CASE WHEN candidate AND broken THEN 'broken_promise' END], lambda x: x IS NOT NULL) AS ew
+    FROM routed""")
+ok &= same("worklist loan by loan (default rules in SQL)",
+    """SELECT loan_id,
+         CASE WHEN status = 'charged_off' THEN 'T5_recovery|charged_off'
+              WHEN days_past_due >= 91 AND stage <> 'none' THEN 'T4_legal|legal_action'
+              WHEN days_past_due >= 91 AND plan = 'broken' THEN 'T4_legal|plan_broken'
+              WHEN days_past_due >= 91 AND refused THEN 'T4_legal|refused'
+              WHEN days_past_due >= 91 AND secured AND route = 'enforce' THEN 'T4_legal|enforce_collateral'
+              WHEN days_past_due >= 61 THEN 'T3_field|dpd_over_60'
+              WHEN days_past_due >= 31 AND NOT reachable THEN 'T3_field|lost_contact'
+              WHEN days_past_due >= 8 THEN 'T2_phone|dpd_over_7'
+              WHEN days_past_due >= 1 AND credit_grade IN ('D', 'E') THEN 'T2_phone|weak_grade'
+              WHEN days_past_due BETWEEN 1 AND 7 THEN 'T1_reminder|early_dpd'
+              WHEN days_past_due = 0 AND len(ew) > 0 THEN 'T0_watch|early_warning'
+              ELSE 'T0_current|current' END,
+         array_to_string(ew, ';'), route, shortfall::DECIMAL(20,2)
+       FROM signals""",
+    f"""SELECT loan_id, tier || '|' || tier_reason, array_to_string(ew_reasons, ';'), route, expected_shortfall
+        FROM {table('worklist')}""")
+counts = db.execute(f"SELECT tier, count(*) FROM {table('worklist')} GROUP BY ALL ORDER BY 1").fetchall()
+signals_seen = db.execute(f"SELECT count(*) FILTER (len(ew_reasons) > 0), count(*) FILTER (list_contains(ew_reasons, 'broken_promise')), count(*) FILTER (tier_reason = 'refused') FROM {table('worklist')}").fetchone()
+print("   worklist tiers:", counts, "flagged, broken promises, refused:", signals_seen)
 passed = sum(RESULTS)
 print(f"crosscheck: {passed} passed, {len(RESULTS) - passed} failed")
 sys.exit(0 if ok else 1)
