@@ -7,6 +7,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::input::columns::NULL_MONEY;
 use crate::input::contacts::{Contacts, Outcome};
 use crate::input::snapshot::{LoanIds, Snapshot};
@@ -33,15 +35,11 @@ pub fn row_of(cur: &Snapshot, sorted: &SortedIds, ids: &LoanIds, c: usize) -> Op
         .take_while(|&&x| x == k)
         .zip(&sorted.rows[start..])
         .map(|(_, &r)| r as usize)
-        .find(|&r| cur.ids.cmp_rows(r, ids, c).is_eq())
-}
-
-/// A loan id as hashable bytes (integers as their 8 bytes).
-fn id_bytes(ids: &LoanIds, row: usize) -> Vec<u8> {
-    match ids {
-        LoanIds::Int(v) => v[row].to_le_bytes().to_vec(),
-        LoanIds::Str { .. } => ids.str_bytes(row).to_vec(),
-    }
+        .find(|&r| match (&cur.ids, ids) {
+            // Keys are equal here: only the ids themselves are left to compare.
+            (LoanIds::Int(a), LoanIds::Int(b)) => a[r] == b[c],
+            _ => cur.ids.str_bytes(r) == ids.str_bytes(c),
+        })
 }
 
 /// Flags for the run date `today` (days since 1970-01-01). `paid` holds,
@@ -61,24 +59,36 @@ pub fn flags(
         ..ContactFlags::default()
     };
     // Promises due in the window: (contact index, run-date row).
-    let mut due: Vec<(usize, Option<usize>)> = Vec::new();
-    for c in 0..contacts.len() {
-        let row = row_of(cur, sorted, &contacts.ids, c);
-        if row.is_none() && contacts.date[c] == today {
-            f.orphans += 1;
-        }
-        if contacts.outcome[c] == Outcome::Refused && contacts.date[c] > today - 7 {
-            if let Some(r) = row {
-                f.refused_7d[r] = true;
-            }
-        }
+    // Only the contacts that matter are looked up in the snapshot (a
+    // binary search each): the run date's (for orphans), refusals of the
+    // last 7 days, and promises due in D-6..D.
+    let due_promise = |c: usize| {
         let pd = contacts.ptp_date[c];
-        if contacts.outcome[c] == Outcome::PromiseToPay
+        contacts.outcome[c] == Outcome::PromiseToPay
             && contacts.ptp_amount[c] != NULL_MONEY
             && pd != i32::MIN
             && pd > today - 7
             && pd <= today
-        {
+    };
+    let refusal = |c: usize| contacts.outcome[c] == Outcome::Refused && contacts.date[c] > today - 7;
+    let wanted: Vec<usize> = (0..contacts.len())
+        .filter(|&c| contacts.date[c] == today || refusal(c) || due_promise(c))
+        .collect();
+    let rows: Vec<Option<usize>> = wanted
+        .par_iter()
+        .map(|&c| row_of(cur, sorted, &contacts.ids, c))
+        .collect();
+    let mut due: Vec<(usize, Option<usize>)> = Vec::new();
+    for (&c, &row) in wanted.iter().zip(&rows) {
+        if row.is_none() && contacts.date[c] == today {
+            f.orphans += 1;
+        }
+        if refusal(c) {
+            if let Some(r) = row {
+                f.refused_7d[r] = true;
+            }
+        }
+        if due_promise(c) {
             due.push((c, row));
         }
     }
@@ -87,32 +97,38 @@ pub fn flags(
         return f;
     }
     // Paid per promise: each snapshot dated after the contact, up to the
-    // promised date. Only the promised loans are looked up.
-    let mut by_id: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+    // promised date. Snapshot rows are screened by their 64-bit id key (a
+    // cheap integer lookup, in parallel); only key hits compare the ids.
+    let mut by_key: HashMap<u64, Vec<usize>> = HashMap::new();
     for (k, &(c, _)) in due.iter().enumerate() {
-        by_id.entry(id_bytes(&contacts.ids, c)).or_default().push(k);
+        by_key.entry(contacts.ids.key(c)).or_default().push(k);
     }
     let mut paid_sum = vec![0i128; due.len()];
     for &(date, ids, amounts) in paid {
-        for row in 0..ids.len() {
-            // Borrowed bytes: no allocation per snapshot row.
-            let int_bytes;
-            let key: &[u8] = match ids {
-                LoanIds::Int(v) => {
-                    int_bytes = v[row].to_le_bytes();
-                    &int_bytes
+        let hits: Vec<(usize, i128)> = crate::metrics::ranges(ids.len())
+            .into_par_iter()
+            .flat_map_iter(|range| {
+                let mut out = Vec::new();
+                for row in range {
+                    let Some(ks) = by_key.get(&ids.key(row)) else {
+                        continue;
+                    };
+                    for &k in ks {
+                        let c = due[k].0;
+                        let same = match (ids, &contacts.ids) {
+                            (LoanIds::Int(a), LoanIds::Int(b)) => a[row] == b[c],
+                            _ => ids.str_bytes(row) == contacts.ids.str_bytes(c),
+                        };
+                        if same && date > contacts.date[c] && date <= contacts.ptp_date[c] {
+                            out.push((k, amounts[row] as i128));
+                        }
+                    }
                 }
-                LoanIds::Str { .. } => ids.str_bytes(row),
-            };
-            let Some(ks) = by_id.get(key) else {
-                continue;
-            };
-            for &k in ks {
-                let c = due[k].0;
-                if date > contacts.date[c] && date <= contacts.ptp_date[c] {
-                    paid_sum[k] += amounts[row] as i128;
-                }
-            }
+                out
+            })
+            .collect();
+        for (k, v) in hits {
+            paid_sum[k] += v;
         }
     }
     for (k, &(c, row)) in due.iter().enumerate() {
