@@ -414,7 +414,14 @@ pub fn compute(
             },
         ))
     };
-    let against = |e: &Snapshot| -> Result<(Movement, BookTally, [Tally; BUCKETS], Vec<u8>)> {
+    #[allow(clippy::type_complexity)]
+    let against = |e: &Snapshot| -> Result<(
+        Movement,
+        BookTally,
+        [Tally; BUCKETS],
+        Vec<u8>,
+        join::SortedIds,
+    )> {
         let st = book::assign(e, policy);
         let sorted = join::sort_ids(e)?;
         let m = movement::walk(
@@ -431,6 +438,7 @@ pub fn compute(
             book::tally(e, &st)?,
             checks::bucket_totals(e, &st),
             earlier_tiers(e),
+            sorted,
         ))
     };
     let prev_work = prev.map(against).transpose()?;
@@ -444,12 +452,27 @@ pub fn compute(
     let today = epoch_days(cur.date);
     let flags = match &contact_input.contacts {
         Some(c) => {
-            let mut paid: Vec<(i32, &LoanIds, &[i64])> = vec![(today, &cur.ids, &cur.paid[..])];
-            if let Some(p) = prev {
-                paid.push((epoch_days(p.date), &p.ids, &p.paid[..]));
+            let mut paid = vec![promises::PaidSnapshot {
+                date: today,
+                ids: &cur.ids,
+                paid: &cur.paid,
+                sorted: Some(&cur_sorted),
+            }];
+            if let (Some(p), Some(w)) = (prev, &prev_work) {
+                paid.push(promises::PaidSnapshot {
+                    date: epoch_days(p.date),
+                    ids: &p.ids,
+                    paid: &p.paid,
+                    sorted: Some(&w.4),
+                });
             }
             for (d, ids, amounts) in &contact_input.paid {
-                paid.push((epoch_days(*d), ids, &amounts[..]));
+                paid.push(promises::PaidSnapshot {
+                    date: epoch_days(*d),
+                    ids,
+                    paid: amounts,
+                    sorted: None,
+                });
             }
             promises::flags(cur, &cur_sorted, c, today, &paid)
         }
@@ -481,7 +504,7 @@ pub fn compute(
     let mut periods = Vec::new();
     let mut unavailable = Vec::new();
     for (name, earlier, work) in [("prev", prev, prev_work), ("1m", m1, m1_work)] {
-        let (Some(e), Some((mv, e_tally, earlier_buckets, e_tiers))) = (earlier, work) else {
+        let (Some(e), Some((mv, e_tally, earlier_buckets, e_tiers, _))) = (earlier, work) else {
             unavailable.push(name);
             continue;
         };

@@ -26,19 +26,59 @@ pub struct ContactFlags {
     pub promises_kept: usize,
 }
 
-/// The run-date row of contact `c`, if its loan is in the snapshot.
-pub fn row_of(cur: &Snapshot, sorted: &SortedIds, ids: &LoanIds, c: usize) -> Option<usize> {
+/// One loans snapshot's `paid_amount` for promise keeping, with its ids
+/// sorted when the run has them (then promises are looked up, not scanned).
+pub struct PaidSnapshot<'a> {
+    pub date: i32,
+    pub ids: &'a LoanIds,
+    pub paid: &'a [i64],
+    pub sorted: Option<&'a SortedIds>,
+}
+
+/// The rows of `wanted` contacts in a snapshot, by a merge walk of the
+/// contacts' keys (sorted) against the snapshot's sorted keys: sequential
+/// memory access instead of one binary search (and cache misses) each.
+pub fn rows_of(
+    snap_ids: &LoanIds,
+    sorted: &SortedIds,
+    ids: &LoanIds,
+    wanted: &[usize],
+) -> Vec<Option<usize>> {
+    let mut order: Vec<(u64, usize)> = wanted
+        .par_iter()
+        .enumerate()
+        .map(|(k, &c)| (ids.key(c), k))
+        .collect();
+    order.par_sort_unstable();
+    let mut out = vec![None; wanted.len()];
+    let mut p = 0usize;
+    for (key, k) in order {
+        while p < sorted.keys.len() && sorted.keys[p] < key {
+            p += 1;
+        }
+        out[k] = row_of(snap_ids, sorted, ids, wanted[k], p);
+    }
+    out
+}
+
+/// The row of contact `c` among the equal keys starting at `start`.
+fn row_of(
+    snap_ids: &LoanIds,
+    sorted: &SortedIds,
+    ids: &LoanIds,
+    c: usize,
+    start: usize,
+) -> Option<usize> {
     let k = ids.key(c);
-    let start = sorted.keys.partition_point(|&x| x < k);
     sorted.keys[start..]
         .iter()
         .take_while(|&&x| x == k)
         .zip(&sorted.rows[start..])
         .map(|(_, &r)| r as usize)
-        .find(|&r| match (&cur.ids, ids) {
+        .find(|&r| match (snap_ids, ids) {
             // Keys are equal here: only the ids themselves are left to compare.
             (LoanIds::Int(a), LoanIds::Int(b)) => a[r] == b[c],
-            _ => cur.ids.str_bytes(r) == ids.str_bytes(c),
+            _ => snap_ids.str_bytes(r) == ids.str_bytes(c),
         })
 }
 
@@ -50,7 +90,7 @@ pub fn flags(
     sorted: &SortedIds,
     contacts: &Contacts,
     today: i32,
-    paid: &[(i32, &LoanIds, &[i64])],
+    paid: &[PaidSnapshot],
 ) -> ContactFlags {
     let n = cur.len();
     let mut f = ContactFlags {
@@ -70,14 +110,12 @@ pub fn flags(
             && pd > today - 7
             && pd <= today
     };
-    let refusal = |c: usize| contacts.outcome[c] == Outcome::Refused && contacts.date[c] > today - 7;
+    let refusal =
+        |c: usize| contacts.outcome[c] == Outcome::Refused && contacts.date[c] > today - 7;
     let wanted: Vec<usize> = (0..contacts.len())
         .filter(|&c| contacts.date[c] == today || refusal(c) || due_promise(c))
         .collect();
-    let rows: Vec<Option<usize>> = wanted
-        .par_iter()
-        .map(|&c| row_of(cur, sorted, &contacts.ids, c))
-        .collect();
+    let rows = rows_of(&cur.ids, sorted, &contacts.ids, &wanted);
     let mut due: Vec<(usize, Option<usize>)> = Vec::new();
     for (&c, &row) in wanted.iter().zip(&rows) {
         if row.is_none() && contacts.date[c] == today {
@@ -104,7 +142,25 @@ pub fn flags(
         by_key.entry(contacts.ids.key(c)).or_default().push(k);
     }
     let mut paid_sum = vec![0i128; due.len()];
-    for &(date, ids, amounts) in paid {
+    let due_contacts: Vec<usize> = due.iter().map(|&(c, _)| c).collect();
+    for src in paid {
+        let (date, ids, amounts) = (src.date, src.ids, src.paid);
+        let counts = |k: usize| {
+            let c = due[k].0;
+            date > contacts.date[c] && date <= contacts.ptp_date[c]
+        };
+        if let Some(sorted) = src.sorted {
+            // Sorted ids: look the promised loans up.
+            for (k, row) in rows_of(ids, sorted, &contacts.ids, &due_contacts)
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(r) = row.filter(|_| counts(k)) {
+                    paid_sum[k] += amounts[r] as i128;
+                }
+            }
+            continue;
+        }
         let hits: Vec<(usize, i128)> = crate::metrics::ranges(ids.len())
             .into_par_iter()
             .flat_map_iter(|range| {
@@ -119,7 +175,7 @@ pub fn flags(
                             (LoanIds::Int(a), LoanIds::Int(b)) => a[row] == b[c],
                             _ => ids.str_bytes(row) == contacts.ids.str_bytes(c),
                         };
-                        if same && date > contacts.date[c] && date <= contacts.ptp_date[c] {
+                        if same && counts(k) {
                             out.push((k, amounts[row] as i128));
                         }
                     }
