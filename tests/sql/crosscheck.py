@@ -4,8 +4,10 @@
    arrears reads files written by another tool);
 2. `arrears run` computes the figures on those files;
 3. the same figures are computed here in plain SQL from the raw rows, and
-   every row of ageing, classification and transitions, and every
-   numerator/denominator of rates, must match to the cent.
+   every row of ageing, classification and transitions, every
+   numerator/denominator of rates, cash and recoveries, and the worklist
+   loan by loan (the default tier rules, early-warning signals with promise
+   keeping, routes and shortfalls) must match to the cent.
 
 Usage: python crosscheck.py ARREARS_BIN WORK_DIR [LOANS]
 """
