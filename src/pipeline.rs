@@ -208,7 +208,30 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         .chain(prev.iter())
         .chain(m1.iter())
         .collect();
-    let inputs: Vec<InputPartition> = loaded.iter().map(|l| input_info(l)).collect();
+    let mut inputs: Vec<InputPartition> = loaded.iter().map(|l| input_info(l)).collect();
+    if let Some(c) = &contact_input.contacts {
+        if !c.files.is_empty() {
+            inputs.push(InputPartition {
+                role: "contacts".into(),
+                dataset: "contacts".into(),
+                as_of_date: format!(
+                    "{}..{}",
+                    figures.as_of - chrono::Days::new(13),
+                    figures.as_of
+                ),
+                rows: c.len(),
+                files: c
+                    .files
+                    .iter()
+                    .map(|(p, rows)| InputFile {
+                        path: p.display().to_string(),
+                        rows: *rows,
+                    })
+                    .collect(),
+                rounded_money_values: 0,
+            });
+        }
+    }
     let wanted: Vec<NaiveDate> = figures.periods.iter().map(|p| p.from_date).collect();
     let since = figures.period("1m").map(|p| p.from_date);
     let past = history::load(&cfg.output, figures.as_of, &wanted, since);
@@ -241,6 +264,9 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
             cash_collected: money::plain(figures.headline.cash_collected),
             recovered_prev: figures.period("prev").map(|p| money::plain(p.recovered)),
             recovered_1m: figures.period("1m").map(|p| money::plain(p.recovered)),
+            contact_orphans: figures.contacts.orphans,
+            promises_due: figures.contacts.promises_due,
+            promises_kept: figures.contacts.promises_kept,
         },
         periods: ["prev", "1m"]
             .iter()

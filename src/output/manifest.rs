@@ -55,6 +55,11 @@ pub struct HeadlineFigures {
     pub recovered_prev: Option<String>,
     /// Recoveries over the `1m` period (null without a `1m` snapshot).
     pub recovered_1m: Option<String>,
+    /// Contacts of the run date whose loan is not in its snapshot.
+    pub contact_orphans: usize,
+    /// Promises due in D-6..D, and how many were kept.
+    pub promises_due: usize,
+    pub promises_kept: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -1239,6 +1239,7 @@ fn quality(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Quality {
         (Locale::ZhCn, "as_of") => "当期".to_string(),
         (Locale::ZhCn, "prev") => "上期".to_string(),
         (Locale::ZhCn, "1m") => "上月".to_string(),
+        (Locale::ZhCn, "contacts") => "催收记录".to_string(),
         _ => r.to_string(),
     };
     let inputs = info
@@ -1266,16 +1267,18 @@ fn quality(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Quality {
     let null_region = null_loans(1, &f.labels.region);
     let null_grade = null_loans(2, &f.labels.grade);
     let rounded: u64 = info.inputs.iter().map(|p| p.rounded_money_values).sum();
-    let (nr_l, ng_l, ro_l) = match loc {
+    let (nr_l, ng_l, ro_l, or_l) = match loc {
         Locale::En => (
             "Loans without a region (kept as null)",
             "Loans without a credit grade (kept as null)",
             "Money values with more than two decimals, rounded to the cent",
+            "Contacts of the run date whose loan is not in the snapshot (orphans)",
         ),
         Locale::ZhCn => (
             "无地区的贷款（保留为空值）",
             "无信用等级的贷款（保留为空值）",
             "超过两位小数、四舍五入到分的金额",
+            "当日催收记录中贷款不在快照内的条数（孤立记录）",
         ),
     };
     Quality {
@@ -1293,6 +1296,10 @@ fn quality(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Quality {
             Counted {
                 item: ro_l.into(),
                 count: format::int(rounded as i128),
+            },
+            Counted {
+                item: or_l.into(),
+                count: format::int(f.contacts.orphans as i128),
             },
         ],
         history_problems: h.problems.clone(),

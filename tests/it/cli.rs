@@ -216,7 +216,8 @@ fn demo_runs_and_reports() {
         .unwrap(),
     )
     .unwrap();
-    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 3);
+    // Three loans snapshots and the contacts of D-13..D.
+    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 4);
     assert!(manifest["checks"]
         .as_array()
         .unwrap()

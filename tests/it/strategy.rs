@@ -52,6 +52,22 @@ fn every_rule_and_signal_as_worked_out() {
     let o = run_arrears(&input, &out);
     assert!(o.status.success(), "{}", stderr_of(&o));
     let got = worklist(&out);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    // S99's contact on the run date is an orphan; S17's and S18's promises
+    // fall due in the window, S18's is kept.
+    let f = &manifest["figures"];
+    assert_eq!(
+        (
+            f["contact_orphans"].as_u64(),
+            f["promises_due"].as_u64(),
+            f["promises_kept"].as_u64()
+        ),
+        (Some(1), Some(2), Some(1))
+    );
+    assert_eq!(manifest["inputs"][3]["role"], "contacts");
     let expected = read_csv(&repo().join("fixtures/strategy/expected.csv"));
     assert_eq!(
         got.len(),
