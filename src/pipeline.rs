@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use rayon::prelude::*;
 
 use crate::checks;
 use crate::error::{fail, FailureKind};
@@ -173,25 +172,24 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         });
     }
     // The worklist: loan-level, split into files built and encoded in parallel.
-    let worklist = worklist::batches(&figures, &cur.snap, &cfg.policy)?;
-    let listed: usize = worklist.iter().map(|b| b.num_rows()).sum();
+    let rows = worklist::rows(&figures);
     let in_book = figures.headline.npl[0].denominator as usize;
-    if listed != in_book {
+    if rows.len() != in_book {
         return Err(fail(
             FailureKind::Reconciliation,
             format!(
-                "reconciliation failed for {}; nothing was published:\n  - worklist rows = active + charged-off loans: expected {in_book}, got {listed}",
-                figures.as_of
+                "reconciliation failed for {}; nothing was published:\n  - worklist rows = active + charged-off loans: expected {in_book}, got {}",
+                figures.as_of,
+                rows.len()
             ),
         ));
     }
-    let paths: Vec<PathBuf> = (0..worklist.len())
+    let paths: Vec<PathBuf> = (0..worklist::files(rows.len()))
         .map(|k| stage.file("worklist", &format!("part-{k:05}.parquet")))
         .collect::<Result<_>>()?;
-    paths.par_iter().zip(&worklist).try_for_each(|(p, b)| {
-        parquet_file::write(p, "worklist", &as_of, std::slice::from_ref(b))
-    })?;
-    for (k, b) in worklist.iter().enumerate() {
+    let written = worklist::write(&figures, &cur.snap, &cfg.policy, &rows, &paths, &as_of)?;
+    drop(rows);
+    for (k, n) in written.iter().enumerate() {
         outputs.push(OutputTable {
             table: "worklist".to_string(),
             path: stage
@@ -199,7 +197,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
                 .join(format!("part-{k:05}.parquet"))
                 .display()
                 .to_string(),
-            rows: b.num_rows(),
+            rows: *n,
         });
     }
     clock.lap("write tables");

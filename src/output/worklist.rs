@@ -58,17 +58,49 @@ pub fn schema(int_ids: bool) -> Schema {
     ])
 }
 
-/// The worklist as batches, one per file, in row order.
-pub fn batches(f: &Figures, cur: &Snapshot, policy: &Policy) -> Result<Vec<RecordBatch>> {
-    let rows: Vec<u32> = (0..cur.len() as u32)
+/// The run-date rows that get a worklist row (active or charged off), in order.
+pub fn rows(f: &Figures) -> Vec<u32> {
+    (0..f.strategy.tier.len() as u32)
         .filter(|&i| f.strategy.tier[i as usize] != NO_TIER)
-        .collect();
+        .collect()
+}
+
+/// How many files `rows` loans take (at least one, possibly empty).
+pub fn files(rows: usize) -> usize {
+    rows.div_ceil(ROWS_PER_FILE).max(1)
+}
+
+/// Builds and writes the worklist files in parallel, one batch per file,
+/// each dropped once written (so at most one batch per thread is in
+/// memory). Returns the row count of each file.
+pub fn write(
+    f: &Figures,
+    cur: &Snapshot,
+    policy: &Policy,
+    rows: &[u32],
+    paths: &[std::path::PathBuf],
+    as_of: &str,
+) -> Result<Vec<usize>> {
     let schema = Arc::new(schema(cur.ids.is_int()));
-    if rows.is_empty() {
-        return Ok(vec![RecordBatch::new_empty(schema)]);
-    }
-    rows.par_chunks(ROWS_PER_FILE)
-        .map(|chunk| build(f, cur, policy, chunk, schema.clone()))
+    let chunks: Vec<&[u32]> = if rows.is_empty() {
+        vec![&[]]
+    } else {
+        rows.chunks(ROWS_PER_FILE).collect()
+    };
+    assert_eq!(chunks.len(), paths.len(), "one path per file");
+    chunks
+        .par_iter()
+        .zip(paths)
+        .map(|(chunk, path)| {
+            let batch = build(f, cur, policy, chunk, schema.clone())?;
+            crate::output::parquet_file::write(
+                path,
+                "worklist",
+                as_of,
+                std::slice::from_ref(&batch),
+            )?;
+            Ok(batch.num_rows())
+        })
         .collect()
 }
 
