@@ -17,6 +17,9 @@ use crate::policy::{CnLimits, Compliance, EarlyWarning, Policy, Profile, UsRegFL
 use crate::report::Locale;
 use crate::states::{PlanStatus, Status};
 
+/// Most tier rules a policy may have (a loan's rule index is one byte).
+pub const MAX_RULES: usize = 255;
+
 /// The built-in policy text.
 pub const DEFAULT: &str = include_str!("default.toml");
 
@@ -390,6 +393,14 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
     if rules.is_empty() {
         return src.error(f.tiers.span(), "tiers", "no tier rules".into());
     }
+    // Each loan records its rule's index in one byte.
+    if rules.len() > MAX_RULES {
+        return src.error(
+            f.tiers.span(),
+            "tiers",
+            format!("{} rules; at most {MAX_RULES} are supported", rules.len()),
+        );
+    }
     if let Some(example) = crate::policy::tiers::uncovered(&rules) {
         return src.error(
             f.tiers.span(),
@@ -623,6 +634,14 @@ mod tests {
         let line = line_of(text, "[[tiers]]");
         assert!(e.contains(&format!("line {line}, key 'tiers'")), "{e}");
         assert!(e.contains("without a tier") && e.contains("dpd 0"), "{e}");
+    }
+
+    #[test]
+    fn too_many_rules_are_rejected() {
+        let extra =
+            "\n[[tiers]]\ntier = \"T0_current\"\nreason = \"again\"\nwhen = {}\n".repeat(MAX_RULES);
+        let e = err(&format!("{DEFAULT}{extra}"));
+        assert!(e.contains("at most 255"), "{e}");
     }
 
     #[test]

@@ -345,7 +345,13 @@ fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
             .iter()
             .zip(labels)
             .filter(|(c, _)| **c > 0)
-            .map(|(c, l)| (*c, l.clone().unwrap_or_else(|| "(none)".into())))
+            .map(|(c, l)| {
+                let none = match loc {
+                    Locale::En => "(none)",
+                    Locale::ZhCn => "（空）",
+                };
+                (*c, l.clone().unwrap_or_else(|| none.into()))
+            })
             .collect();
         v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         v.into_iter()
