@@ -7,7 +7,7 @@ use std::hint::black_box;
 use arrears::generate::{generate, GenConfig};
 use arrears::input::discovery::{discover, resolve_dates};
 use arrears::input::reader::read_loans;
-use arrears::metrics::{book, join, transitions};
+use arrears::metrics::{book, join, movement};
 use arrears::output::{parquet_file, tables};
 use arrears::pipeline::compute;
 use arrears::policy::Policy;
@@ -53,8 +53,7 @@ fn stages(c: &mut Criterion) {
     grp.bench_function("join+transition matrix", |b| {
         b.iter(|| {
             black_box(
-                transitions::matrix(&prev, &ps, &pst.bucket, &cur, &cs, &st.bucket, BUCKETS)
-                    .unwrap(),
+                movement::walk(&prev, &ps, &pst.bucket, &cur, &cs, &st.bucket, BUCKETS).unwrap(),
             )
         })
     });

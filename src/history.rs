@@ -17,8 +17,9 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
+use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::metrics::duration::{NightCounts, STATES};
 use crate::states::{Bucket, BUCKETS};
@@ -172,23 +173,31 @@ fn run_dates(table_dir: &Path) -> Vec<NaiveDate> {
     dates
 }
 
-fn read_rates(path: &Path) -> Result<HashMap<RateKey, Option<f64>>> {
+/// A Parquet reader over one of the program's own output files.
+fn open_table(path: &Path) -> Result<ParquetRecordBatchReader> {
     let file = File::open(path).context("cannot open")?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+    Ok(ParquetRecordBatchReaderBuilder::try_new(file)
         .context("not a readable Parquet file")?
-        .build()?;
+        .build()?)
+}
+
+/// A Utf8 column of a batch as owned strings (null as empty).
+fn text_column(batch: &RecordBatch, name: &str) -> Result<Vec<String>> {
+    let a = batch
+        .column_by_name(name)
+        .ok_or_else(|| anyhow!("no column '{name}'"))?;
+    let s = a
+        .as_string_opt::<i32>()
+        .ok_or_else(|| anyhow!("column '{name}' is not Utf8"))?;
+    Ok(s.iter().map(|v| v.unwrap_or("").to_string()).collect())
+}
+
+fn read_rates(path: &Path) -> Result<HashMap<RateKey, Option<f64>>> {
+    let reader = open_table(path)?;
     let mut out = HashMap::new();
     for batch in reader {
         let batch = batch?;
-        let text = |name: &str| -> Result<Vec<String>> {
-            let a = batch
-                .column_by_name(name)
-                .ok_or_else(|| anyhow!("no column '{name}'"))?;
-            let s = a
-                .as_string_opt::<i32>()
-                .ok_or_else(|| anyhow!("column '{name}' is not Utf8"))?;
-            Ok(s.iter().map(|v| v.unwrap_or("").to_string()).collect())
-        };
+        let text = |name: &str| text_column(&batch, name);
         let (period, metric, state, basis) = (
             text("period")?,
             text("metric")?,
@@ -218,10 +227,7 @@ fn read_rates(path: &Path) -> Result<HashMap<RateKey, Option<f64>>> {
 /// The `prev` bucket matrix of a `transitions` file, without its `NEW` row
 /// (`None` when that run had no `prev` period).
 fn read_prev_night(path: &Path) -> Result<Option<(NaiveDate, NightCounts)>> {
-    let file = File::open(path).context("cannot open")?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .context("not a readable Parquet file")?
-        .build()?;
+    let reader = open_table(path)?;
     let state = |s: &str| -> Option<usize> {
         if s == "EXIT" {
             return Some(BUCKETS);
@@ -232,15 +238,7 @@ fn read_prev_night(path: &Path) -> Result<Option<(NaiveDate, NightCounts)>> {
     let mut from: Option<NaiveDate> = None;
     for batch in reader {
         let batch = batch?;
-        let text = |name: &str| -> Result<Vec<String>> {
-            let a = batch
-                .column_by_name(name)
-                .ok_or_else(|| anyhow!("no column '{name}'"))?;
-            let s = a
-                .as_string_opt::<i32>()
-                .ok_or_else(|| anyhow!("column '{name}' is not Utf8"))?;
-            Ok(s.iter().map(|v| v.unwrap_or("").to_string()).collect())
-        };
+        let text = |name: &str| text_column(&batch, name);
         let (period, dimension, from_state, to_state) = (
             text("period")?,
             text("dimension")?,

@@ -26,7 +26,7 @@ pub struct Secured {
 }
 
 impl Secured {
-    fn merge(&mut self, o: &Secured) {
+    pub fn merge(&mut self, o: &Secured) {
         self.loans += o.loans;
         self.balance += o.balance;
         self.senior += o.senior;

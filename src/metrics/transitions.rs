@@ -3,13 +3,11 @@
 //! the state at the run date (or `EXIT`). Cells hold loans and the
 //! earlier-date balance (for `NEW`, the balance at the run date).
 //!
-//! The matrix is generic over the number of states so the same code serves
-//! buckets now and collection tiers later.
-
-use anyhow::Result;
+//! The matrix is generic over the number of states: buckets (built during
+//! the join walk, [`crate::metrics::movement`]) and collection tiers
+//! ([`matrix_via_rows`], from the walk's row mapping).
 
 use crate::input::snapshot::Snapshot;
-use crate::metrics::join::{fold_join, Pair, SortedIds};
 use crate::metrics::movement::ABSENT;
 use crate::metrics::tally::merge_cells;
 use crate::metrics::tally::Tally;
@@ -64,40 +62,6 @@ impl Matrix {
         }
         t
     }
-}
-
-/// Builds the matrix of `state_a` (earlier) against `state_b` (run date),
-/// each a state code per row of its snapshot, codes `< n`.
-pub fn matrix(
-    a_snap: &Snapshot,
-    a_sorted: &SortedIds,
-    state_a: &[u8],
-    b_snap: &Snapshot,
-    b_sorted: &SortedIds,
-    state_b: &[u8],
-    n: usize,
-) -> Result<Matrix> {
-    fold_join(
-        a_snap,
-        a_sorted,
-        b_snap,
-        b_sorted,
-        || Matrix::empty(n),
-        |m, p| match p {
-            Pair::Both(i, j) => m.add(
-                state_a[i as usize] as usize,
-                state_b[j as usize] as usize,
-                a_snap.balance[i as usize],
-            ),
-            Pair::OnlyEarlier(i) => {
-                m.add(state_a[i as usize] as usize, n, a_snap.balance[i as usize])
-            }
-            Pair::OnlyLater(j) => {
-                m.add(n, state_b[j as usize] as usize, b_snap.balance[j as usize])
-            }
-        },
-        Matrix::merge,
-    )
 }
 
 /// The matrix of `state_a` (earlier) against `state_b` (run date) from a

@@ -406,12 +406,7 @@ pub fn collateral(f: &Figures) -> Result<RecordBatch> {
             for b in 0..BUCKETS {
                 let mut t = Secured::default();
                 for r in 0..ROUTES.len() {
-                    let x = &c.cells[c.index(p, k, b, r)];
-                    t.loans += x.loans;
-                    t.balance += x.balance;
-                    t.senior += x.senior;
-                    t.collateral += x.collateral;
-                    t.shortfall += x.shortfall;
+                    t.merge(&c.cells[c.index(p, k, b, r)]);
                 }
                 if t.loans == 0 {
                     continue;

@@ -371,22 +371,13 @@ fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
             let mut t = Secured::default();
             for p in 0..c.products {
                 for b in 0..BUCKETS {
-                    let x = &c.cells[c.index(p, k, b, r)];
-                    t.loans += x.loans;
-                    t.balance += x.balance;
-                    t.senior += x.senior;
-                    t.collateral += x.collateral;
-                    t.shortfall += x.shortfall;
+                    t.merge(&c.cells[c.index(p, k, b, r)]);
                 }
             }
             if t.loans == 0 {
                 continue;
             }
-            total.loans += t.loans;
-            total.balance += t.balance;
-            total.senior += t.senior;
-            total.collateral += t.collateral;
-            total.shortfall += t.shortfall;
+            total.merge(&t);
             secured.push(secured_row(
                 band,
                 route.map(|x| x.label()).unwrap_or(loc.t("no_route")),

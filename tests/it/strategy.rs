@@ -21,6 +21,17 @@ pub fn write_strategy_fixture(root: &Path) {
     write_contacts(root, &read_csv(&dir.join("contacts.csv")));
 }
 
+/// Writes the fixture under `dir/in`, runs the built-in policy into
+/// `dir/out` and returns the output root.
+fn run_strategy(dir: &Path) -> std::path::PathBuf {
+    let input = dir.join("in");
+    write_strategy_fixture(&input);
+    let out = dir.join("out");
+    let o = run_arrears(&input, &out);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    out
+}
+
 fn worklist(out: &Path) -> Vec<Vec<String>> {
     let dir = out.join("worklist/as_of_date=2026-11-29");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -46,11 +57,7 @@ fn worklist(out: &Path) -> Vec<Vec<String>> {
 #[test]
 fn every_rule_and_signal_as_worked_out() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    write_strategy_fixture(&input);
-    let out = dir.path().join("out");
-    let o = run_arrears(&input, &out);
-    assert!(o.status.success(), "{}", stderr_of(&o));
+    let out = run_strategy(dir.path());
     let got = worklist(&out);
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json")).unwrap(),
@@ -137,11 +144,7 @@ fn a_changed_rule_moves_the_tier() {
 #[test]
 fn tier_transitions_follow_the_loans() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    write_strategy_fixture(&input);
-    let out = dir.path().join("out");
-    let o = run_arrears(&input, &out);
-    assert!(o.status.success(), "{}", stderr_of(&o));
+    let out = run_strategy(dir.path());
     let cells: Vec<String> = lines(&read_table(&out, "transitions", "2026-11-29"))
         .into_iter()
         .filter(|l| l.starts_with("prev|tier|") && !l.ends_with("|0|0.00"))
@@ -166,10 +169,7 @@ fn tier_transitions_follow_the_loans() {
 #[test]
 fn collateral_table_by_band_and_bucket() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    write_strategy_fixture(&input);
-    let out = dir.path().join("out");
-    assert!(run_arrears(&input, &out).status.success());
+    let out = run_strategy(dir.path());
     // product|band|bucket|loans|balance|senior|collateral|shortfall
     assert_eq!(
         lines(&read_table(&out, "collateral", "2026-11-29")),
