@@ -195,3 +195,77 @@ pub fn failures(checks: &[Check]) -> Vec<String> {
         .map(|c| format!("{}: expected {}, got {}", c.name, c.expected, c.actual))
         .collect()
 }
+
+/// Checks of the recovery figures, each against a total found another way:
+/// the raw columns, or the bucket transition matrix and recoveries of the
+/// `prev` period (`None` when there is no `prev` snapshot).
+pub fn recovery(
+    snap: &Snapshot,
+    r: &crate::metrics::recovery::Recovery,
+    prev: Option<(&Matrix, i128)>,
+) -> Vec<Check> {
+    use crate::metrics::recovery::TIER_STATES;
+    let raw_cash: i128 = snap.paid.iter().map(|&x| x as i128).sum();
+    let raw_balance: i128 = snap.balance.iter().map(|&x| x as i128).sum();
+    let cells = r.collections.iter();
+    let cash: i128 = cells.clone().map(|c| c.cash).sum();
+    let loans: u64 = cells.map(|c| c.loans).sum();
+    let vintage_loans: u64 = r.vintage.values().map(|v| v.loans).sum();
+    let vintage_balance: i128 = r.vintage.values().map(|v| v.principal_balance).sum();
+    let plan_loans: u64 = r.plans.iter().map(|g| g.tally.loans).sum();
+    let legal_cash: i128 = r.legal.iter().map(|g| g.cash).sum();
+    let charged_off = snap
+        .status
+        .iter()
+        .filter(|&&s| s == Status::ChargedOff)
+        .count();
+    let cohort_loans: u64 = r.cohorts.values().map(|c| c.loans).sum();
+    let mut out = vec![
+        Check::new("collections.loans = snapshot rows", snap.len(), loans),
+        Check::new(
+            "collections.cash_collected = sum of paid_amount",
+            money::plain(raw_cash),
+            money::plain(cash),
+        ),
+        Check::new(
+            "recovery_cohorts.loans = charged-off loans",
+            charged_off,
+            cohort_loans,
+        ),
+        Check::new("vintage.loans = snapshot rows", snap.len(), vintage_loans),
+        Check::new(
+            "vintage.principal_balance = sum of principal_balance",
+            money::plain(raw_balance),
+            money::plain(vintage_balance),
+        ),
+        Check::new("plans.loans = snapshot rows", snap.len(), plan_loans),
+        Check::new(
+            "legal.cash_collected = sum of paid_amount",
+            money::plain(raw_cash),
+            money::plain(legal_cash),
+        ),
+    ];
+    if let Some((m, recovered)) = prev {
+        let today: i128 = r.cohorts.values().filter_map(|c| c.recovered_today).sum();
+        out.push(Check::new(
+            "recovery_cohorts.recovered_today = recoveries since prev",
+            money::plain(recovered),
+            money::plain(today),
+        ));
+        // Cures per bucket at `prev`: the matrix cells to M0 and PAID.
+        let (mut from_matrix, mut from_table) = (Vec::new(), Vec::new());
+        for b in Bucket::ACTIVE.iter().filter(|b| b.is_delinquent()) {
+            let i = b.index();
+            let cells = m.cell(i, Bucket::M0.index()).loans + m.cell(i, Bucket::Paid.index()).loans;
+            let table: u64 = (0..TIER_STATES).map(|t| r.cell(i, t).cured_loans).sum();
+            from_matrix.push(format!("{} {cells}", b.label()));
+            from_table.push(format!("{} {table}", b.label()));
+        }
+        out.push(Check::new(
+            "collections.cured_loans by prev bucket = transitions prev -> M0, PAID",
+            from_matrix.join(", "),
+            from_table.join(", "),
+        ));
+    }
+    out
+}

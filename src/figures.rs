@@ -4,9 +4,14 @@
 use chrono::NaiveDate;
 
 use crate::checks::Check;
+use crate::input::snapshot::LoanIds;
 use crate::metrics::book::{BookTally, Headline, States};
+use crate::metrics::channels::ChannelStats;
 use crate::metrics::collateral::CollateralBook;
+use crate::metrics::compliance::Exceptions;
+use crate::metrics::promises::PromiseDay;
 use crate::metrics::rates::Rate;
+use crate::metrics::recovery::Recovery;
 use crate::metrics::strategy::LoanStrategy;
 use crate::metrics::tally::Tally;
 use crate::metrics::transitions::Matrix;
@@ -36,6 +41,7 @@ pub struct DimLabels {
     pub product: Vec<Option<String>>,
     pub region: Vec<Option<String>>,
     pub grade: Vec<Option<String>>,
+    pub legal: Vec<Option<String>>,
 }
 
 /// All figures of one run date.
@@ -62,6 +68,15 @@ pub struct Figures {
     /// The secured book by product, CLTV band, bucket and route.
     pub collateral: CollateralBook,
     pub contacts: ContactSummary,
+    /// Collections, cohorts, vintages, plans, legal pipeline, credit repair.
+    pub recovery: Recovery,
+    /// Loan ids of `recovery.credit_repair`, in its order.
+    pub credit_repair_ids: LoanIds,
+    /// Per channel (in `Channel::ALL` order), the run date's contacts.
+    pub channels: Vec<ChannelStats>,
+    /// Promises due in D-6..D or open, by due date.
+    pub promises: Vec<PromiseDay>,
+    pub compliance: Exceptions,
 }
 
 /// What the contacts of the window amounted to.
@@ -71,6 +86,10 @@ pub struct ContactSummary {
     pub orphans: usize,
     pub promises_due: usize,
     pub promises_kept: usize,
+    /// Promises due after the run date.
+    pub promises_open: usize,
+    /// Contacts logged on the run date.
+    pub today: usize,
 }
 
 impl Figures {

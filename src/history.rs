@@ -16,7 +16,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
+use arrow::datatypes::{Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type};
 use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -51,6 +51,30 @@ pub struct Run {
     /// The run's `prev` bucket transitions (read for runs inside the `1m`
     /// window only): its from date and the counts without the `NEW` row.
     pub prev_night: Option<(NaiveDate, NightCounts)>,
+    /// The run's `vintage` rows (absent before the table existed).
+    pub vintage: Vec<VintagePoint>,
+    /// The run's `recovery_cohorts` rows with a charge-off month.
+    pub cohorts: Vec<CohortPoint>,
+}
+
+/// One vintage at one earlier run: money in cents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VintagePoint {
+    /// `YYYY-MM`.
+    pub origination_month: String,
+    pub months_on_book: i32,
+    pub original_principal: i128,
+    pub dpd30_balance: i128,
+    pub dpd90_balance: i128,
+}
+
+/// One charge-off cohort at one earlier run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CohortPoint {
+    /// `YYYY-MM`.
+    pub charge_off_month: String,
+    pub charge_off_amount: i128,
+    pub recovered_to_date: i128,
 }
 
 /// The earlier runs found, by date (all before the run date).
@@ -144,16 +168,37 @@ pub fn load(
             }
             _ => None,
         };
+        let vintage = optional(&dir("vintage"), read_vintage, &mut h.problems);
+        let cohorts = optional(&dir("recovery_cohorts"), read_cohorts, &mut h.problems);
         h.runs.insert(
             d,
             Run {
                 rates,
                 recovered_prev,
                 prev_night,
+                vintage,
+                cohorts,
             },
         );
     }
     h
+}
+
+/// Rows of a table that earlier versions did not write: absent is empty,
+/// unreadable is a problem.
+fn optional<T>(
+    dir: &Path,
+    read: fn(&Path) -> Result<Vec<T>>,
+    problems: &mut Vec<String>,
+) -> Vec<T> {
+    let file = dir.join("part-0.parquet");
+    if !file.exists() {
+        return Vec::new();
+    }
+    read(&file).unwrap_or_else(|e| {
+        problems.push(format!("'{}' skipped: {e:#}", file.display()));
+        Vec::new()
+    })
 }
 
 /// Dates of the `as_of_date=D` folders of one output table.
@@ -271,6 +316,71 @@ fn read_prev_night(path: &Path) -> Result<Option<(NaiveDate, NightCounts)>> {
         }
     }
     Ok(from.map(|d| (d, counts)))
+}
+
+/// A Decimal128 column as cents (null as `None`); the tables write (20, 2).
+fn money_column(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i128>>> {
+    let a = batch
+        .column_by_name(name)
+        .and_then(|a| a.as_primitive_opt::<Decimal128Type>())
+        .ok_or_else(|| anyhow!("column '{name}' is missing or not Decimal128"))?;
+    if a.scale() != 2 {
+        return Err(anyhow!(
+            "column '{name}' has scale {}, expected 2",
+            a.scale()
+        ));
+    }
+    Ok(a.iter().collect())
+}
+
+fn read_vintage(path: &Path) -> Result<Vec<VintagePoint>> {
+    let mut out = Vec::new();
+    for batch in open_table(path)? {
+        let batch = batch?;
+        let month = text_column(&batch, "origination_month")?;
+        let mob = batch
+            .column_by_name("months_on_book")
+            .and_then(|a| a.as_primitive_opt::<Int32Type>())
+            .ok_or_else(|| anyhow!("column 'months_on_book' is missing or not Int32"))?;
+        let (orig, d30, d90) = (
+            money_column(&batch, "original_principal")?,
+            money_column(&batch, "dpd30_balance")?,
+            money_column(&batch, "dpd90_balance")?,
+        );
+        for i in 0..batch.num_rows() {
+            out.push(VintagePoint {
+                origination_month: month[i].clone(),
+                months_on_book: mob.value(i),
+                original_principal: orig[i].unwrap_or(0),
+                dpd30_balance: d30[i].unwrap_or(0),
+                dpd90_balance: d90[i].unwrap_or(0),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn read_cohorts(path: &Path) -> Result<Vec<CohortPoint>> {
+    let mut out = Vec::new();
+    for batch in open_table(path)? {
+        let batch = batch?;
+        let month = text_column(&batch, "charge_off_month")?;
+        let (amount, recovered) = (
+            money_column(&batch, "charge_off_amount")?,
+            money_column(&batch, "recovered_to_date")?,
+        );
+        for i in 0..batch.num_rows() {
+            if month[i].is_empty() {
+                continue; // no charge-off date: no place on a curve
+            }
+            out.push(CohortPoint {
+                charge_off_month: month[i].clone(),
+                charge_off_amount: amount[i].unwrap_or(0),
+                recovered_to_date: recovered[i].unwrap_or(0),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// `recovered_prev` of a manifest's figures (absent in manifests written

@@ -21,7 +21,9 @@ use crate::metrics::movement::Movement;
 use crate::metrics::promises::{self, ContactFlags};
 use crate::metrics::strategy;
 use crate::metrics::tally::Tally;
-use crate::metrics::{book, collateral, join, movement, rates, transitions};
+use crate::metrics::{
+    book, channels, collateral, compliance, join, movement, rates, recovery, transitions,
+};
 use crate::money;
 use crate::output::manifest::{
     HeadlineFigures, InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
@@ -310,15 +312,18 @@ fn read_contacts(
     policy: &Policy,
 ) -> Result<ContactInput> {
     let from = cur.date - chrono::Days::new(13);
-    let contacts = contacts::read_window(catalog, from, cur.date, cur.ids.is_int())?;
+    let contacts = contacts::read_window(
+        catalog,
+        from,
+        cur.date,
+        cur.ids.is_int(),
+        policy.compliance.time_zone,
+    )?;
     let today = epoch_days(cur.date);
     let earliest_due = (0..contacts.len())
         .filter(|&c| {
             let pd = contacts.ptp_date[c];
-            contacts.outcome[c] == Outcome::PromiseToPay
-                && pd != i32::MIN
-                && pd > today - 7
-                && pd <= today
+            contacts.outcome[c] == Outcome::PromiseToPay && pd != i32::MIN && pd > today - 7
         })
         .map(|c| contacts.date[c])
         .min();
@@ -371,6 +376,33 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)
 }
+
+/// What a comparison period needs from its earlier snapshot.
+#[derive(Clone)]
+struct Comparison {
+    movement: Movement,
+    tally: BookTally,
+    bucket_totals: [Tally; BUCKETS],
+    /// Tier codes at the earlier date (paid-off loans as `PAID`).
+    tiers: Vec<u8>,
+    sorted: join::SortedIds,
+    states: book::States,
+}
+
+/// An earlier snapshot as the recovery figures look back at it.
+fn earlier_view<'a>(
+    snap: Option<&'a Snapshot>,
+    w: &'a Option<Comparison>,
+) -> Option<recovery::Earlier<'a>> {
+    snap.zip(w.as_ref()).map(|(snap, w)| recovery::Earlier {
+        snap,
+        rows: &w.movement.earlier_row,
+        buckets: &w.states.bucket,
+    })
+}
+
+/// State label of the plan cohort's rates: loans in an active plan at `1m`.
+pub const PLAN_COHORT: &str = "active_plan";
 
 /// Tier transition states: the seven tiers, then `PAID` (no tier).
 pub const TIER_STATES: usize = TIERS + 1;
@@ -438,32 +470,26 @@ pub fn compute(
             },
         ))
     };
-    #[allow(clippy::type_complexity)]
-    let against = |e: &Snapshot| -> Result<(
-        Movement,
-        BookTally,
-        [Tally; BUCKETS],
-        Vec<u8>,
-        join::SortedIds,
-    )> {
-        let st = book::assign(e, policy);
+    let against = |e: &Snapshot| -> Result<Comparison> {
+        let states = book::assign(e, policy);
         let sorted = join::sort_ids(e)?;
-        let m = movement::walk(
+        let movement = movement::walk(
             e,
             &sorted,
-            &st.bucket,
+            &states.bucket,
             cur,
             &cur_sorted,
             &cur_states.bucket,
             BUCKETS,
         )?;
-        Ok((
-            m,
-            book::tally(e, &st)?,
-            checks::bucket_totals(e, &st),
-            earlier_tiers(e),
+        Ok(Comparison {
+            movement,
+            tally: book::tally(e, &states)?,
+            bucket_totals: checks::bucket_totals(e, &states),
+            tiers: earlier_tiers(e),
             sorted,
-        ))
+            states,
+        })
     };
     let prev_work = prev.map(against).transpose()?;
     let m1_work = match (m1, prev, &prev_work) {
@@ -487,7 +513,7 @@ pub fn compute(
                     date: epoch_days(p.date),
                     ids: &p.ids,
                     paid: &p.paid,
-                    sorted: Some(&w.4),
+                    sorted: Some(&w.sorted),
                 });
             }
             for (d, ids, amounts) in &contact_input.paid {
@@ -511,13 +537,13 @@ pub fn compute(
                 .zip(prev_work.as_ref())
                 .map(|(snap, w)| strategy::Lookback {
                     snap,
-                    rows: &w.0.earlier_row,
+                    rows: &w.movement.earlier_row,
                 }),
             m1: m1
                 .zip(m1_work.as_ref())
                 .map(|(snap, w)| strategy::Lookback {
                     snap,
-                    rows: &w.0.earlier_row,
+                    rows: &w.movement.earlier_row,
                 }),
             refused_7d: &flags.refused_7d,
             broken_promise: &flags.broken_promise,
@@ -525,13 +551,51 @@ pub fn compute(
     );
 
     let cur_tiers = tier_codes(&strategy);
+    let recovery = recovery::compute(
+        cur,
+        &cur_states.bucket,
+        &strategy.tier,
+        earlier_view(prev, &prev_work),
+        earlier_view(m1, &m1_work),
+    );
+    let credit_repair_ids = cur
+        .ids
+        .take(recovery.credit_repair.iter().map(|r| r.row as usize));
+    let (channels, compliance) = match &contact_input.contacts {
+        Some(c) => {
+            let found = compliance::check(
+                c,
+                &compliance::Day {
+                    today,
+                    contacts: &flags.today,
+                    buckets: &cur_states.bucket,
+                },
+                &policy.compliance,
+            );
+            (
+                channels::stats(c, today),
+                compliance::Exceptions::collect(c, found, policy.compliance.profile),
+            )
+        }
+        None => (
+            channels::stats(&Contacts::empty(cur.ids.is_int()), today),
+            compliance::Exceptions::empty(policy.compliance.profile),
+        ),
+    };
     let mut periods = Vec::new();
     let mut unavailable = Vec::new();
     for (name, earlier, work) in [("prev", prev, prev_work), ("1m", m1, m1_work)] {
-        let (Some(e), Some((mv, e_tally, earlier_buckets, e_tiers, _))) = (earlier, work) else {
+        let (Some(e), Some(w)) = (earlier, work) else {
             unavailable.push(name);
             continue;
         };
+        let Comparison {
+            movement: mv,
+            tally: e_tally,
+            bucket_totals: earlier_buckets,
+            tiers: e_tiers,
+            ..
+        } = w;
         let tiers = transitions::matrix_via_rows(
             e,
             &e_tiers,
@@ -546,6 +610,10 @@ pub fn compute(
         let mut r = rates::from_matrix(&m);
         if name == "1m" {
             r.extend(rates::flow(&e_tally.by_bucket(), &by_bucket));
+            if let Some(pc) = &recovery.plan_cohort {
+                rates::rate_pair("plan_cure", PLAN_COHORT, pc.cured, pc.start, &mut r);
+                rates::rate_pair("plan_broken", PLAN_COHORT, pc.broken, pc.start, &mut r);
+            }
         }
         periods.push(Period {
             name,
@@ -557,12 +625,21 @@ pub fn compute(
             tiers,
         });
     }
+    checks.extend(checks::recovery(
+        cur,
+        &recovery,
+        periods
+            .iter()
+            .find(|p| p.name == "prev")
+            .map(|p| (&p.buckets, p.recovered)),
+    ));
     Ok(Figures {
         as_of: cur.date,
         labels: DimLabels {
             product: cur.product.labels.clone(),
             region: cur.region.labels.clone(),
             grade: cur.grade.labels.clone(),
+            legal: cur.legal.labels.clone(),
         },
         book: tally,
         by_bucket,
@@ -579,6 +656,13 @@ pub fn compute(
             orphans: flags.orphans,
             promises_due: flags.promises_due,
             promises_kept: flags.promises_kept,
+            promises_open: flags.promises.iter().filter(|p| p.open).count(),
+            today: flags.today.len(),
         },
+        recovery,
+        credit_repair_ids,
+        channels,
+        promises: promises::by_due_date(&flags.promises),
+        compliance,
     })
 }

@@ -402,6 +402,23 @@ pub fn push_dates(a: &ArrayRef, out: &mut Vec<i32>, column: &str, base: usize) -
     }
 }
 
+/// A null date in a decoded column.
+pub const NULL_DATE: i32 = i32::MIN;
+
+/// Appends a nullable Date32 column as days since 1970-01-01, null as [`NULL_DATE`].
+pub fn push_dates_or_null(a: &ArrayRef, out: &mut Vec<i32>, column: &str) -> Result<()> {
+    match a.data_type() {
+        DataType::Date32 => {
+            let d = a.as_primitive::<Date32Type>();
+            out.extend((0..d.len()).map(|i| if d.is_null(i) { NULL_DATE } else { d.value(i) }));
+            Ok(())
+        }
+        t => Err(bad_input(format!(
+            "column '{column}' has type {t}, expected Date32"
+        ))),
+    }
+}
+
 /// Appends a nullable Boolean column: 0 false, 1 true, 2 null.
 pub fn push_flags(a: &ArrayRef, out: &mut Vec<u8>, column: &str) -> Result<()> {
     match a.data_type() {

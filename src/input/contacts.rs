@@ -4,8 +4,9 @@
 //! the contract (null ids, unknown outcomes) are bad input naming the file,
 //! column and rows.
 //!
-//! Only the columns the strategy needs are decoded here: the loan, the
-//! outcome and the promise (amount and date).
+//! Every column is decoded. `contact_ts` becomes borrower-local wall-clock
+//! time: a timestamp without a zone already is; one with a zone holds a UTC
+//! instant (Arrow's rule) and is converted to the policy's zone.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -13,7 +14,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Date32Type};
+use arrow::datatypes::{
+    DataType, Date32Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
@@ -23,6 +27,7 @@ use crate::input::columns::{self, LocalDim, Offenders};
 use crate::input::discovery::Catalog;
 use crate::input::schema::{self, Accepts, ColumnSpec};
 use crate::input::snapshot::LoanIds;
+use crate::policy::zone::Zone;
 
 /// The `contacts` table of the contract.
 pub const CONTACTS: &[ColumnSpec] = &[
@@ -68,7 +73,65 @@ pub const CONTACTS: &[ColumnSpec] = &[
     },
 ];
 
-const DECODED: &[&str] = &["loan_id", "outcome", "ptp_amount", "ptp_date"];
+const DECODED: &[&str] = &[
+    "contact_id",
+    "loan_id",
+    "contact_ts",
+    "channel",
+    "outcome",
+    "ptp_amount",
+    "ptp_date",
+    "agent_id",
+];
+
+/// How a contact was made (data-contract.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Channel {
+    Sms,
+    AppPush,
+    Email,
+    Letter,
+    Phone,
+    FieldVisit,
+    Legal,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 7] = [
+        Channel::Sms,
+        Channel::AppPush,
+        Channel::Email,
+        Channel::Letter,
+        Channel::Phone,
+        Channel::FieldVisit,
+        Channel::Legal,
+    ];
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::AppPush => "app_push",
+            Channel::Email => "email",
+            Channel::Letter => "letter",
+            Channel::Phone => "phone",
+            Channel::FieldVisit => "field_visit",
+            Channel::Legal => "legal",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.label() == s)
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    /// metrics.md: SMS and app pushes are "sent", not attempts.
+    pub fn is_attempt(self) -> bool {
+        !matches!(self, Channel::Sms | Channel::AppPush)
+    }
+    /// Voice or field: the channels the quiet hours and `not_delinquent` cover.
+    pub fn is_voice_or_field(self) -> bool {
+        matches!(self, Channel::Phone | Channel::FieldVisit)
+    }
+}
 
 /// What a contact achieved (data-contract.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +172,18 @@ impl Outcome {
     pub fn parse(s: &str) -> Option<Outcome> {
         Outcome::ALL.into_iter().find(|o| o.label() == s)
     }
+    /// A right-party contact (metrics.md: the RPC numerator, and on the
+    /// phone a "conversation" for Reg F).
+    pub fn is_rpc(self) -> bool {
+        matches!(
+            self,
+            Outcome::RightPartyContact | Outcome::PromiseToPay | Outcome::Refused | Outcome::Paid
+        )
+    }
+    /// A connected call for the `cn` daily limit: someone answered.
+    pub fn is_connect(self) -> bool {
+        self.is_rpc() || self == Outcome::ThirdPartyContact
+    }
 }
 
 /// Contacts of a window, one entry per row, in (date, file, row) order.
@@ -116,17 +191,42 @@ impl Outcome {
 pub struct Contacts {
     /// Partition date of each contact, days since 1970-01-01.
     pub date: Vec<i32>,
+    pub contact_ids: LoanIds,
     pub ids: LoanIds,
+    /// Borrower-local wall-clock time, milliseconds since 1970-01-01 00:00 local.
+    pub local_ts: Vec<i64>,
+    pub channel: Vec<Channel>,
     pub outcome: Vec<Outcome>,
     /// Promised amount, cents; null as `NULL_MONEY`.
     pub ptp_amount: Vec<i64>,
     /// Promised date, days; null as `i32::MIN`.
     pub ptp_date: Vec<i32>,
+    /// `agent_id` codes into `agents` (one table over the whole window).
+    pub agent: LocalDim,
     /// Files read with their row counts.
     pub files: Vec<(PathBuf, usize)>,
 }
 
 impl Contacts {
+    /// No contacts (the loans' id type given).
+    pub fn empty(int_ids: bool) -> Contacts {
+        Contacts {
+            date: Vec::new(),
+            contact_ids: LoanIds::empty_str(),
+            ids: if int_ids {
+                LoanIds::Int(Vec::new())
+            } else {
+                LoanIds::empty_str()
+            },
+            local_ts: Vec::new(),
+            channel: Vec::new(),
+            outcome: Vec::new(),
+            ptp_amount: Vec::new(),
+            ptp_date: Vec::new(),
+            agent: LocalDim::default(),
+            files: Vec::new(),
+        }
+    }
     pub fn len(&self) -> usize {
         self.outcome.len()
     }
@@ -139,21 +239,44 @@ fn days(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
 }
 
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
+impl Contacts {
+    /// Local calendar day of contact `c`, days since 1970-01-01.
+    pub fn local_day(&self, c: usize) -> i32 {
+        self.local_ts[c].div_euclid(DAY_MS) as i32
+    }
+    /// Local minute of the day of contact `c`.
+    pub fn local_minute(&self, c: usize) -> u16 {
+        (self.local_ts[c].rem_euclid(DAY_MS) / 60_000) as u16
+    }
+    pub fn agent_label(&self, c: usize) -> Option<&str> {
+        self.agent.labels[self.agent.codes[c] as usize].as_deref()
+    }
+}
+
 /// Reads every contacts partition dated `from..=to`. `int_ids` is the
-/// loans' id type: contacts must use the same.
+/// loans' id type: contacts must use the same. `zone` is the borrower-local
+/// zone that zoned timestamps are converted to.
 pub fn read_window(
     catalog: &Catalog,
     from: NaiveDate,
     to: NaiveDate,
     int_ids: bool,
+    zone: Zone,
 ) -> Result<Contacts> {
     let mut c = Contacts {
         date: Vec::new(),
+        contact_ids: LoanIds::empty_str(),
         ids: if int_ids {
             LoanIds::Int(Vec::new())
         } else {
             LoanIds::empty_str()
         },
+        local_ts: Vec::new(),
+        channel: Vec::new(),
+        agent: LocalDim::default(),
         outcome: Vec::new(),
         ptp_amount: Vec::new(),
         ptp_date: Vec::new(),
@@ -166,7 +289,7 @@ pub fn read_window(
         .filter(|p| p.date >= from && p.date <= to)
     {
         for path in &part.files {
-            let rows = read_file(path, days(part.date), &mut c)
+            let rows = read_file(path, days(part.date), zone, &mut c)
                 .with_context(|| format!("contacts file '{}'", path.display()))?;
             c.files.push((path.clone(), rows));
         }
@@ -174,7 +297,7 @@ pub fn read_window(
     Ok(c)
 }
 
-fn read_file(path: &PathBuf, date: i32, c: &mut Contacts) -> Result<usize> {
+fn read_file(path: &PathBuf, date: i32, zone: Zone, c: &mut Contacts) -> Result<usize> {
     let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
@@ -197,6 +320,22 @@ fn read_file(path: &PathBuf, date: i32, c: &mut Contacts) -> Result<usize> {
             c.ids.type_name()
         )));
     }
+    let contact_id_int = builder
+        .schema()
+        .field_with_name("contact_id")
+        .expect("checked")
+        .data_type()
+        == &DataType::Int64;
+    if c.contact_ids.is_empty() && c.files.is_empty() && contact_id_int {
+        c.contact_ids = LoanIds::Int(Vec::new());
+    }
+    if contact_id_int != c.contact_ids.is_int() {
+        return Err(bad_input(format!(
+            "column 'contact_id' is {} here but {} in earlier contacts files: one type for all",
+            if contact_id_int { "Int64" } else { "a string" },
+            c.contact_ids.type_name()
+        )));
+    }
     let fields = builder.schema().fields().clone();
     let roots: Vec<usize> = DECODED
         .iter()
@@ -211,7 +350,37 @@ fn read_file(path: &PathBuf, date: i32, c: &mut Contacts) -> Result<usize> {
     for batch in reader {
         let batch = batch.map_err(|e| bad_input(format!("cannot be decoded: {e}")))?;
         let col = |n: &str| batch.column_by_name(n).expect("projected");
+        columns::push_ids(col("contact_id"), &mut c.contact_ids, "contact_id", base)?;
         columns::push_ids(col("loan_id"), &mut c.ids, "loan_id", base)?;
+        push_local_ts(col("contact_ts"), zone, &mut c.local_ts, base)?;
+        columns::require_no_nulls(col("channel"), "channel", base)?;
+        let mut channels = LocalDim::default();
+        channels.push(col("channel"), "channel")?;
+        let parsed: Vec<Option<Channel>> = channels
+            .labels
+            .iter()
+            .map(|l| l.as_deref().and_then(Channel::parse))
+            .collect();
+        let mut bad = Offenders::default();
+        let mut unknown = BTreeSet::new();
+        for (i, &code) in channels.codes.iter().enumerate() {
+            match parsed[code as usize] {
+                Some(ch) => c.channel.push(ch),
+                None => {
+                    bad.push(base + i);
+                    unknown.insert(format!("{:?}", channels.labels[code as usize]));
+                }
+            }
+        }
+        bad.check(
+            "channel",
+            &format!(
+                "an unknown value {} (accepted: {})",
+                unknown.into_iter().take(5).collect::<Vec<_>>().join(", "),
+                Channel::ALL.map(|o| o.label()).join(", ")
+            ),
+        )?;
+        c.agent.push(col("agent_id"), "agent_id")?;
         columns::require_no_nulls(col("outcome"), "outcome", base)?;
         let mut outcomes = LocalDim::default();
         outcomes.push(col("outcome"), "outcome")?;
@@ -253,4 +422,60 @@ fn read_file(path: &PathBuf, date: i32, c: &mut Contacts) -> Result<usize> {
         base += batch.num_rows();
     }
     Ok(base)
+}
+
+/// Appends `contact_ts` as borrower-local milliseconds. Sub-millisecond
+/// parts are floored (no rule looks finer than a minute).
+fn push_local_ts(
+    a: &arrow::array::ArrayRef,
+    zone: Zone,
+    out: &mut Vec<i64>,
+    base: usize,
+) -> Result<()> {
+    columns::require_no_nulls(a, "contact_ts", base)?;
+    let DataType::Timestamp(unit, tz) = a.data_type() else {
+        return Err(bad_input(format!(
+            "column 'contact_ts' has type {}, expected a Timestamp",
+            a.data_type()
+        )));
+    };
+    let millis: Vec<i64> = match unit {
+        TimeUnit::Second => a
+            .as_primitive::<TimestampSecondType>()
+            .values()
+            .iter()
+            .map(|v| v.saturating_mul(1000))
+            .collect(),
+        TimeUnit::Millisecond => a
+            .as_primitive::<TimestampMillisecondType>()
+            .values()
+            .to_vec(),
+        TimeUnit::Microsecond => a
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .iter()
+            .map(|v| v.div_euclid(1000))
+            .collect(),
+        TimeUnit::Nanosecond => a
+            .as_primitive::<TimestampNanosecondType>()
+            .values()
+            .iter()
+            .map(|v| v.div_euclid(1_000_000))
+            .collect(),
+    };
+    if tz.is_none() {
+        out.extend(millis);
+        return Ok(());
+    }
+    let mut bad = Offenders::default();
+    for (i, ms) in millis.into_iter().enumerate() {
+        match zone.local(ms) {
+            Some(t) => out.push(t.and_utc().timestamp_millis()),
+            None => {
+                bad.push(base + i);
+                out.push(0);
+            }
+        }
+    }
+    bad.check("contact_ts", "a timestamp outside the representable range")
 }

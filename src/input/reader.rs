@@ -48,6 +48,9 @@ const DECODED: &[&str] = &[
     "days_past_due",
     "status",
     "plan_status",
+    "original_principal",
+    "charge_off_date",
+    "charge_off_amount",
 ];
 
 /// Rows per decoded batch: large enough to amortise per-batch overhead,
@@ -108,6 +111,9 @@ struct Chunk {
     senior_lien: Vec<i64>,
     legal: LocalDim,
     contactable: Vec<u8>,
+    original: Vec<i64>,
+    charge_off_date: Vec<i32>,
+    charge_off_amount: Vec<i64>,
     rounded: u64,
 }
 
@@ -322,6 +328,9 @@ fn decode(
         senior_lien: Vec::new(),
         legal: LocalDim::default(),
         contactable: Vec::new(),
+        original: Vec::new(),
+        charge_off_date: Vec::new(),
+        charge_off_amount: Vec::new(),
         rounded: 0,
     };
     let mut status_dim = LocalDim::default();
@@ -392,6 +401,25 @@ fn decode(
         c.legal.push(col("legal_stage"), "legal_stage")?;
         columns::push_flags(col("contactable"), &mut c.contactable, "contactable")?;
         columns::push_dpd(col("days_past_due"), &mut c.dpd, "days_past_due", base)?;
+        c.rounded += columns::push_money(
+            col("original_principal"),
+            &mut c.original,
+            "original_principal",
+            base,
+            true,
+        )?;
+        columns::push_dates_or_null(
+            col("charge_off_date"),
+            &mut c.charge_off_date,
+            "charge_off_date",
+        )?;
+        c.rounded += columns::push_money_or_zero(
+            col("charge_off_amount"),
+            &mut c.charge_off_amount,
+            "charge_off_amount",
+            base,
+            true,
+        )?;
         columns::require_no_nulls(col("status"), "status", base)?;
         status_dim.push(col("status"), "status")?;
         plan_dim.push(col("plan_status"), "plan_status")?;
@@ -532,6 +560,9 @@ fn assemble(
             labels: legal_labels,
         },
         contactable: Vec::with_capacity(total),
+        original: Vec::with_capacity(total),
+        charge_off_date: Vec::with_capacity(total),
+        charge_off_amount: Vec::with_capacity(total),
         rounded_money_values: 0,
     };
     for (i, c) in chunks.into_iter().enumerate() {
@@ -564,6 +595,9 @@ fn assemble(
             .codes
             .extend(c.legal.codes.iter().map(|&x| legal_maps[i][x as usize]));
         snap.contactable.extend(c.contactable);
+        snap.original.extend(c.original);
+        snap.charge_off_date.extend(c.charge_off_date);
+        snap.charge_off_amount.extend(c.charge_off_amount);
         snap.rounded_money_values += c.rounded;
     }
     snap.ids = ids;

@@ -78,6 +78,21 @@ impl LoanIds {
                 .then_with(|| self.str_bytes(a).cmp(other.str_bytes(b))),
         }
     }
+    /// The ids of the given rows, in that order.
+    pub fn take(&self, rows: impl Iterator<Item = usize>) -> LoanIds {
+        match self {
+            LoanIds::Int(v) => LoanIds::Int(rows.map(|r| v[r]).collect()),
+            LoanIds::Str { .. } => {
+                let mut offsets = vec![0];
+                let mut bytes = Vec::new();
+                for r in rows {
+                    bytes.extend_from_slice(self.str_bytes(r));
+                    offsets.push(bytes.len());
+                }
+                LoanIds::Str { offsets, bytes }
+            }
+        }
+    }
     /// Appends another id column of the same type.
     pub fn extend(&mut self, other: LoanIds) {
         match (self, other) {
@@ -183,6 +198,12 @@ pub struct Snapshot {
     pub legal: Dim,
     /// `contactable`: 0 false, 1 true, 2 null.
     pub contactable: Vec<u8>,
+    /// `original_principal`, cents.
+    pub original: Vec<i64>,
+    /// `charge_off_date`, days; null as [`NULL_DATE`](crate::input::columns::NULL_DATE).
+    pub charge_off_date: Vec<i32>,
+    /// `charge_off_amount`, cents; null reads as 0.
+    pub charge_off_amount: Vec<i64>,
     /// Money values that had more than two decimals and were rounded to the cent.
     pub rounded_money_values: u64,
 }

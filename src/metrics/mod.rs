@@ -6,12 +6,15 @@
 //! how rows were split or on the thread count.
 
 pub mod book;
+pub mod channels;
 pub mod collateral;
+pub mod compliance;
 pub mod duration;
 pub mod join;
 pub mod movement;
 pub mod promises;
 pub mod rates;
+pub mod recovery;
 pub mod strategy;
 pub mod tally;
 pub mod transitions;

@@ -24,6 +24,29 @@ pub struct ContactFlags {
     /// Promises due in D-6..D, and how many were kept.
     pub promises_due: usize,
     pub promises_kept: usize,
+    /// Every promise due in D-6..D or still open (due after D).
+    pub promises: Vec<Promise>,
+    /// The run date's contacts (indices into the window) and each one's
+    /// row in the run date's snapshot (`None`: an orphan).
+    pub today: Vec<(usize, Option<usize>)>,
+}
+
+/// A promise to pay and what became of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Promise {
+    /// Index of the contact that recorded it.
+    pub contact: usize,
+    /// `ptp_date`, days since 1970-01-01.
+    pub due_date: i32,
+    /// `ptp_amount`, cents.
+    pub amount: i64,
+    /// Cash paid after the contact date up to the due date (or today, for
+    /// an open promise), cents.
+    pub paid: i128,
+    /// Paid at least 95% of the amount (for an open promise: already).
+    pub kept: bool,
+    /// Due after the run date: not yet kept or broken.
+    pub open: bool,
 }
 
 /// One loans snapshot's `paid_amount` for promise keeping, with its ids
@@ -102,13 +125,13 @@ pub fn flags(
     // Only the contacts that matter are looked up in the snapshot (a
     // binary search each): the run date's (for orphans), refusals of the
     // last 7 days, and promises due in D-6..D.
+    // A promise counts when it is due in D-6..D or still open after D.
     let due_promise = |c: usize| {
         let pd = contacts.ptp_date[c];
         contacts.outcome[c] == Outcome::PromiseToPay
             && contacts.ptp_amount[c] != NULL_MONEY
             && pd != i32::MIN
             && pd > today - 7
-            && pd <= today
     };
     let refusal =
         |c: usize| contacts.outcome[c] == Outcome::Refused && contacts.date[c] > today - 7;
@@ -118,8 +141,11 @@ pub fn flags(
     let rows = rows_of(&cur.ids, sorted, &contacts.ids, &wanted);
     let mut due: Vec<(usize, Option<usize>)> = Vec::new();
     for (&c, &row) in wanted.iter().zip(&rows) {
-        if row.is_none() && contacts.date[c] == today {
-            f.orphans += 1;
+        if contacts.date[c] == today {
+            f.today.push((c, row));
+            if row.is_none() {
+                f.orphans += 1;
+            }
         }
         if refusal(c) {
             if let Some(r) = row {
@@ -130,7 +156,10 @@ pub fn flags(
             due.push((c, row));
         }
     }
-    f.promises_due = due.len();
+    f.promises_due = due
+        .iter()
+        .filter(|&&(c, _)| contacts.ptp_date[c] <= today)
+        .count();
     if due.is_empty() {
         return f;
     }
@@ -147,7 +176,7 @@ pub fn flags(
         let (date, ids, amounts) = (src.date, src.ids, src.paid);
         let counts = |k: usize| {
             let c = due[k].0;
-            date > contacts.date[c] && date <= contacts.ptp_date[c]
+            date > contacts.date[c] && date <= contacts.ptp_date[c] && date <= today
         };
         if let Some(sorted) = src.sorted {
             // Sorted ids: look the promised loans up.
@@ -190,6 +219,18 @@ pub fn flags(
     for (k, &(c, row)) in due.iter().enumerate() {
         // Kept at 95%: 100 x paid >= 95 x promised, in integer cents.
         let kept = paid_sum[k] * 100 >= contacts.ptp_amount[c] as i128 * 95;
+        let open = contacts.ptp_date[c] > today;
+        f.promises.push(Promise {
+            contact: c,
+            due_date: contacts.ptp_date[c],
+            amount: contacts.ptp_amount[c],
+            paid: paid_sum[k],
+            kept,
+            open,
+        });
+        if open {
+            continue;
+        }
         if kept {
             f.promises_kept += 1;
         } else if let Some(r) = row {
@@ -197,4 +238,49 @@ pub fn flags(
         }
     }
     f
+}
+
+/// Promises by due date: the `promises` table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PromiseDay {
+    /// Days since 1970-01-01.
+    pub due_date: i32,
+    pub promises: u64,
+    /// Promises due by the run date (all of them, for a date up to D).
+    pub due: u64,
+    pub kept: u64,
+    pub broken: u64,
+    /// Due after the run date.
+    pub open: u64,
+    pub promised_amount: i128,
+    /// Promised amount of the kept promises.
+    pub kept_amount: i128,
+    /// Cash paid towards the day's promises within their windows.
+    pub paid_amount: i128,
+}
+
+/// Groups promises by due date, in date order.
+pub fn by_due_date(promises: &[Promise]) -> Vec<PromiseDay> {
+    let mut days: std::collections::BTreeMap<i32, PromiseDay> = Default::default();
+    for p in promises {
+        let d = days.entry(p.due_date).or_insert(PromiseDay {
+            due_date: p.due_date,
+            ..PromiseDay::default()
+        });
+        d.promises += 1;
+        d.promised_amount += p.amount as i128;
+        d.paid_amount += p.paid;
+        if p.open {
+            d.open += 1;
+            continue;
+        }
+        d.due += 1;
+        if p.kept {
+            d.kept += 1;
+            d.kept_amount += p.amount as i128;
+        } else {
+            d.broken += 1;
+        }
+    }
+    days.into_values().collect()
 }

@@ -54,7 +54,7 @@ pub fn wilson(k: u64, n: u64) -> Option<(f64, f64)> {
     Some(((centre - half).max(0.0), (centre + half).min(1.0)))
 }
 
-fn rate_pair(metric: &'static str, state: &str, num: Tally, den: Tally, out: &mut Vec<Rate>) {
+pub fn rate_pair(metric: &'static str, state: &str, num: Tally, den: Tally, out: &mut Vec<Rate>) {
     let count = Ratio::new(num.loans as i128, den.loans as i128);
     out.push(Rate {
         metric,

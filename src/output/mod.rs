@@ -4,6 +4,7 @@
 pub mod manifest;
 pub mod parquet_file;
 pub mod publish;
+pub mod recovery;
 pub mod tables;
 pub mod worklist;
 

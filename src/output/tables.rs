@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use crate::error::bad_input;
 use crate::figures::Figures;
 use crate::metrics::rates::{Basis, Rate};
+use crate::output::recovery;
 use crate::policy::tiers::{Tier, TIERS};
 use crate::states::{Bucket, Class, BUCKETS, CLASSES};
 
@@ -27,6 +28,15 @@ pub const TABLES: &[&str] = &[
     "transitions",
     "rates",
     "collateral",
+    "collections",
+    "recovery_cohorts",
+    "vintage",
+    "plans",
+    "legal_pipeline",
+    "credit_repair",
+    "channels",
+    "promises",
+    "compliance",
     "worklist",
 ];
 
@@ -72,18 +82,18 @@ impl Money {
     }
 }
 
-fn field(name: &str, t: DataType, nullable: bool) -> Field {
+pub(crate) fn field(name: &str, t: DataType, nullable: bool) -> Field {
     Field::new(name, t, nullable)
 }
 
-fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+pub(crate) fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(
         Arc::new(Schema::new(fields)),
         columns,
     )?)
 }
 
-fn dates(d: NaiveDate, n: usize) -> ArrayRef {
+pub(crate) fn dates(d: NaiveDate, n: usize) -> ArrayRef {
     Arc::new(arrow::array::Date32Array::from(vec![date32(d); n]))
 }
 
@@ -146,7 +156,7 @@ pub fn ageing(f: &Figures) -> Result<RecordBatch> {
     )
 }
 
-fn label(labels: &[Option<String>], code: usize) -> Option<&str> {
+pub(crate) fn label(labels: &[Option<String>], code: usize) -> Option<&str> {
     labels.get(code).and_then(|l| l.as_deref())
 }
 
@@ -456,5 +466,14 @@ pub fn all(f: &Figures) -> Result<Vec<(&'static str, RecordBatch)>> {
         ("transitions", transitions(f)?),
         ("rates", rates(f)?),
         ("collateral", collateral(f)?),
+        ("collections", recovery::collections(f)?),
+        ("recovery_cohorts", recovery::recovery_cohorts(f)?),
+        ("vintage", recovery::vintage(f)?),
+        ("plans", recovery::plans(f)?),
+        ("legal_pipeline", recovery::legal_pipeline(f)?),
+        ("credit_repair", recovery::credit_repair(f)?),
+        ("channels", recovery::channels(f)?),
+        ("promises", recovery::promises(f)?),
+        ("compliance", recovery::compliance(f)?),
     ])
 }

@@ -82,6 +82,8 @@ struct EarlyWarningSection {
 #[serde(deny_unknown_fields)]
 struct ComplianceSection {
     profile: Spanned<String>,
+    #[serde(default)]
+    time_zone: Option<Spanned<String>>,
     cn: CnSection,
     us_reg_f: UsRegFSection,
 }
@@ -174,6 +176,9 @@ fn int<T: TryFrom<i64>>(
 }
 
 /// `HH:MM` as minutes after midnight.
+/// The zone when the policy names none: the lender's home market.
+pub const DEFAULT_ZONE: &str = "Asia/Shanghai";
+
 fn clock(src: &Source, v: &Spanned<String>, key: &str) -> Result<u16> {
     let s = v.get_ref();
     let parsed = s.split_once(':').and_then(|(h, m)| {
@@ -311,8 +316,25 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
             )
         }
     };
+    let time_zone = match &cp.time_zone {
+        None => crate::policy::zone::Zone::parse(DEFAULT_ZONE).expect("default zone"),
+        Some(z) => match crate::policy::zone::Zone::parse(z.get_ref()) {
+            Some(zone) => zone,
+            None => {
+                return src.error(
+                    z.span(),
+                    "compliance.time_zone",
+                    format!(
+                        "{:?} is not a time zone (an IANA name such as \"Asia/Shanghai\", or an offset such as \"+08:00\")",
+                        z.get_ref()
+                    ),
+                )
+            }
+        },
+    };
     let compliance = Compliance {
         profile,
+        time_zone,
         cn: CnLimits {
             quiet_start: clock(&src, &cp.cn.quiet_start, "compliance.cn.quiet_start")?,
             quiet_end: clock(&src, &cp.cn.quiet_end, "compliance.cn.quiet_end")?,

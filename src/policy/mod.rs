@@ -6,6 +6,7 @@
 
 pub mod file;
 pub mod tiers;
+pub mod zone;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -59,6 +60,8 @@ pub struct UsRegFLimits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Compliance {
     pub profile: Profile,
+    /// Borrower-local zone: zoned `contact_ts` values are converted to it.
+    pub time_zone: zone::Zone,
     pub cn: CnLimits,
     pub us_reg_f: UsRegFLimits,
 }

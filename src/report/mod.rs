@@ -6,6 +6,7 @@
 //! internal types, only the view structs of [`view`], and all data is
 //! HTML-escaped by Tera; charts are finished SVG escaped by [`svg`].
 
+pub mod collections;
 pub mod format;
 pub mod locale;
 pub mod svg;
@@ -42,6 +43,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "strategy.html",
         include_str!("../../templates/strategy.html"),
+    ),
+    (
+        "recovery.html",
+        include_str!("../../templates/recovery.html"),
+    ),
+    (
+        "contacts.html",
+        include_str!("../../templates/contacts.html"),
     ),
     ("quality.html", include_str!("../../templates/quality.html")),
     ("run.html", include_str!("../../templates/run.html")),

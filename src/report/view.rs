@@ -54,6 +54,8 @@ pub struct Report {
     pub rate_tables: Vec<RateTable>,
     pub trends: Trends,
     pub strategy: StrategyView,
+    pub recovery: crate::report::collections::RecoveryView,
+    pub contacts: crate::report::collections::ContactsView,
     pub quality: Quality,
     pub run: RunView,
 }
@@ -1384,6 +1386,8 @@ pub fn build(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Report {
         rate_tables,
         trends: trends(f, h, loc),
         strategy: strategy_view(f, info, loc),
+        recovery: crate::report::collections::recovery_view(f, h, loc),
+        contacts: crate::report::collections::contacts_view(f, loc),
         quality: quality(f, h, info, loc),
         run: run_view(info, loc),
     }

@@ -104,6 +104,21 @@ fn snapshot(date: &str, mut rows: Vec<Row>, int_ids: bool) -> Snapshot {
         senior_lien: vec![arrears::input::columns::NULL_MONEY; rows.len()],
         legal: dim(vec![None; rows.len()]),
         contactable: vec![2; rows.len()],
+        original: rows.iter().map(|r| r.8 * 2).collect(),
+        charge_off_date: rows
+            .iter()
+            .map(|r| {
+                if r.4 == 2 {
+                    19_500
+                } else {
+                    arrears::input::columns::NULL_DATE
+                }
+            })
+            .collect(),
+        charge_off_amount: rows
+            .iter()
+            .map(|r| if r.4 == 2 { r.8 } else { 0 })
+            .collect(),
         rounded_money_values: 0,
     }
 }
