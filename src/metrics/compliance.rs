@@ -340,10 +340,10 @@ fn reg_f_counts(
                         rule: Rule::CallAfterConversation,
                         detail: format!(
                             "phone attempt {} after a conversation at {} (contact {}); no calls for {quiet_days} days",
-                            if since == 0 {
-                                "the same day".to_string()
-                            } else {
-                                format!("{since} day(s)")
+                            match since {
+                                0 => "the same day".to_string(),
+                                1 => "1 day".to_string(),
+                                n => format!("{n} days"),
                             },
                             local_time(contacts, v),
                             contacts.contact_ids.display(v)

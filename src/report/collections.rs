@@ -421,19 +421,18 @@ fn parse_month(s: &str) -> Option<i32> {
 /// Lines of the most recent [`CURVES`] series over x = 0..=max.
 fn curve_chart(series: &BTreeMap<String, BTreeMap<i32, f64>>, aria: &str) -> String {
     let picked: Vec<(&String, &BTreeMap<i32, f64>)> = series.iter().rev().take(CURVES).collect();
-    let max_x = picked
-        .iter()
-        .flat_map(|(_, p)| p.keys().copied())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let x_labels: Vec<String> = (0..=max_x).map(|x| x.to_string()).collect();
+    // The x axis spans the points drawn, not from zero: old vintages seen
+    // over the last year sit at high months on book.
+    let xs = || picked.iter().flat_map(|(_, p)| p.keys().copied());
+    let min_x = xs().min().unwrap_or(0);
+    let max_x = xs().max().unwrap_or(0).max(min_x + 1);
+    let x_labels: Vec<String> = (min_x..=max_x).map(|x| x.to_string()).collect();
     let lines: Vec<svg::Series> = picked
         .iter()
         .rev()
         .map(|(name, points)| svg::Series {
             name: name.to_string(),
-            values: (0..=max_x).map(|x| points.get(&x).copied()).collect(),
+            values: (min_x..=max_x).map(|x| points.get(&x).copied()).collect(),
         })
         .collect();
     svg::lines(&x_labels, &lines, format::pct_short, aria)

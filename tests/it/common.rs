@@ -163,20 +163,24 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
     let (m_t, bal) = money(col("principal_balance"));
     let (_, pd) = money(col("past_due_amount"));
     let (_, paid) = money(col("paid_amount"));
-    let (_, orig) = money(
-        col("principal_balance")
-            .iter()
-            .map(|_| Some("50000.00".to_string()))
-            .collect(),
-    );
+    let (_, orig) = money(if has("original_principal") {
+        col("original_principal")
+    } else {
+        vec![Some("50000.00".to_string()); n]
+    });
     let (_, sched) = money(vec![Some("1000.00".to_string()); n]);
     let nulls = |t: DataType| arrow::array::new_null_array(&t, n);
-    let co_date: ArrayRef = Arc::new(Date32Array::from(
+    let co_date: ArrayRef = Arc::new(Date32Array::from(if has("charge_off_date") {
+        col("charge_off_date")
+            .iter()
+            .map(|d| d.as_deref().map(date32))
+            .collect::<Vec<_>>()
+    } else {
         status
             .iter()
             .map(|s| (s.as_deref() == Some("charged_off")).then(|| date32("2026-06-30")))
-            .collect::<Vec<_>>(),
-    ));
+            .collect::<Vec<_>>()
+    }));
     let mut fields = vec![Field::new("loan_id", id_t, false)];
     let mut cols: Vec<ArrayRef> = vec![id_a];
     if v.with_as_of_column {
@@ -211,7 +215,12 @@ pub fn contract_batch(csv: &Csv, as_of: &str, v: Variant) -> RecordBatch {
     add("paid_amount", m_t.clone(), paid);
     add("status", DataType::Utf8, text(status));
     add("charge_off_date", DataType::Date32, co_date);
-    add("charge_off_amount", m_t.clone(), nulls(m_t.clone()));
+    let co_amount = if has("charge_off_amount") {
+        money(col("charge_off_amount")).1
+    } else {
+        nulls(m_t.clone())
+    };
+    add("charge_off_amount", m_t.clone(), co_amount);
     add(
         "recovered_to_date",
         m_t.clone(),
@@ -301,12 +310,9 @@ pub fn read_table(out: &Path, table: &str, as_of: &str) -> RecordBatch {
         .join(table)
         .join(format!("as_of_date={as_of}"))
         .join("part-0.parquet");
-    let r = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path).unwrap())
-        .unwrap()
-        .build()
-        .unwrap();
-    let batches: Vec<RecordBatch> = r.collect::<Result<_, _>>().unwrap();
-    let schema = batches[0].schema();
+    let b = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path).unwrap()).unwrap();
+    let schema = b.schema().clone();
+    let batches: Vec<RecordBatch> = b.build().unwrap().collect::<Result<_, _>>().unwrap();
     concat_batches(&schema, &batches).unwrap()
 }
 

@@ -2,6 +2,7 @@
 
 mod browser;
 mod cli;
+mod collections;
 mod common;
 mod generated;
 mod hand;
