@@ -267,6 +267,12 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
             contact_orphans: figures.contacts.orphans,
             promises_due: figures.contacts.promises_due,
             promises_kept: figures.contacts.promises_kept,
+            promises_open: figures.contacts.promises_open,
+            contacts_today: figures.contacts.today,
+            compliance_profile: crate::output::recovery::profile_label(figures.compliance.profile)
+                .into(),
+            compliance_exceptions: figures.compliance.rows.len(),
+            credit_repair_loans: figures.recovery.credit_repair.len(),
         },
         periods: ["prev", "1m"]
             .iter()

@@ -60,6 +60,15 @@ pub struct HeadlineFigures {
     /// Promises due in D-6..D, and how many were kept.
     pub promises_due: usize,
     pub promises_kept: usize,
+    /// Promises due after the run date.
+    pub promises_open: usize,
+    /// Contacts logged on the run date.
+    pub contacts_today: usize,
+    /// Compliance profile checked and the exceptions found.
+    pub compliance_profile: String,
+    pub compliance_exceptions: usize,
+    /// Loans eligible for credit-record repair.
+    pub credit_repair_loans: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -44,10 +44,8 @@ fn run(dir: &Path, profile: &str) -> PathBuf {
         .arg("--output")
         .arg(&out);
     if profile != "cn" {
-        let policy = default_policy().replace(
-            "profile = \"cn\"",
-            &format!("profile = \"{profile}\""),
-        );
+        let policy =
+            default_policy().replace("profile = \"cn\"", &format!("profile = \"{profile}\""));
         let path = dir.join("policy.toml");
         std::fs::write(&path, policy).unwrap();
         cmd.arg("--policy").arg(&path);
@@ -109,7 +107,10 @@ fn compliance_us_reg_f_flags_exactly_the_worked_out_contacts() {
     // Not flagged, on purpose: 20:59 and 08:00 (K103, K102); the 7th call
     // in 7 days (K408: the 11-22 call is outside 11-23..11-29); a call 7
     // days after a conversation (K502); seven calls on one day (K2).
-    assert_eq!(exceptions(&out), expected("expected_compliance_us_reg_f.csv"));
+    assert_eq!(
+        exceptions(&out),
+        expected("expected_compliance_us_reg_f.csv")
+    );
 }
 
 #[test]
@@ -195,8 +196,7 @@ fn channels_promises_and_recovery_as_worked_out() {
     // orphan but was still called); right-party outcomes only on K3.
     let ch = lines(&read_table(&out, "channels", D));
     assert_eq!(
-        ch[0],
-        "sms|2|0|2|0|0|0|0.00|null|null|null|null|null|null",
+        ch[0], "sms|2|0|2|0|0|0|0.00|null|null|null|null|null|null",
         "{ch:#?}"
     );
     let phone = ch.iter().find(|l| l.starts_with("phone|")).unwrap();
@@ -205,7 +205,10 @@ fn channels_promises_and_recovery_as_worked_out() {
         "{phone}"
     );
     let field = ch.iter().find(|l| l.starts_with("field_visit|")).unwrap();
-    assert!(field.starts_with("field_visit|1|1|1|0|0|0|0.00|0.0|"), "{field}");
+    assert!(
+        field.starts_with("field_visit|1|1|1|0|0|0|0.00|0.0|"),
+        "{field}"
+    );
 
     // Promises: P1 kept at exactly 95% (500 + 450 over three snapshots),
     // P2 broken at 94% (500 + 440), P3 open (due 2 Dec, 300 paid so far);
@@ -292,7 +295,10 @@ fn channels_promises_and_recovery_as_worked_out() {
 
     // Legal pipeline: the three stages the fixture names, and `none`.
     let legal = lines(&read_table(&out, "legal_pipeline", D));
-    assert!(legal.contains(&"judgment|2|8000.00|1600.00|300.00".to_string()), "{legal:#?}");
+    assert!(
+        legal.contains(&"judgment|2|8000.00|1600.00|300.00".to_string()),
+        "{legal:#?}"
+    );
 
     let m: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json")).unwrap(),
@@ -307,4 +313,14 @@ fn channels_promises_and_recovery_as_worked_out() {
         ),
         (Some(1), Some(2), Some(1))
     );
+    assert_eq!(
+        (
+            f["promises_open"].as_u64(),
+            f["contacts_today"].as_u64(),
+            f["compliance_exceptions"].as_u64(),
+            f["credit_repair_loans"].as_u64()
+        ),
+        (Some(1), Some(27), Some(7), Some(4))
+    );
+    assert_eq!(f["compliance_profile"], "cn");
 }
