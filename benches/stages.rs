@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use arrears::generate::{generate, GenConfig};
 use arrears::input::discovery::{discover, resolve_dates};
-use arrears::input::reader::read_loans;
+use arrears::input::reader::{read_loans, Extent};
 use arrears::metrics::{book, join, movement};
 use arrears::output::{parquet_file, tables};
 use arrears::pipeline::compute;
@@ -27,13 +27,20 @@ fn stages(c: &mut Criterion) {
     let cat = discover(&dir.path().join("in")).unwrap();
     let dates = resolve_dates(&cat, None).unwrap();
     let policy = Policy::default();
-    let cur = read_loans(&dates.as_of, &Default::default()).unwrap();
-    let prev = read_loans(dates.prev.as_ref().unwrap(), &Default::default()).unwrap();
+    let cur = read_loans(&dates.as_of, &Default::default(), Extent::RunDate).unwrap();
+    let prev = read_loans(
+        dates.prev.as_ref().unwrap(),
+        &Default::default(),
+        Extent::Comparison,
+    )
+    .unwrap();
 
     let mut grp = c.benchmark_group("stage_1m_loans");
     grp.sample_size(10);
     grp.bench_function("read (one snapshot)", |b| {
-        b.iter(|| black_box(read_loans(&dates.as_of, &Default::default()).unwrap()))
+        b.iter(|| {
+            black_box(read_loans(&dates.as_of, &Default::default(), Extent::RunDate).unwrap())
+        })
     });
     let st = book::assign(&cur, &policy);
     grp.bench_function("bucket+class", |b| {

@@ -77,6 +77,8 @@ pub struct Figures {
     /// Promises due in D-6..D or open, by due date.
     pub promises: Vec<PromiseDay>,
     pub compliance: Exceptions,
+    /// How long each step of the computation took (manifest timings).
+    pub compute_steps: Vec<crate::output::manifest::Timing>,
 }
 
 /// What the contacts of the window amounted to.

@@ -97,7 +97,15 @@ struct Loaded {
 fn load(part: &Partition, role: &'static str, policy: &Policy) -> Result<Loaded> {
     Ok(Loaded {
         role,
-        snap: reader::read_loans(part, &policy.columns)?,
+        snap: reader::read_loans(
+            part,
+            &policy.columns,
+            if role == "as_of" {
+                reader::Extent::RunDate
+            } else {
+                reader::Extent::Comparison
+            },
+        )?,
     })
 }
 
@@ -144,6 +152,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         &contact_input,
     )?;
     clock.lap("compute");
+    clock.timings.extend(figures.compute_steps.iter().cloned());
 
     let failed = checks::failures(&figures.checks);
     if !failed.is_empty() {
@@ -449,6 +458,7 @@ pub fn compute(
     m1: Option<&Snapshot>,
     contact_input: &ContactInput,
 ) -> Result<Figures> {
+    let mut steps = Clock::new();
     let cur_states = book::assign(cur, policy);
     let tally = book::tally(cur, &cur_states)?;
     let headline = book::headline(&tally, cur);
@@ -497,11 +507,13 @@ pub fn compute(
             states,
         })
     };
+    steps.lap("compute/book");
     let prev_work = prev.map(against).transpose()?;
     let m1_work = match (m1, prev, &prev_work) {
         (Some(a), Some(b), Some(w)) if std::ptr::eq(a, b) => Some(w.clone()),
         _ => m1.map(against).transpose()?,
     };
+    steps.lap("compute/comparisons");
 
     // The strategy: contacts first (refusals, promises), then each loan's
     // signals, route and tier with the dpd it had at `prev` and `1m`.
@@ -534,6 +546,7 @@ pub fn compute(
         }
         None => ContactFlags::default(),
     };
+    steps.lap("compute/promises");
     let strategy = strategy::assign(
         cur,
         policy,
@@ -557,6 +570,7 @@ pub fn compute(
     );
 
     let cur_tiers = tier_codes(&strategy);
+    steps.lap("compute/strategy");
     let recovery = recovery::compute(
         cur,
         &cur_states.bucket,
@@ -564,6 +578,7 @@ pub fn compute(
         earlier_view(prev, &prev_work),
         earlier_view(m1, &m1_work),
     );
+    steps.lap("compute/recovery");
     let credit_repair_ids = cur
         .ids
         .take(recovery.credit_repair.iter().map(|r| r.row as usize));
@@ -588,6 +603,7 @@ pub fn compute(
             compliance::Exceptions::empty(policy.compliance.profile),
         ),
     };
+    steps.lap("compute/channels and compliance");
     let mut periods = Vec::new();
     let mut unavailable = Vec::new();
     for (name, earlier, work) in [("prev", prev, prev_work), ("1m", m1, m1_work)] {
@@ -639,7 +655,9 @@ pub fn compute(
             .find(|p| p.name == "prev")
             .map(|p| (&p.buckets, p.recovered)),
     ));
+    steps.lap("compute/periods and checks");
     Ok(Figures {
+        compute_steps: steps.timings,
         as_of: cur.date,
         labels: DimLabels {
             product: cur.product.labels.clone(),

@@ -479,3 +479,47 @@ fn push_local_ts(
     }
     bad.check("contact_ts", "a timestamp outside the representable range")
 }
+
+/// Sorts contact indices by (`prefix`, loan, local time, index) and returns
+/// the runs that share a prefix and a loan. Loans are compared through their
+/// 64-bit key, computed once per contact rather than once per comparison;
+/// for string ids, a run whose keys collide is split by the ids themselves.
+pub fn group_by_loan(
+    c: &Contacts,
+    idx: &mut Vec<usize>,
+    prefix: impl Fn(usize) -> u8 + Sync,
+) -> Vec<std::ops::Range<usize>> {
+    use rayon::prelude::*;
+    let mut keyed: Vec<(u8, u64, i64, usize)> = idx
+        .par_iter()
+        .map(|&i| (prefix(i), c.ids.key(i), c.local_ts[i], i))
+        .collect();
+    keyed.par_sort_unstable();
+    *idx = keyed.iter().map(|k| k.3).collect();
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < keyed.len() {
+        let mut end = start + 1;
+        while end < keyed.len() && keyed[end].0 == keyed[start].0 && keyed[end].1 == keyed[start].1
+        {
+            end += 1;
+        }
+        let same = |a: usize, b: usize| c.ids.cmp_rows(a, &c.ids, b).is_eq();
+        if c.ids.is_int() || idx[start..end].iter().all(|&i| same(i, idx[start])) {
+            runs.push(start..end);
+        } else {
+            // Two loans share a hash: order the run by id (stable, so time
+            // order holds within each loan) and split it.
+            idx[start..end].sort_by(|&a, &b| c.ids.str_bytes(a).cmp(c.ids.str_bytes(b)));
+            let mut s = start;
+            for k in start + 1..=end {
+                if k == end || !same(idx[k], idx[s]) {
+                    runs.push(s..k);
+                    s = k;
+                }
+            }
+        }
+        start = end;
+    }
+    runs
+}

@@ -48,10 +48,21 @@ const DECODED: &[&str] = &[
     "days_past_due",
     "status",
     "plan_status",
-    "original_principal",
-    "charge_off_date",
-    "charge_off_amount",
 ];
+
+/// Columns only the run date's own figures use (charge-off cohorts and
+/// vintages): not decoded for the comparison snapshots.
+const RUN_DATE_ONLY: &[&str] = &["original_principal", "charge_off_date", "charge_off_amount"];
+
+/// How much of a snapshot to decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extent {
+    /// Everything the run date's figures need.
+    RunDate,
+    /// What a comparison snapshot (`prev`, `1m`) needs: the
+    /// [`RUN_DATE_ONLY`] columns are left empty.
+    Comparison,
+}
 
 /// Rows per decoded batch: large enough to amortise per-batch overhead,
 /// small enough to stay in cache-friendly, bounded memory per task.
@@ -223,7 +234,7 @@ fn contract_types(f: &OpenFile) -> Vec<(String, DataType)> {
 
 /// Reads and checks a loans partition; `map` renames the lender's columns
 /// onto the contract's (empty: the files use the contract's names).
-pub fn read_loans(part: &Partition, map: &ColumnMap) -> Result<Snapshot> {
+pub fn read_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<Snapshot> {
     let label = part.date.format("%Y-%m-%d").to_string();
     if part.files.is_empty() {
         return Err(bad_input(format!(
@@ -231,10 +242,14 @@ pub fn read_loans(part: &Partition, map: &ColumnMap) -> Result<Snapshot> {
             part.dir.display()
         )));
     }
+    let columns: Vec<&str> = match extent {
+        Extent::RunDate => DECODED.iter().chain(RUN_DATE_ONLY).copied().collect(),
+        Extent::Comparison => DECODED.to_vec(),
+    };
     let opened: Vec<OpenFile> = part
         .files
         .par_iter()
-        .map(|p| open(p, map, DECODED).with_context(|| format!("loans file '{}'", p.display())))
+        .map(|p| open(p, map, &columns).with_context(|| format!("loans file '{}'", p.display())))
         .collect::<Result<_>>()?;
 
     // One schema per partition: the same contract column types in every file.
@@ -270,7 +285,7 @@ pub fn read_loans(part: &Partition, map: &ColumnMap) -> Result<Snapshot> {
     let chunks: Vec<Chunk> = tasks
         .par_iter()
         .map(|&(fi, rg, row)| {
-            decode(&opened[fi], fi, rg, row, int_ids, days, &label, map)
+            decode(&opened[fi], fi, rg, row, int_ids, days, &label, map, extent)
                 .with_context(|| format!("loans file '{}'", part.files[fi].display()))
         })
         .collect::<Result<_>>()?;
@@ -295,6 +310,7 @@ fn decode(
     days: i32,
     label: &str,
     map: &ColumnMap,
+    extent: Extent,
 ) -> Result<Chunk> {
     // A fresh handle per task: cloned handles share one file offset, and
     // the Parquet reader seeks, so tasks on one file would race.
@@ -401,25 +417,27 @@ fn decode(
         c.legal.push(col("legal_stage"), "legal_stage")?;
         columns::push_flags(col("contactable"), &mut c.contactable, "contactable")?;
         columns::push_dpd(col("days_past_due"), &mut c.dpd, "days_past_due", base)?;
-        c.rounded += columns::push_money(
-            col("original_principal"),
-            &mut c.original,
-            "original_principal",
-            base,
-            true,
-        )?;
-        columns::push_dates_or_null(
-            col("charge_off_date"),
-            &mut c.charge_off_date,
-            "charge_off_date",
-        )?;
-        c.rounded += columns::push_money_or_zero(
-            col("charge_off_amount"),
-            &mut c.charge_off_amount,
-            "charge_off_amount",
-            base,
-            true,
-        )?;
+        if extent == Extent::RunDate {
+            c.rounded += columns::push_money(
+                col("original_principal"),
+                &mut c.original,
+                "original_principal",
+                base,
+                true,
+            )?;
+            columns::push_dates_or_null(
+                col("charge_off_date"),
+                &mut c.charge_off_date,
+                "charge_off_date",
+            )?;
+            c.rounded += columns::push_money_or_zero(
+                col("charge_off_amount"),
+                &mut c.charge_off_amount,
+                "charge_off_amount",
+                base,
+                true,
+            )?;
+        }
         columns::require_no_nulls(col("status"), "status", base)?;
         status_dim.push(col("status"), "status")?;
         plan_dim.push(col("plan_status"), "plan_status")?;

@@ -198,7 +198,9 @@ pub struct Snapshot {
     pub legal: Dim,
     /// `contactable`: 0 false, 1 true, 2 null.
     pub contactable: Vec<u8>,
-    /// `original_principal`, cents.
+    /// `original_principal`, cents. This and the two charge-off columns are
+    /// decoded for the run date only (`reader::Extent`): empty in a
+    /// comparison snapshot.
     pub original: Vec<i64>,
     /// `charge_off_date`, days; null as [`NULL_DATE`](crate::input::columns::NULL_DATE).
     pub charge_off_date: Vec<i32>,

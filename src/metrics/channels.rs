@@ -4,7 +4,7 @@
 //! promises to pay (PTP) and the amount promised.
 
 use crate::input::columns::NULL_MONEY;
-use crate::input::contacts::{Channel, Contacts, Outcome};
+use crate::input::contacts::{group_by_loan, Channel, Contacts, Outcome};
 
 /// One channel's figures for the run date.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,28 +56,12 @@ pub fn stats(contacts: &Contacts, today: i32) -> Vec<ChannelStats> {
             }
         }
     }
-    // Distinct loans per channel: sort by (channel, loan) and count runs.
-    day.sort_unstable_by(|&a, &b| {
-        contacts.channel[a]
-            .cmp(&contacts.channel[b])
-            .then_with(|| contacts.ids.cmp_rows(a, &contacts.ids, b))
-    });
-    let mut i = 0;
-    while i < day.len() {
-        let first = day[i];
-        let mut j = i;
-        let mut reached = false;
-        while j < day.len()
-            && contacts.channel[day[j]] == contacts.channel[first]
-            && contacts.ids.cmp_rows(day[j], &contacts.ids, first).is_eq()
-        {
-            reached |= contacts.outcome[day[j]].is_rpc();
-            j += 1;
-        }
-        let s = &mut out[contacts.channel[first].index()];
+    // Distinct loans per channel: group by (channel, loan) and count runs.
+    for run in group_by_loan(contacts, &mut day, |c| contacts.channel[c].index() as u8) {
+        let group = &day[run];
+        let s = &mut out[contacts.channel[group[0]].index()];
         s.loans_contacted += 1;
-        s.loans_reached += reached as u64;
-        i = j;
+        s.loans_reached += group.iter().any(|&c| contacts.outcome[c].is_rpc()) as u64;
     }
     out
 }

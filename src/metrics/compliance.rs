@@ -8,7 +8,9 @@
 //! days, calls after a conversation) also count the earlier contacts of the
 //! window that was read (D-13..D). Days and hours are borrower-local.
 
-use crate::input::contacts::{Channel, Contacts, Outcome};
+use crate::input::contacts::{group_by_loan, Channel, Contacts, Outcome};
+use rayon::prelude::*;
+
 use crate::input::snapshot::LoanIds;
 use crate::policy::{Compliance, Profile};
 use crate::states::Bucket;
@@ -215,37 +217,33 @@ pub fn check(contacts: &Contacts, day: &Day, policy: &Compliance) -> Vec<Excepti
         }
     }
 
-    // Counting rules: the phone calls of each loan, in time order.
-    let judged: std::collections::HashSet<usize> = day.contacts.iter().map(|&(c, _)| c).collect();
-    let mut calls: Vec<usize> = (0..contacts.len())
-        .filter(|&c| contacts.channel[c] == Channel::Phone)
+    // Counting rules: the phone calls of each loan, in time order. Only
+    // loans called on the run date can have an exception.
+    // Judged = logged on the run date (`day.contacts` are exactly those).
+    let judged = |c: usize| contacts.date[c] == day.today;
+    let mut called_today: Vec<u64> = day
+        .contacts
+        .iter()
+        .filter(|&&(c, _)| contacts.channel[c] == Channel::Phone)
+        .map(|&(c, _)| contacts.ids.key(c))
         .collect();
-    calls.sort_by(|&a, &b| {
-        contacts
-            .ids
-            .cmp_rows(a, &contacts.ids, b)
-            .then(contacts.local_ts[a].cmp(&contacts.local_ts[b]))
-            .then(a.cmp(&b))
-    });
-    let mut start = 0;
-    while start < calls.len() {
-        let mut end = start + 1;
-        while end < calls.len()
-            && contacts
-                .ids
-                .cmp_rows(calls[end], &contacts.ids, calls[start])
-                .is_eq()
-        {
-            end += 1;
-        }
-        let loan = &calls[start..end];
-        if loan.iter().any(|c| judged.contains(c)) {
+    called_today.sort_unstable();
+    called_today.dedup();
+    let mut calls: Vec<usize> = (0..contacts.len())
+        .into_par_iter()
+        .filter(|&c| {
+            contacts.channel[c] == Channel::Phone
+                && called_today.binary_search(&contacts.ids.key(c)).is_ok()
+        })
+        .collect();
+    for run in group_by_loan(contacts, &mut calls, |_| 0) {
+        let loan = &calls[run];
+        if loan.iter().any(|&c| judged(c)) {
             match policy.profile {
-                Profile::Cn => cn_counts(contacts, loan, &judged, policy, &mut out),
-                Profile::UsRegF => reg_f_counts(contacts, loan, &judged, policy, &mut out),
+                Profile::Cn => cn_counts(contacts, loan, judged, policy, &mut out),
+                Profile::UsRegF => reg_f_counts(contacts, loan, judged, policy, &mut out),
             }
         }
-        start = end;
     }
 
     // One order whatever found them: contact, then rule.
@@ -258,7 +256,7 @@ pub fn check(contacts: &Contacts, day: &Day, policy: &Compliance) -> Vec<Excepti
 fn cn_counts(
     contacts: &Contacts,
     calls: &[usize],
-    judged: &std::collections::HashSet<usize>,
+    judged: impl Fn(usize) -> bool,
     policy: &Compliance,
     out: &mut Vec<Exception>,
 ) {
@@ -274,7 +272,7 @@ fn cn_counts(
         attempts += 1;
         let connected = contacts.outcome[c].is_connect();
         connects += connected as usize;
-        if !judged.contains(&c) {
+        if !judged(c) {
             continue;
         }
         if attempts > max_attempts {
@@ -306,7 +304,7 @@ fn cn_counts(
 fn reg_f_counts(
     contacts: &Contacts,
     calls: &[usize],
-    judged: &std::collections::HashSet<usize>,
+    judged: impl Fn(usize) -> bool,
     policy: &Compliance,
     out: &mut Vec<Exception>,
 ) {
@@ -319,7 +317,7 @@ fn reg_f_counts(
         while contacts.local_day(calls[first]) < d - 6 {
             first += 1;
         }
-        if judged.contains(&c) {
+        if judged(c) {
             let n = k - first + 1;
             if n > max {
                 out.push(Exception {

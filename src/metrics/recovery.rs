@@ -198,7 +198,9 @@ fn day_range(cols: &[&[i32]]) -> (i32, i32) {
 struct Partial {
     collections: Vec<CollectionCell>,
     cohorts: BTreeMap<Option<i32>, Cohort>,
-    vintage: BTreeMap<i32, Vintage>,
+    /// Dense by month offset from the earliest origination month: a vector
+    /// index per row instead of a tree lookup.
+    vintage: Vec<Vintage>,
     plans: [Group; 4],
     plan_cohort: PlanCohort,
     legal: Vec<Group>,
@@ -206,11 +208,11 @@ struct Partial {
 }
 
 impl Partial {
-    fn new(legal_stages: usize) -> Partial {
+    fn new(legal_stages: usize, vintages: usize) -> Partial {
         Partial {
             collections: vec![CollectionCell::default(); FROM_STATES * TIER_STATES],
             cohorts: BTreeMap::new(),
-            vintage: BTreeMap::new(),
+            vintage: vec![Vintage::default(); vintages],
             plans: [Group::default(); 4],
             plan_cohort: PlanCohort::default(),
             legal: vec![Group::default(); legal_stages],
@@ -235,9 +237,8 @@ impl Partial {
                 _ => None,
             };
         }
-        for (k, v) in o.vintage {
-            let e = self.vintage.entry(k).or_default();
-            e.months_on_book = v.months_on_book;
+        for (e, v) in self.vintage.iter_mut().zip(o.vintage) {
+            e.months_on_book = e.months_on_book.max(v.months_on_book);
             e.loans += v.loans;
             e.original_principal += v.original_principal;
             e.principal_balance += v.principal_balance;
@@ -275,12 +276,16 @@ pub fn compute(
     let months = Months::new(lo.min(today), hi.max(today));
     let month_today = months.of(today);
     let legal_stages = cur.legal.labels.len();
+    // Origination months span the earliest date seen to the latest (the run
+    // date, or a later date in bad-but-tolerated data).
+    let first_month = months.of(lo.min(today));
+    let vintages = (months.of(hi.max(today)) - first_month + 1) as usize;
     let active = PlanStatus::Active;
 
     let partial = crate::metrics::ranges(cur.len())
         .into_par_iter()
         .map(|range| {
-            let mut p = Partial::new(legal_stages);
+            let mut p = Partial::new(legal_stages, vintages);
             for r in range {
                 let bucket = Bucket::from_index(buckets[r] as usize);
                 let (balance, paid) = (cur.balance[r], cur.paid[r] as i128);
@@ -335,7 +340,7 @@ pub fn compute(
 
                 // Vintage: every loan of the snapshot by origination month.
                 let vm = months.of(cur.origination[r]);
-                let v = p.vintage.entry(vm).or_default();
+                let v = &mut p.vintage[(vm - first_month) as usize];
                 v.months_on_book = month_today - vm;
                 v.loans += 1;
                 v.original_principal += cur.original[r] as i128;
@@ -393,7 +398,7 @@ pub fn compute(
             }
             p
         })
-        .reduce(|| Partial::new(legal_stages), Partial::merge);
+        .reduce(|| Partial::new(legal_stages, vintages), Partial::merge);
 
     // The plan cohort's starting stock is counted on the `1m` snapshot
     // itself, so loans that left the book since still count against it.
@@ -427,7 +432,13 @@ pub fn compute(
     Recovery {
         collections: partial.collections,
         cohorts,
-        vintage: partial.vintage,
+        vintage: partial
+            .vintage
+            .into_iter()
+            .enumerate()
+            .filter(|(_, v)| v.loans > 0)
+            .map(|(k, v)| (first_month + k as i32, v))
+            .collect(),
         plans: partial.plans,
         plan_cohort,
         legal: partial.legal,
