@@ -5,9 +5,10 @@
 use std::hint::black_box;
 
 use arrears::generate::{generate, GenConfig};
+use arrears::input::contacts;
 use arrears::input::discovery::{discover, resolve_dates};
 use arrears::input::reader::{read_loans, Extent};
-use arrears::metrics::{book, join, movement};
+use arrears::metrics::{book, channels, compliance, join, movement, promises, recovery};
 use arrears::output::{parquet_file, tables};
 use arrears::pipeline::compute;
 use arrears::policy::Policy;
@@ -22,7 +23,7 @@ fn stages(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let as_of = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
     let mut g = GenConfig::new(dir.path().join("in"), LOANS, as_of);
-    g.contact_days = 1;
+    g.contact_days = 7;
     generate(&g).unwrap();
     let cat = discover(&dir.path().join("in")).unwrap();
     let dates = resolve_dates(&cat, None).unwrap();
@@ -62,6 +63,67 @@ fn stages(c: &mut Criterion) {
             black_box(
                 movement::walk(&prev, &ps, &pst.bucket, &cur, &cs, &st.bucket, BUCKETS).unwrap(),
             )
+        })
+    });
+    // Recovery tables: one fold over the run date with the `prev` mapping.
+    let mv = movement::walk(&prev, &ps, &pst.bucket, &cur, &cs, &st.bucket, BUCKETS).unwrap();
+    let tiers = vec![0u8; cur.len()];
+    let earlier = recovery::Earlier {
+        snap: &prev,
+        rows: &mv.earlier_row,
+        buckets: &pst.bucket,
+    };
+    grp.bench_function(
+        "recovery (collections, cohorts, vintage, plans, legal, repair)",
+        |b| {
+            b.iter(|| {
+                black_box(recovery::compute(
+                    &cur,
+                    &st.bucket,
+                    &tiers,
+                    Some(earlier),
+                    Some(earlier),
+                ))
+            })
+        },
+    );
+    // Contacts: the 7-day window, then channels and compliance of the day.
+    let zone = policy.compliance.time_zone;
+    grp.bench_function("read contacts (7 days)", |b| {
+        b.iter(|| {
+            black_box(
+                contacts::read_window(
+                    &cat,
+                    as_of - chrono::Days::new(6),
+                    as_of,
+                    cur.ids.is_int(),
+                    zone,
+                )
+                .unwrap(),
+            )
+        })
+    });
+    let window = contacts::read_window(
+        &cat,
+        as_of - chrono::Days::new(6),
+        as_of,
+        cur.ids.is_int(),
+        zone,
+    )
+    .unwrap();
+    let today = tables::date32(as_of);
+    let flags = promises::flags(&cur, &cs, &window, today, &[]);
+    grp.bench_function("channels + compliance (cn)", |b| {
+        b.iter(|| {
+            let day = compliance::Day {
+                today,
+                contacts: &flags.today,
+                buckets: &st.bucket,
+            };
+            black_box((
+                channels::stats(&window, today),
+                compliance::check(&window, &day, &policy.compliance),
+            ))
         })
     });
     grp.bench_function("compute all figures (3 snapshots)", |b| {

@@ -353,60 +353,22 @@ fn read_file(path: &PathBuf, date: i32, zone: Zone, c: &mut Contacts) -> Result<
         columns::push_ids(col("contact_id"), &mut c.contact_ids, "contact_id", base)?;
         columns::push_ids(col("loan_id"), &mut c.ids, "loan_id", base)?;
         push_local_ts(col("contact_ts"), zone, &mut c.local_ts, base)?;
-        columns::require_no_nulls(col("channel"), "channel", base)?;
-        let mut channels = LocalDim::default();
-        channels.push(col("channel"), "channel")?;
-        let parsed: Vec<Option<Channel>> = channels
-            .labels
-            .iter()
-            .map(|l| l.as_deref().and_then(Channel::parse))
-            .collect();
-        let mut bad = Offenders::default();
-        let mut unknown = BTreeSet::new();
-        for (i, &code) in channels.codes.iter().enumerate() {
-            match parsed[code as usize] {
-                Some(ch) => c.channel.push(ch),
-                None => {
-                    bad.push(base + i);
-                    unknown.insert(format!("{:?}", channels.labels[code as usize]));
-                }
-            }
-        }
-        bad.check(
+        push_enum(
+            col("channel"),
             "channel",
-            &format!(
-                "an unknown value {} (accepted: {})",
-                unknown.into_iter().take(5).collect::<Vec<_>>().join(", "),
-                Channel::ALL.map(|o| o.label()).join(", ")
-            ),
+            base,
+            Channel::parse,
+            &Channel::ALL.map(Channel::label),
+            &mut c.channel,
         )?;
         c.agent.push(col("agent_id"), "agent_id")?;
-        columns::require_no_nulls(col("outcome"), "outcome", base)?;
-        let mut outcomes = LocalDim::default();
-        outcomes.push(col("outcome"), "outcome")?;
-        let parsed: Vec<Option<Outcome>> = outcomes
-            .labels
-            .iter()
-            .map(|l| l.as_deref().and_then(Outcome::parse))
-            .collect();
-        let mut bad = Offenders::default();
-        let mut unknown = BTreeSet::new();
-        for (i, &code) in outcomes.codes.iter().enumerate() {
-            match parsed[code as usize] {
-                Some(o) => c.outcome.push(o),
-                None => {
-                    bad.push(base + i);
-                    unknown.insert(format!("{:?}", outcomes.labels[code as usize]));
-                }
-            }
-        }
-        bad.check(
+        push_enum(
+            col("outcome"),
             "outcome",
-            &format!(
-                "an unknown value {} (accepted: {})",
-                unknown.into_iter().take(5).collect::<Vec<_>>().join(", "),
-                Outcome::ALL.map(|o| o.label()).join(", ")
-            ),
+            base,
+            Outcome::parse,
+            &Outcome::ALL.map(Outcome::label),
+            &mut c.outcome,
         )?;
         columns::push_money_or_null(
             col("ptp_amount"),
@@ -522,4 +484,44 @@ pub fn group_by_loan(
         start = end;
     }
     runs
+}
+
+/// Appends a non-null text column as an enum; unknown values are bad input
+/// naming the column, the values and the rows. Each distinct value is
+/// parsed once.
+fn push_enum<T: Copy>(
+    a: &arrow::array::ArrayRef,
+    column: &str,
+    base: usize,
+    parse: fn(&str) -> Option<T>,
+    accepted: &[&str],
+    out: &mut Vec<T>,
+) -> Result<()> {
+    columns::require_no_nulls(a, column, base)?;
+    let mut dim = LocalDim::default();
+    dim.push(a, column)?;
+    let parsed: Vec<Option<T>> = dim
+        .labels
+        .iter()
+        .map(|l| l.as_deref().and_then(parse))
+        .collect();
+    let mut bad = Offenders::default();
+    let mut unknown = BTreeSet::new();
+    for (i, &code) in dim.codes.iter().enumerate() {
+        match parsed[code as usize] {
+            Some(v) => out.push(v),
+            None => {
+                bad.push(base + i);
+                unknown.insert(format!("{:?}", dim.labels[code as usize]));
+            }
+        }
+    }
+    bad.check(
+        column,
+        &format!(
+            "an unknown value {} (accepted: {})",
+            unknown.into_iter().take(5).collect::<Vec<_>>().join(", "),
+            accepted.join(", ")
+        ),
+    )
 }

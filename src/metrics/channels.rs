@@ -23,6 +23,17 @@ pub struct ChannelStats {
 }
 
 impl ChannelStats {
+    /// Adds another channel's counts (distinct loans add up only across
+    /// different channels or days, which is what the callers do).
+    pub fn merge(&mut self, o: &ChannelStats) {
+        self.contacts += o.contacts;
+        self.attempts += o.attempts;
+        self.loans_contacted += o.loans_contacted;
+        self.loans_reached += o.loans_reached;
+        self.rpc += o.rpc;
+        self.ptp += o.ptp;
+        self.ptp_amount += o.ptp_amount;
+    }
     /// RPC rate = RPC / attempts (numerator, denominator).
     pub fn rpc_rate(&self) -> (u64, u64) {
         (self.rpc, self.attempts)

@@ -78,6 +78,27 @@ pub struct Cohort {
     pub recovered_today: Option<i128>,
 }
 
+impl Cohort {
+    /// Adds another cohort's sums (today's recoveries stay unknown if
+    /// either side's are).
+    pub fn merge(&mut self, o: &Cohort) {
+        self.loans += o.loans;
+        self.charge_off_amount += o.charge_off_amount;
+        self.recovered_to_date += o.recovered_to_date;
+        self.recovered_today = self
+            .recovered_today
+            .zip(o.recovered_today)
+            .map(|(a, b)| a + b);
+    }
+    /// An empty cohort whose recoveries today are known (zero).
+    pub fn zero() -> Cohort {
+        Cohort {
+            recovered_today: Some(0),
+            ..Cohort::default()
+        }
+    }
+}
+
 /// One origination month of `vintage`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Vintage {
@@ -225,17 +246,7 @@ impl Partial {
             a.merge(b);
         }
         for (k, c) in o.cohorts {
-            let e = self.cohorts.entry(k).or_insert(Cohort {
-                recovered_today: Some(0),
-                ..Cohort::default()
-            });
-            e.loans += c.loans;
-            e.charge_off_amount += c.charge_off_amount;
-            e.recovered_to_date += c.recovered_to_date;
-            e.recovered_today = match (e.recovered_today, c.recovered_today) {
-                (Some(x), Some(y)) => Some(x + y),
-                _ => None,
-            };
+            self.cohorts.entry(k).or_insert_with(Cohort::zero).merge(&c);
         }
         for (e, v) in self.vintage.iter_mut().zip(o.vintage) {
             e.months_on_book = e.months_on_book.max(v.months_on_book);
@@ -328,14 +339,15 @@ pub fn compute(
                             now
                         }
                     });
-                    let c = p.cohorts.entry(key).or_insert(Cohort {
-                        recovered_today: Some(0),
-                        ..Cohort::default()
-                    });
-                    c.loans += 1;
-                    c.charge_off_amount += cur.charge_off_amount[r] as i128;
-                    c.recovered_to_date += now;
-                    c.recovered_today = c.recovered_today.zip(today_part).map(|(a, b)| a + b);
+                    p.cohorts
+                        .entry(key)
+                        .or_insert_with(Cohort::zero)
+                        .merge(&Cohort {
+                            loans: 1,
+                            charge_off_amount: cur.charge_off_amount[r] as i128,
+                            recovered_to_date: now,
+                            recovered_today: today_part,
+                        });
                 }
 
                 // Vintage: every loan of the snapshot by origination month.

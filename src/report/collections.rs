@@ -230,18 +230,9 @@ pub fn recovery_view(f: &Figures, h: &History, loc: Locale) -> RecoveryView {
     };
     // The latest cohorts one by one, the older ones in one row.
     let sum = |cs: &mut dyn Iterator<Item = &crate::metrics::recovery::Cohort>| {
-        let mut all = crate::metrics::recovery::Cohort {
-            recovered_today: Some(0),
-            ..Default::default()
-        };
+        let mut all = crate::metrics::recovery::Cohort::zero();
         for c in cs {
-            all.loans += c.loans;
-            all.charge_off_amount += c.charge_off_amount;
-            all.recovered_to_date += c.recovered_to_date;
-            all.recovered_today = all
-                .recovered_today
-                .zip(c.recovered_today)
-                .map(|(a, b)| a + b);
+            all.merge(c);
         }
         all
     };
@@ -457,13 +448,7 @@ pub fn contacts_view(f: &Figures, loc: Locale) -> ContactsView {
     };
     let mut total = crate::metrics::channels::ChannelStats::default();
     for s in &f.channels {
-        total.contacts += s.contacts;
-        total.attempts += s.attempts;
-        total.loans_contacted += s.loans_contacted;
-        total.loans_reached += s.loans_reached;
-        total.rpc += s.rpc;
-        total.ptp += s.ptp;
-        total.ptp_amount += s.ptp_amount;
+        total.merge(s);
     }
     let channels = Channel::ALL
         .iter()
