@@ -525,3 +525,31 @@ fn push_enum<T: Copy>(
         ),
     )
 }
+
+/// The decode floor of the contacts window (BENCHMARKS.md): the same files
+/// and projection as [`read_window`], batches dropped. Returns the rows.
+pub fn decode_floor(catalog: &Catalog, from: NaiveDate, to: NaiveDate) -> Result<usize> {
+    let mut rows = 0;
+    for part in catalog
+        .contacts
+        .partitions
+        .iter()
+        .filter(|p| p.date >= from && p.date <= to)
+    {
+        for path in &part.files {
+            let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
+            let fields = builder.schema().fields().clone();
+            let roots: Vec<usize> = DECODED
+                .iter()
+                .filter_map(|n| fields.iter().position(|f| f.name() == n))
+                .collect();
+            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            for batch in builder.with_projection(mask).build()? {
+                rows += std::hint::black_box(batch?).num_rows();
+            }
+        }
+    }
+    Ok(rows)
+}

@@ -672,3 +672,43 @@ pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>
     }
     Ok((ids, paid))
 }
+
+/// The decode floor (BENCHMARKS.md): the same files, projection, dictionary
+/// hints, batch size and row-group parallelism as [`read_loans`], but the
+/// decoded Arrow batches are dropped instead of converted into a
+/// [`Snapshot`]. What the job can never go below for reading. Returns the
+/// rows decoded.
+pub fn decode_floor(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<usize> {
+    let columns: Vec<&str> = match extent {
+        Extent::RunDate => DECODED.iter().chain(RUN_DATE_ONLY).copied().collect(),
+        Extent::Comparison => DECODED.to_vec(),
+    };
+    let opened: Vec<OpenFile> = part
+        .files
+        .par_iter()
+        .map(|p| open(p, map, &columns))
+        .collect::<Result<_>>()?;
+    let tasks: Vec<(usize, usize)> = opened
+        .iter()
+        .enumerate()
+        .flat_map(|(fi, f)| (0..f.meta.metadata().num_row_groups()).map(move |rg| (fi, rg)))
+        .collect();
+    tasks
+        .par_iter()
+        .map(|&(fi, rg)| {
+            let f = &opened[fi];
+            let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
+                .with_projection(f.mask.clone())
+                .with_row_groups(vec![rg])
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| bad_input(format!("row group {rg}: {e}")))?;
+            let mut rows = 0;
+            for batch in reader {
+                rows += std::hint::black_box(batch?).num_rows();
+            }
+            Ok(rows)
+        })
+        .sum()
+}
