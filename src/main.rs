@@ -10,6 +10,13 @@ use arrears::generate::{self, GenConfig};
 use arrears::pipeline::{self, RunConfig, RunSummary};
 use clap::Parser;
 
+/// mimalloc keeps freed memory for reuse instead of returning every large
+/// buffer to the kernel: the job allocates and drops many column-sized
+/// vectors, and with the system allocator each one was paid for again in
+/// page faults (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {

@@ -508,6 +508,8 @@ fn map_enum<T: Copy>(
 
 /// Concatenates chunks and turns chunk-local dictionary codes into global
 /// codes over sorted labels, so codes do not depend on how rows were split.
+/// Every column is copied in parallel, chunk by chunk, into its place: a
+/// serial concatenation was a third of the read time at 10M loans.
 fn assemble(
     part: &Partition,
     chunks: Vec<Chunk>,
@@ -539,87 +541,119 @@ fn assemble(
     let (region_labels, region_maps) = global(|c| &c.region);
     let (grade_labels, grade_maps) = global(|c| &c.grade);
     let (legal_labels, legal_maps) = global(|c| &c.legal);
-
-    let mut ids = if int_ids {
-        LoanIds::Int(Vec::with_capacity(total))
-    } else {
-        LoanIds::empty_str()
+    let codes = |pick: fn(&Chunk) -> &LocalDim, maps: &[Vec<u32>]| -> Vec<u32> {
+        concat_map(
+            &chunks,
+            |c| &pick(c).codes,
+            |k, &x| maps[k][x as usize],
+            total,
+        )
     };
-    let mut snap = Snapshot {
+    let origins = {
+        let mut first_row = 0;
+        chunks
+            .iter()
+            .map(|c| {
+                let o = Origin {
+                    first_row,
+                    file: c.file,
+                    file_row: c.file_row,
+                };
+                first_row += c.dpd.len();
+                o
+            })
+            .collect()
+    };
+    let ids = if int_ids {
+        LoanIds::Int(concat(&chunks, |c| match &c.ids {
+            LoanIds::Int(v) => v,
+            LoanIds::Str { .. } => unreachable!("one id type per partition (checked)"),
+        }))
+    } else {
+        let mut ids = LoanIds::empty_str();
+        for c in &chunks {
+            ids.extend(c.ids.clone());
+        }
+        ids
+    };
+    Snapshot {
         date: part.date,
         files: part.files.clone(),
         file_rows,
-        origins: Vec::with_capacity(chunks.len()),
-        ids: LoanIds::Int(Vec::new()),
+        origins,
+        ids,
         product: Dim {
-            codes: Vec::with_capacity(total),
+            codes: codes(|c| &c.product, &product_maps),
             labels: product_labels,
         },
         region: Dim {
-            codes: Vec::with_capacity(total),
+            codes: codes(|c| &c.region, &region_maps),
             labels: region_labels,
         },
         grade: Dim {
-            codes: Vec::with_capacity(total),
+            codes: codes(|c| &c.grade, &grade_maps),
             labels: grade_labels,
         },
-        status: Vec::with_capacity(total),
-        plan: Vec::with_capacity(total),
-        dpd: Vec::with_capacity(total),
-        balance: Vec::with_capacity(total),
-        past_due: Vec::with_capacity(total),
-        paid: Vec::with_capacity(total),
-        recovered: Vec::with_capacity(total),
-        origination: Vec::with_capacity(total),
-        collateral: Vec::with_capacity(total),
-        senior_lien: Vec::with_capacity(total),
+        status: concat(&chunks, |c| &c.status),
+        plan: concat(&chunks, |c| &c.plan),
+        dpd: concat(&chunks, |c| &c.dpd),
+        balance: concat(&chunks, |c| &c.balance),
+        past_due: concat(&chunks, |c| &c.past_due),
+        paid: concat(&chunks, |c| &c.paid),
+        recovered: concat(&chunks, |c| &c.recovered),
+        origination: concat(&chunks, |c| &c.origination),
+        collateral: concat(&chunks, |c| &c.collateral),
+        senior_lien: concat(&chunks, |c| &c.senior_lien),
         legal: Dim {
-            codes: Vec::with_capacity(total),
+            codes: codes(|c| &c.legal, &legal_maps),
             labels: legal_labels,
         },
-        contactable: Vec::with_capacity(total),
-        original: Vec::with_capacity(total),
-        charge_off_date: Vec::with_capacity(total),
-        charge_off_amount: Vec::with_capacity(total),
-        rounded_money_values: 0,
-    };
-    for (i, c) in chunks.into_iter().enumerate() {
-        snap.origins.push(Origin {
-            first_row: snap.dpd.len(),
-            file: c.file,
-            file_row: c.file_row,
-        });
-        snap.product
-            .codes
-            .extend(c.product.codes.iter().map(|&x| product_maps[i][x as usize]));
-        snap.region
-            .codes
-            .extend(c.region.codes.iter().map(|&x| region_maps[i][x as usize]));
-        snap.grade
-            .codes
-            .extend(c.grade.codes.iter().map(|&x| grade_maps[i][x as usize]));
-        ids.extend(c.ids);
-        snap.status.extend(c.status);
-        snap.plan.extend(c.plan);
-        snap.dpd.extend(c.dpd);
-        snap.balance.extend(c.balance);
-        snap.past_due.extend(c.past_due);
-        snap.paid.extend(c.paid);
-        snap.recovered.extend(c.recovered);
-        snap.origination.extend(c.origination);
-        snap.collateral.extend(c.collateral);
-        snap.senior_lien.extend(c.senior_lien);
-        snap.legal
-            .codes
-            .extend(c.legal.codes.iter().map(|&x| legal_maps[i][x as usize]));
-        snap.contactable.extend(c.contactable);
-        snap.original.extend(c.original);
-        snap.charge_off_date.extend(c.charge_off_date);
-        snap.charge_off_amount.extend(c.charge_off_amount);
-        snap.rounded_money_values += c.rounded;
+        contactable: concat(&chunks, |c| &c.contactable),
+        original: concat(&chunks, |c| &c.original),
+        charge_off_date: concat(&chunks, |c| &c.charge_off_date),
+        charge_off_amount: concat(&chunks, |c| &c.charge_off_amount),
+        rounded_money_values: chunks.iter().map(|c| c.rounded).sum(),
     }
-    snap.ids = ids;
-    snap
+}
+
+/// One column of every chunk, concatenated (copied in parallel).
+fn concat<T: Copy + Send + Sync>(
+    chunks: &[Chunk],
+    pick: impl Fn(&Chunk) -> &Vec<T> + Sync,
+) -> Vec<T> {
+    let total = chunks.iter().map(|c| pick(c).len()).sum();
+    concat_map(chunks, pick, |_, &x| x, total)
+}
+
+/// One column of every chunk, each value mapped with its chunk's index,
+/// written into place in parallel.
+fn concat_map<S: Sync, T: Copy + Send + Sync>(
+    chunks: &[Chunk],
+    pick: impl Fn(&Chunk) -> &Vec<S> + Sync,
+    map: impl Fn(usize, &S) -> T + Sync,
+    total: usize,
+) -> Vec<T> {
+    let Some(first) = chunks
+        .iter()
+        .enumerate()
+        .find_map(|(k, c)| pick(c).first().map(|x| map(k, x)))
+    else {
+        return Vec::new();
+    };
+    let mut out = vec![first; total];
+    let mut rest = &mut out[..];
+    let mut parts = Vec::with_capacity(chunks.len());
+    for (k, c) in chunks.iter().enumerate() {
+        let (dst, tail) = rest.split_at_mut(pick(c).len());
+        parts.push((k, dst));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each(|(k, dst)| {
+        for (d, s) in dst.iter_mut().zip(pick(&chunks[k])) {
+            *d = map(k, s);
+        }
+    });
+    out
 }
 
 /// `loan_id` and `paid_amount` of a loans partition: what promise keeping
