@@ -61,12 +61,43 @@ fn stages(c: &mut Criterion) {
     grp.bench_function("join+transition matrix", |b| {
         b.iter(|| {
             black_box(
-                movement::walk(&prev, &ps, &pst.bucket, &cur, &cs, &st.bucket, BUCKETS).unwrap(),
+                movement::walk(
+                    &prev,
+                    &pst.bucket,
+                    &cur,
+                    &st.bucket,
+                    join::Order::Sorted(&ps, &cs),
+                    BUCKETS,
+                )
+                .unwrap(),
             )
         })
     });
     // Recovery tables: one fold over the run date with the `prev` mapping.
-    let mv = movement::walk(&prev, &ps, &pst.bucket, &cur, &cs, &st.bucket, BUCKETS).unwrap();
+    grp.bench_function("join+transition matrix, in input order", |b| {
+        b.iter(|| {
+            black_box(
+                movement::walk(
+                    &prev,
+                    &pst.bucket,
+                    &cur,
+                    &st.bucket,
+                    join::Order::InputOrder,
+                    BUCKETS,
+                )
+                .unwrap(),
+            )
+        })
+    });
+    let mv = movement::walk(
+        &prev,
+        &pst.bucket,
+        &cur,
+        &st.bucket,
+        join::Order::InputOrder,
+        BUCKETS,
+    )
+    .unwrap();
     let tiers = vec![0u8; cur.len()];
     let earlier = recovery::Earlier {
         snap: &prev,

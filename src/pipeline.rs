@@ -400,7 +400,9 @@ struct Comparison {
     bucket_totals: [Tally; BUCKETS],
     /// Tier codes at the earlier date (paid-off loans as `PAID`).
     tiers: Vec<u8>,
-    sorted: join::SortedIds,
+    /// The earlier rows sorted by key; `None` when both dates were joined
+    /// in input order.
+    sorted: Option<join::SortedIds>,
     states: book::States,
 }
 
@@ -465,6 +467,8 @@ pub fn compute(
     let by_bucket = tally.by_bucket();
     let mut checks = checks::book(cur, &cur_states, &tally);
     let cur_sorted = join::sort_ids(cur)?;
+    // Snapshots that list their loans in id order are joined as they are.
+    let cur_in_order = join::in_id_order(cur);
     let cur_buckets = checks::bucket_totals(cur, &cur_states);
 
     // What a period needs from its earlier snapshot. On a monthly schedule
@@ -488,16 +492,18 @@ pub fn compute(
     };
     let against = |e: &Snapshot| -> Result<Comparison> {
         let states = book::assign(e, policy);
-        let sorted = join::sort_ids(e)?;
-        let movement = movement::walk(
-            e,
-            &sorted,
-            &states.bucket,
-            cur,
-            &cur_sorted,
-            &cur_states.bucket,
-            BUCKETS,
-        )?;
+        // In id order, the earlier snapshot needs no sort (and has no
+        // duplicates); otherwise sorting also finds them.
+        let sorted = if cur_in_order && join::in_id_order(e) {
+            None
+        } else {
+            Some(join::sort_ids(e)?)
+        };
+        let order = match &sorted {
+            None => join::Order::InputOrder,
+            Some(s) => join::Order::Sorted(s, &cur_sorted),
+        };
+        let movement = movement::walk(e, &states.bucket, cur, &cur_states.bucket, order, BUCKETS)?;
         Ok(Comparison {
             movement,
             tally: book::tally(e, &states)?,
@@ -531,7 +537,7 @@ pub fn compute(
                     date: epoch_days(p.date),
                     ids: &p.ids,
                     paid: &p.paid,
-                    sorted: Some(&w.sorted),
+                    sorted: w.sorted.as_ref(),
                 });
             }
             for (d, ids, amounts) in &contact_input.paid {

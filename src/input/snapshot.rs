@@ -93,6 +93,15 @@ impl LoanIds {
             }
         }
     }
+    /// Natural order of two ids (integers by value, strings by bytes), as
+    /// opposed to [`LoanIds::cmp_rows`]'s key order.
+    #[inline]
+    pub fn cmp_natural(&self, a: usize, other: &LoanIds, b: usize) -> Ordering {
+        match (self, other) {
+            (LoanIds::Int(x), LoanIds::Int(y)) => x[a].cmp(&y[b]),
+            _ => self.str_bytes(a).cmp(other.str_bytes(b)),
+        }
+    }
     /// Appends another id column of the same type.
     pub fn extend(&mut self, other: LoanIds) {
         match (self, other) {

@@ -5,6 +5,11 @@
 //! join is then a merge walk over the two sorted orders; it runs in
 //! parallel over key ranges, each range walked independently. Sorting also
 //! finds duplicate ids for free: they end up side by side.
+//!
+//! When both snapshots already list their loans in strictly increasing id
+//! order (daily snapshots of one pipeline usually do; the check is one
+//! sequential pass), the walk goes over the rows as they are: no sort, and
+//! every access is sequential. Strictly increasing also means no duplicates.
 
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -67,6 +72,26 @@ pub fn sort_ids(snap: &Snapshot) -> Result<SortedIds> {
     Ok(SortedIds { keys, rows })
 }
 
+/// Whether a snapshot lists its loans in strictly increasing id order
+/// (integers by value, strings by bytes).
+pub fn in_id_order(snap: &Snapshot) -> bool {
+    let ids = &snap.ids;
+    (1..ids.len())
+        .into_par_iter()
+        .with_min_len(1 << 16)
+        .all(|r| ids.cmp_natural(r - 1, ids, r) == Ordering::Less)
+}
+
+/// How [`fold_join`] pairs the rows of two snapshots.
+#[derive(Clone, Copy, Debug)]
+pub enum Order<'a> {
+    /// Both snapshots are [`in_id_order`]: a merge walk over the rows as
+    /// they are.
+    InputOrder,
+    /// Through each snapshot's rows sorted by key (earlier, later).
+    Sorted(&'a SortedIds, &'a SortedIds),
+}
+
 /// One step of a merge join: a row of the earlier snapshot, of the later,
 /// or of both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,9 +106,8 @@ pub enum Pair {
 /// `init`, then merging accumulators with `merge`.
 pub fn fold_join<A, I, F, M>(
     a_snap: &Snapshot,
-    a: &SortedIds,
     b_snap: &Snapshot,
-    b: &SortedIds,
+    order: Order,
     init: I,
     fold: F,
     merge: M,
@@ -103,6 +127,10 @@ where
             b_snap.date
         )));
     }
+    let (a, b) = match order {
+        Order::Sorted(a, b) => (a, b),
+        Order::InputOrder => return Ok(fold_in_order(a_snap, b_snap, init, fold, merge)),
+    };
     let splits = key_splits(b, super::ranges(b.keys.len()).len());
     let pieces: Vec<(Range<usize>, Range<usize>)> = splits
         .windows(2)
@@ -124,6 +152,71 @@ where
             acc
         })
         .reduce(&init, merge))
+}
+
+/// [`fold_join`] over two snapshots in id order: the later one is split
+/// into row ranges and each range's earlier rows found by binary search.
+fn fold_in_order<A, I, F, M>(a_snap: &Snapshot, b_snap: &Snapshot, init: I, fold: F, merge: M) -> A
+where
+    A: Send,
+    I: Fn() -> A + Sync + Send,
+    F: Fn(&mut A, Pair) + Sync + Send,
+    M: Fn(A, A) -> A + Sync + Send,
+{
+    let (ai, bi) = (&a_snap.ids, &b_snap.ids);
+    let pieces = super::ranges(b_snap.len());
+    // Earlier rows with ids below that of the later row `s`.
+    let a_start = |s: usize| -> usize {
+        if s >= b_snap.len() {
+            return a_snap.len();
+        }
+        let (mut lo, mut hi) = (0, a_snap.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if ai.cmp_natural(mid, bi, s) == Ordering::Less {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    };
+    let mut bounds: Vec<(Range<usize>, Range<usize>)> = pieces
+        .iter()
+        .map(|rb| (a_start(rb.start)..a_start(rb.end), rb.clone()))
+        .collect();
+    // The first piece also takes the earlier rows before every later one.
+    match bounds.first_mut() {
+        Some(first) => first.0.start = 0,
+        None => bounds.push((0..a_snap.len(), 0..0)),
+    }
+    bounds
+        .into_par_iter()
+        .map(|(ra, rb)| {
+            let mut acc = init();
+            let (mut i, mut j) = (ra.start, rb.start);
+            while i < ra.end && j < rb.end {
+                match ai.cmp_natural(i, bi, j) {
+                    Ordering::Less => {
+                        fold(&mut acc, Pair::OnlyEarlier(i as u32));
+                        i += 1;
+                    }
+                    Ordering::Greater => {
+                        fold(&mut acc, Pair::OnlyLater(j as u32));
+                        j += 1;
+                    }
+                    Ordering::Equal => {
+                        fold(&mut acc, Pair::Both(i as u32, j as u32));
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+            (i..ra.end).for_each(|r| fold(&mut acc, Pair::OnlyEarlier(r as u32)));
+            (j..rb.end).for_each(|r| fold(&mut acc, Pair::OnlyLater(r as u32)));
+            acc
+        })
+        .reduce(&init, merge)
 }
 
 /// Key boundaries `[Some(0), Some(k1), ..., None]`: consecutive pairs are

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::Result;
 
 use crate::input::snapshot::Snapshot;
-use crate::metrics::join::{fold_join, Pair, SortedIds};
+use crate::metrics::join::{fold_join, Order, Pair};
 use crate::metrics::transitions::Matrix;
 use crate::states::Status;
 
@@ -39,11 +39,10 @@ struct Fold {
 /// Walks `a` (earlier) against `b` (run date); states are codes `< n`.
 pub fn walk(
     a_snap: &Snapshot,
-    a_sorted: &SortedIds,
     state_a: &[u8],
     b_snap: &Snapshot,
-    b_sorted: &SortedIds,
     state_b: &[u8],
+    order: Order,
     n: usize,
 ) -> Result<Movement> {
     let recovered_now = |j: u32| -> i128 {
@@ -59,9 +58,8 @@ pub fn walk(
     let earlier: Vec<AtomicU32> = (0..b_snap.len()).map(|_| AtomicU32::new(ABSENT)).collect();
     let folded = fold_join(
         a_snap,
-        a_sorted,
         b_snap,
-        b_sorted,
+        order,
         || Fold {
             matrix: Matrix::empty(n),
             recovered: 0,
