@@ -256,6 +256,20 @@ impl Contacts {
     }
 }
 
+/// The contacts files dated `from..=to`, in date and file order.
+fn window_files(
+    catalog: &Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> impl Iterator<Item = (NaiveDate, &PathBuf)> {
+    catalog
+        .contacts
+        .partitions
+        .iter()
+        .filter(move |p| p.date >= from && p.date <= to)
+        .flat_map(|p| p.files.iter().map(move |f| (p.date, f)))
+}
+
 /// Reads every contacts partition dated `from..=to`. `int_ids` is the
 /// loans' id type: contacts must use the same. `zone` is the borrower-local
 /// zone that zoned timestamps are converted to.
@@ -282,17 +296,10 @@ pub fn read_window(
         ptp_date: Vec::new(),
         files: Vec::new(),
     };
-    for part in catalog
-        .contacts
-        .partitions
-        .iter()
-        .filter(|p| p.date >= from && p.date <= to)
-    {
-        for path in &part.files {
-            let rows = read_file(path, days(part.date), zone, &mut c)
-                .with_context(|| format!("contacts file '{}'", path.display()))?;
-            c.files.push((path.clone(), rows));
-        }
+    for (date, path) in window_files(catalog, from, to) {
+        let rows = read_file(path, days(date), zone, &mut c)
+            .with_context(|| format!("contacts file '{}'", path.display()))?;
+        c.files.push((path.clone(), rows));
     }
     Ok(c)
 }
@@ -530,25 +537,18 @@ fn push_enum<T: Copy>(
 /// and projection as [`read_window`], batches dropped. Returns the rows.
 pub fn decode_floor(catalog: &Catalog, from: NaiveDate, to: NaiveDate) -> Result<usize> {
     let mut rows = 0;
-    for part in catalog
-        .contacts
-        .partitions
-        .iter()
-        .filter(|p| p.date >= from && p.date <= to)
-    {
-        for path in &part.files {
-            let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
-            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
-            let fields = builder.schema().fields().clone();
-            let roots: Vec<usize> = DECODED
-                .iter()
-                .filter_map(|n| fields.iter().position(|f| f.name() == n))
-                .collect();
-            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-            for batch in builder.with_projection(mask).build()? {
-                rows += std::hint::black_box(batch?).num_rows();
-            }
+    for (_, path) in window_files(catalog, from, to) {
+        let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
+        let fields = builder.schema().fields().clone();
+        let roots: Vec<usize> = DECODED
+            .iter()
+            .filter_map(|n| fields.iter().position(|f| f.name() == n))
+            .collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+        for batch in builder.with_projection(mask).build()? {
+            rows += std::hint::black_box(batch?).num_rows();
         }
     }
     Ok(rows)

@@ -215,6 +215,19 @@ const DIMENSIONS: &[&str] = &[
     "legal_stage",
 ];
 
+/// Opens every file of a partition (footers and schema checks in
+/// parallel) with the projection of `extent`.
+fn open_all(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<Vec<OpenFile>> {
+    let columns: Vec<&str> = match extent {
+        Extent::RunDate => DECODED.iter().chain(RUN_DATE_ONLY).copied().collect(),
+        Extent::Comparison => DECODED.to_vec(),
+    };
+    part.files
+        .par_iter()
+        .map(|p| open(p, map, &columns).with_context(|| format!("loans file '{}'", p.display())))
+        .collect()
+}
+
 /// Types of the contract columns, to require one schema per partition.
 fn contract_types(f: &OpenFile) -> Vec<(String, DataType)> {
     let s = &f.schema;
@@ -242,15 +255,7 @@ pub fn read_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<S
             part.dir.display()
         )));
     }
-    let columns: Vec<&str> = match extent {
-        Extent::RunDate => DECODED.iter().chain(RUN_DATE_ONLY).copied().collect(),
-        Extent::Comparison => DECODED.to_vec(),
-    };
-    let opened: Vec<OpenFile> = part
-        .files
-        .par_iter()
-        .map(|p| open(p, map, &columns).with_context(|| format!("loans file '{}'", p.display())))
-        .collect::<Result<_>>()?;
+    let opened = open_all(part, map, extent)?;
 
     // One schema per partition: the same contract column types in every file.
     let first = contract_types(&opened[0]);
@@ -713,15 +718,7 @@ pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>
 /// [`Snapshot`]. What the job can never go below for reading. Returns the
 /// rows decoded.
 pub fn decode_floor(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<usize> {
-    let columns: Vec<&str> = match extent {
-        Extent::RunDate => DECODED.iter().chain(RUN_DATE_ONLY).copied().collect(),
-        Extent::Comparison => DECODED.to_vec(),
-    };
-    let opened: Vec<OpenFile> = part
-        .files
-        .par_iter()
-        .map(|p| open(p, map, &columns))
-        .collect::<Result<_>>()?;
+    let opened = open_all(part, map, extent)?;
     let tasks: Vec<(usize, usize)> = opened
         .iter()
         .enumerate()
