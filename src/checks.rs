@@ -205,7 +205,7 @@ pub fn recovery(
     prev: Option<(&Matrix, i128)>,
 ) -> Vec<Check> {
     use crate::metrics::recovery::TIER_STATES;
-    let raw_cash: i128 = snap.paid.iter().map(|&x| x as i128).sum();
+    let raw_cash = crate::metrics::book::cash_collected(snap);
     let raw_balance: i128 = snap.balance.iter().map(|&x| x as i128).sum();
     let cells = r.collections.iter();
     let cash: i128 = cells.clone().map(|c| c.cash).sum();

@@ -12,7 +12,7 @@ use crate::checks;
 use crate::error::{fail, FailureKind};
 use crate::figures::{ContactSummary, DimLabels, Figures, Period};
 use crate::history;
-use crate::input::contacts::{self, Contacts, Outcome};
+use crate::input::contacts::{self, Contacts};
 use crate::input::discovery::{self, Partition};
 use crate::input::reader;
 use crate::input::snapshot::{LoanIds, Snapshot};
@@ -318,7 +318,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
 }
 
 /// Contacts of D-13..D (promises made up to 13 days ago can fall due in
-/// D-6..D) and, when promises are due, `paid_amount` of the loans
+/// D-6..D) and, when promises are followed (due or open), `paid_amount` of the loans
 /// snapshots after the earliest such promise that the run has not read.
 fn read_contacts(
     catalog: &discovery::Catalog,
@@ -336,10 +336,7 @@ fn read_contacts(
     )?;
     let today = epoch_days(cur.date);
     let earliest_due = (0..contacts.len())
-        .filter(|&c| {
-            let pd = contacts.ptp_date[c];
-            contacts.outcome[c] == Outcome::PromiseToPay && pd != i32::MIN && pd > today - 7
-        })
+        .filter(|&c| promises::followed(&contacts, c, today))
         .map(|c| contacts.date[c])
         .min();
     let mut paid = Vec::new();

@@ -18,7 +18,8 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
@@ -215,6 +216,20 @@ const DIMENSIONS: &[&str] = &[
     "legal_stage",
 ];
 
+/// A reader of one row group's projected columns: what every decoding
+/// task (and the decode floor) runs, so both read with the same settings.
+fn row_group_reader(f: &OpenFile, rg: usize) -> Result<ParquetRecordBatchReader> {
+    // A fresh handle per task: cloned handles share one file offset, and
+    // the Parquet reader seeks, so tasks on one file would race.
+    let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+    ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
+        .with_projection(f.mask.clone())
+        .with_row_groups(vec![rg])
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| bad_input(format!("row group {rg}: {e}")))
+}
+
 /// Opens every file of a partition (footers and schema checks in
 /// parallel) with the projection of `extent`.
 fn open_all(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<Vec<OpenFile>> {
@@ -317,15 +332,7 @@ fn decode(
     map: &ColumnMap,
     extent: Extent,
 ) -> Result<Chunk> {
-    // A fresh handle per task: cloned handles share one file offset, and
-    // the Parquet reader seeks, so tasks on one file would race.
-    let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
-        .with_projection(f.mask.clone())
-        .with_row_groups(vec![rg])
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| bad_input(format!("row group {rg}: {e}")))?;
+    let reader = row_group_reader(f, rg)?;
     let mut c = Chunk {
         file: fi,
         file_row,
@@ -727,16 +734,8 @@ pub fn decode_floor(part: &Partition, map: &ColumnMap, extent: Extent) -> Result
     tasks
         .par_iter()
         .map(|&(fi, rg)| {
-            let f = &opened[fi];
-            let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
-            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
-                .with_projection(f.mask.clone())
-                .with_row_groups(vec![rg])
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(|e| bad_input(format!("row group {rg}: {e}")))?;
             let mut rows = 0;
-            for batch in reader {
+            for batch in row_group_reader(&opened[fi], rg)? {
                 rows += std::hint::black_box(batch?).num_rows();
             }
             Ok(rows)

@@ -14,6 +14,17 @@ use crate::input::contacts::{Contacts, Outcome};
 use crate::input::snapshot::{LoanIds, Snapshot};
 use crate::metrics::join::SortedIds;
 
+/// Whether contact `c` is a promise the run follows: a promise to pay with
+/// an amount and a date, due in D-6..D or still open after D (`today` = D,
+/// days since 1970-01-01).
+pub fn followed(contacts: &Contacts, c: usize, today: i32) -> bool {
+    let pd = contacts.ptp_date[c];
+    contacts.outcome[c] == Outcome::PromiseToPay
+        && contacts.ptp_amount[c] != NULL_MONEY
+        && pd != i32::MIN
+        && pd > today - 7
+}
+
 /// Per-row flags of the run-date snapshot.
 #[derive(Clone, Debug, Default)]
 pub struct ContactFlags {
@@ -125,14 +136,7 @@ pub fn flags(
     // Only the contacts that matter are looked up in the snapshot (a
     // binary search each): the run date's (for orphans), refusals of the
     // last 7 days, and promises due in D-6..D.
-    // A promise counts when it is due in D-6..D or still open after D.
-    let due_promise = |c: usize| {
-        let pd = contacts.ptp_date[c];
-        contacts.outcome[c] == Outcome::PromiseToPay
-            && contacts.ptp_amount[c] != NULL_MONEY
-            && pd != i32::MIN
-            && pd > today - 7
-    };
+    let due_promise = |c: usize| followed(contacts, c, today);
     let refusal =
         |c: usize| contacts.outcome[c] == Outcome::Refused && contacts.date[c] > today - 7;
     let wanted: Vec<usize> = (0..contacts.len())

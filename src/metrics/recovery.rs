@@ -293,6 +293,10 @@ pub fn compute(
     let vintages = (months.of(hi.max(today)) - first_month + 1) as usize;
     let active = PlanStatus::Active;
 
+    // An earlier bucket (absent: `None`) that is M1..M6+.
+    let delinquent =
+        |b: Option<u8>| b.is_some_and(|b| Bucket::from_index(b as usize).is_delinquent());
+
     let partial = crate::metrics::ranges(cur.len())
         .into_par_iter()
         .map(|range| {
@@ -317,12 +321,13 @@ pub fn compute(
                 cell.loans += 1;
                 cell.cash += paid;
                 cell.paying_loans += (paid > 0) as u64;
-                let was_delinquent =
-                    prev_bucket.is_some_and(|b| Bucket::from_index(b as usize).is_delinquent());
-                if was_delinquent && matches!(bucket, Bucket::M0 | Bucket::Paid) {
-                    let e = prev.as_ref().expect("was there").rows[r] as usize;
+                let cured_now = matches!(bucket, Bucket::M0 | Bucket::Paid);
+                if let Some(e) = prev
+                    .as_ref()
+                    .filter(|_| cured_now && delinquent(prev_bucket))
+                {
                     cell.cured_loans += 1;
-                    cell.cured_balance += prev.as_ref().expect("was there").snap.balance[e] as i128;
+                    cell.cured_balance += e.snap.balance[e.rows[r] as usize] as i128;
                 }
 
                 // Charge-off cohorts and today's recoveries.
@@ -389,12 +394,9 @@ pub fn compute(
 
                 // Credit repair: delinquent then, clean now.
                 let m1_bucket = m1.as_ref().and_then(|e| e.bucket(r));
-                let delinquent_then = |b: Option<u8>| {
-                    b.is_some_and(|b| Bucket::from_index(b as usize).is_delinquent())
-                };
-                if matches!(bucket, Bucket::M0 | Bucket::Paid)
+                if cured_now
                     && cur.past_due[r] == 0
-                    && (delinquent_then(prev_bucket) || delinquent_then(m1_bucket))
+                    && (delinquent(prev_bucket) || delinquent(m1_bucket))
                 {
                     p.credit_repair.push(Repair {
                         row: r as u32,

@@ -164,15 +164,7 @@ fn zoned_timestamps_are_converted_to_the_policy_zone() {
         ],
     )
     .unwrap();
-    let path = input.join("contacts/as_of_date=2026-11-29/part-00001.parquet");
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&path).unwrap(),
-        batch.schema(),
-        None,
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    write_partition(&input, "contacts", D, "part-00001.parquet", &batch, 100);
     let out = dir.path().join("out");
     let o = run_arrears(&input, &out);
     assert!(o.status.success(), "{}", stderr_of(&o));
