@@ -125,6 +125,14 @@ pub struct LocalDim {
 }
 
 impl LocalDim {
+    /// An empty column with room for `n` codes.
+    pub fn with_capacity(n: usize) -> LocalDim {
+        LocalDim {
+            codes: Vec::with_capacity(n),
+            ..LocalDim::default()
+        }
+    }
+
     fn code_of(&mut self, v: Option<&str>) -> u32 {
         // Looked up by borrowed key: an owned String is made once per
         // distinct value, not once per row.

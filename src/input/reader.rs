@@ -333,36 +333,41 @@ fn decode(
     extent: Extent,
 ) -> Result<Chunk> {
     let reader = row_group_reader(f, rg)?;
+    // Every column is sized for the whole row group up front: growing them
+    // batch by batch copied each one several times and made the kernel
+    // zero fresh pages for every copy (BENCHMARKS.md, issue 6).
+    let n = f.meta.metadata().row_group(rg).num_rows() as usize;
+    let run_n = if extent == Extent::RunDate { n } else { 0 };
     let mut c = Chunk {
         file: fi,
         file_row,
         ids: if int_ids {
-            LoanIds::Int(Vec::new())
+            LoanIds::Int(Vec::with_capacity(n))
         } else {
-            LoanIds::empty_str()
+            LoanIds::str_with_capacity(n)
         },
-        product: LocalDim::default(),
-        region: LocalDim::default(),
-        grade: LocalDim::default(),
+        product: LocalDim::with_capacity(n),
+        region: LocalDim::with_capacity(n),
+        grade: LocalDim::with_capacity(n),
         status: Vec::new(),
         plan: Vec::new(),
-        dpd: Vec::new(),
-        balance: Vec::new(),
-        past_due: Vec::new(),
-        paid: Vec::new(),
-        recovered: Vec::new(),
-        origination: Vec::new(),
-        collateral: Vec::new(),
-        senior_lien: Vec::new(),
-        legal: LocalDim::default(),
-        contactable: Vec::new(),
-        original: Vec::new(),
-        charge_off_date: Vec::new(),
-        charge_off_amount: Vec::new(),
+        dpd: Vec::with_capacity(n),
+        balance: Vec::with_capacity(n),
+        past_due: Vec::with_capacity(n),
+        paid: Vec::with_capacity(n),
+        recovered: Vec::with_capacity(n),
+        origination: Vec::with_capacity(n),
+        collateral: Vec::with_capacity(n),
+        senior_lien: Vec::with_capacity(n),
+        legal: LocalDim::with_capacity(n),
+        contactable: Vec::with_capacity(n),
+        original: Vec::with_capacity(run_n),
+        charge_off_date: Vec::with_capacity(run_n),
+        charge_off_amount: Vec::with_capacity(run_n),
         rounded: 0,
     };
-    let mut status_dim = LocalDim::default();
-    let mut plan_dim = LocalDim::default();
+    let mut status_dim = LocalDim::with_capacity(n);
+    let mut plan_dim = LocalDim::with_capacity(n);
     let mut base = file_row;
     for batch in reader {
         let batch =
@@ -379,6 +384,10 @@ fn decode(
         };
         let col = |name: &str| batch.column_by_name(name).expect("projected column");
         columns::push_ids(col("loan_id"), &mut c.ids, "loan_id", base)?;
+        if base == file_row {
+            // Id bytes: the first batch's average length, for the rest.
+            c.ids.reserve_bytes_like_first(batch.num_rows(), n);
+        }
         columns::require_no_nulls(col("product"), "product", base)?;
         c.product.push(col("product"), "product")?;
         c.region.push(col("region"), "region")?;

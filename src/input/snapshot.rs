@@ -25,6 +25,25 @@ impl LoanIds {
             bytes: Vec::new(),
         }
     }
+    /// Empty string ids with room for `n` offsets.
+    pub fn str_with_capacity(n: usize) -> LoanIds {
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        LoanIds::Str {
+            offsets,
+            bytes: Vec::new(),
+        }
+    }
+    /// Reserves id bytes for `total` ids, guessing each is as long as the
+    /// average of the `sofar` ids already held (a no-op for integer ids).
+    pub fn reserve_bytes_like_first(&mut self, sofar: usize, total: usize) {
+        if let LoanIds::Str { bytes, .. } = self {
+            if sofar > 0 && total > sofar {
+                let want = bytes.len() / sofar * total + total / 16;
+                bytes.reserve(want.saturating_sub(bytes.len()));
+            }
+        }
+    }
     pub fn len(&self) -> usize {
         match self {
             LoanIds::Int(v) => v.len(),
