@@ -181,11 +181,8 @@ fn stages(c: &mut Criterion) {
     let policy = Policy::default();
     let info = report::view::RunInfo {
         inputs: &[],
-        timings: &[],
-        threads: 2,
         input_root: "in".into(),
         policy: &policy,
-        generated_at: "2026-11-30T00:00:00Z".into(),
     };
     let past = arrears::history::History::default();
     grp.bench_function("render report", |b| {

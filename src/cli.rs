@@ -53,6 +53,22 @@ pub enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Check a date's inputs as `run` would (every input check, same exit
+    /// codes), without computing or writing anything; prints a summary.
+    Validate {
+        /// Input root with loans/as_of_date=YYYY-MM-DD/ (and contacts/) partitions.
+        #[arg(long)]
+        input: PathBuf,
+        /// Business date to check [default: the latest loans partition].
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<NaiveDate>,
+        /// Worker threads [default: one per core].
+        #[arg(long, value_parser = parse_threads)]
+        threads: Option<usize>,
+        /// Policy file (TOML): its column mapping and time zone apply to reading.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
     /// Write a deterministic synthetic portfolio that follows the data contract.
     Generate {
         /// Root to write loans/ and contacts/ partitions under (replaced).

@@ -18,8 +18,10 @@ pub enum FailureKind {
     /// The output directory cannot be written, or publishing failed.
     Output,
     /// The run's configuration is unusable: report templates that do not
-    /// load or render (and, later, the policy file).
+    /// load or render, or the policy file.
     Config,
+    /// Another run holds the output root's lock.
+    Locked,
 }
 
 impl FailureKind {
@@ -32,6 +34,7 @@ impl FailureKind {
             FailureKind::Reconciliation => 5,
             FailureKind::Output => 6,
             FailureKind::Config => 7,
+            FailureKind::Locked => 8,
         }
     }
 }

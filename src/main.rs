@@ -29,6 +29,15 @@ fn main() -> ExitCode {
 }
 
 fn print_summary(s: &RunSummary) {
+    for d in &s.recovered.completed {
+        println!("arrears: finished publishing {d}, which an earlier run had committed before it was interrupted");
+    }
+    if s.recovered.discarded > 0 {
+        println!(
+            "arrears: removed {} unfinished staging folder(s) of interrupted runs (nothing of theirs had been published)",
+            s.recovered.discarded
+        );
+    }
     println!("arrears: published {}", s.as_of);
     for (t, p, rows) in &s.tables {
         println!("  table {t:<15} {rows:>8} rows  {}", p.display());
@@ -39,6 +48,36 @@ fn print_summary(s: &RunSummary) {
         println!(
             "  periods not available (no snapshot): {}",
             s.unavailable.join(", ")
+        );
+    }
+}
+
+fn print_validation(v: &pipeline::Validation) {
+    println!("arrears: inputs for {} pass every check", v.as_of);
+    for i in &v.inputs {
+        let rounded = if i.dataset == "loans" {
+            format!(
+                "  {} money value(s) rounded to the cent",
+                i.rounded_money_values
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "  {:<8} {:<22} {:>10} rows  {:>3} file(s){rounded}",
+            i.role,
+            i.as_of_date,
+            i.rows,
+            i.files.len(),
+        );
+    }
+    for (d, n) in &v.paid_snapshots {
+        println!("  paid     {d:<22} {n:>10} rows  (paid_amount only, for promise keeping)");
+    }
+    if !v.unavailable.is_empty() {
+        println!(
+            "  periods not available (no snapshot): {}",
+            v.unavailable.join(", ")
         );
     }
 }
@@ -63,6 +102,15 @@ fn dispatch(cmd: Command) -> Result<()> {
                 policy,
             };
             print_summary(&pipeline::run(&cfg)?);
+        }
+        Command::Validate {
+            input,
+            as_of,
+            threads,
+            policy,
+        } => {
+            let policy = load_policy(policy.as_deref())?;
+            print_validation(&pipeline::validate(&input, as_of, &policy, threads)?);
         }
         Command::Generate {
             output,

@@ -28,7 +28,8 @@ use crate::money;
 use crate::output::manifest::{
     HeadlineFigures, InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
 };
-use crate::output::{parquet_file, publish::Stage, tables, worklist, SCHEMA_VERSION};
+use crate::output::publish::{self, Stage};
+use crate::output::{parquet_file, tables, worklist, SCHEMA_VERSION};
 use crate::policy::tiers::TIERS;
 use crate::policy::Policy;
 use crate::report;
@@ -54,6 +55,9 @@ pub struct RunSummary {
     pub manifest: PathBuf,
     pub tables: Vec<(String, PathBuf, usize)>,
     pub unavailable: Vec<&'static str>,
+    /// What a crashed earlier run had left in the output, and was finished
+    /// or removed before this run.
+    pub recovered: publish::Recovered,
 }
 
 struct Clock {
@@ -109,40 +113,160 @@ fn load(part: &Partition, role: &'static str, policy: &Policy) -> Result<Loaded>
     })
 }
 
+/// Everything a run reads, every input check passed.
+struct Inputs {
+    cur: Loaded,
+    prev: Option<Loaded>,
+    /// `None` also when `1m` is the same snapshot as `prev` (read once).
+    m1: Option<Loaded>,
+    contact_input: ContactInput,
+}
+
+/// Reads and checks the run date's snapshot, the comparison snapshots and
+/// the contacts: the same reading, and so the same checks, for `run` and
+/// `validate`.
+fn read_inputs(
+    catalog: &discovery::Catalog,
+    dates: &discovery::RunDates,
+    policy: &Policy,
+    clock: &mut Clock,
+) -> Result<Inputs> {
+    let cur = load(&dates.as_of, "as_of", policy)?;
+    let prev = dates
+        .prev
+        .as_ref()
+        .map(|p| load(p, "prev", policy))
+        .transpose()?;
+    // On a monthly schedule `1m` and `prev` are the same snapshot: read it once.
+    let m1 = match (&dates.month_ago, &prev) {
+        (Some(p), Some(pv)) if pv.snap.date == p.date => None,
+        (Some(p), _) => Some(load(p, "1m", policy)?),
+        (None, _) => None,
+    };
+    clock.lap("read");
+    let contact_input = read_contacts(catalog, &cur.snap, prev.as_ref().map(|l| &l.snap), policy)?;
+    clock.lap("read contacts");
+    Ok(Inputs {
+        cur,
+        prev,
+        m1,
+        contact_input,
+    })
+}
+
+/// The `1m` snapshot, which may be the `prev` one.
+fn m1_snapshot<'a>(
+    dates: &discovery::RunDates,
+    prev: &'a Option<Loaded>,
+    m1: &'a Option<Loaded>,
+) -> Option<&'a Snapshot> {
+    match (&dates.month_ago, prev, m1) {
+        (_, _, Some(l)) => Some(&l.snap),
+        (Some(_), Some(pv), None) => Some(&pv.snap),
+        _ => None,
+    }
+}
+
+/// What `arrears validate` found: the inputs a run of that date would read,
+/// all checks passed.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    pub as_of: NaiveDate,
+    pub inputs: Vec<InputPartition>,
+    /// Comparison periods without a snapshot (the run reports them "not available").
+    pub unavailable: Vec<&'static str>,
+    /// Earlier snapshots read only for `paid_amount` (promise keeping).
+    pub paid_snapshots: Vec<(NaiveDate, usize)>,
+}
+
+/// Runs every input check of `run` for a date (discovery, schemas, types,
+/// values, duplicates, partition dates, contacts), without computing
+/// figures or writing anything.
+pub fn validate(
+    input: &Path,
+    as_of: Option<NaiveDate>,
+    policy: &Policy,
+    threads: Option<usize>,
+) -> Result<Validation> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        b = b.num_threads(n);
+    }
+    let pool = b.build().context("starting the thread pool")?;
+    pool.install(|| {
+        let catalog = discovery::discover(input)?;
+        let dates = discovery::resolve_dates(&catalog, as_of)?;
+        let mut clock = Clock::new();
+        let i = read_inputs(&catalog, &dates, policy, &mut clock)?;
+        let mut unavailable = Vec::new();
+        if i.prev.is_none() {
+            unavailable.push("prev");
+        }
+        if m1_snapshot(&dates, &i.prev, &i.m1).is_none() {
+            unavailable.push("1m");
+        }
+        let mut inputs: Vec<InputPartition> = std::iter::once(&i.cur)
+            .chain(i.prev.iter())
+            .chain(i.m1.iter())
+            .map(input_info)
+            .collect();
+        inputs.extend(contacts_info(&i.contact_input, i.cur.snap.date));
+        Ok(Validation {
+            as_of: i.cur.snap.date,
+            inputs,
+            unavailable,
+            paid_snapshots: i
+                .contact_input
+                .paid
+                .iter()
+                .map(|(d, ids, _)| (*d, ids.len()))
+                .collect(),
+        })
+    })
+}
+
+/// The contacts window as an input of the manifest (none when no file).
+fn contacts_info(c: &ContactInput, as_of: NaiveDate) -> Option<InputPartition> {
+    let c = c.contacts.as_ref()?;
+    if c.files.is_empty() {
+        return None;
+    }
+    Some(InputPartition {
+        role: "contacts".into(),
+        dataset: "contacts".into(),
+        as_of_date: format!("{}..{}", as_of - chrono::Days::new(13), as_of),
+        rows: c.len(),
+        files: c
+            .files
+            .iter()
+            .map(|(p, rows)| InputFile {
+                path: p.display().to_string(),
+                rows: *rows,
+            })
+            .collect(),
+        rounded_money_values: 0,
+    })
+}
+
 fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     let mut clock = Clock::new();
     // Templates first: a broken template folder fails before any data is read.
     let engine = report::Engine::new(&cfg.report)?;
     let catalog = discovery::discover(&cfg.input)?;
     let dates = discovery::resolve_dates(&catalog, cfg.as_of)?;
+    // Then the output lock: a second run on the same output stops here,
+    // before reading any data. Under it, finish what a crashed run left.
+    let lock = publish::lock(&cfg.output)?;
+    let recovered = publish::recover(&cfg.output, &lock)?;
     clock.lap("discover");
 
-    let cur = load(&dates.as_of, "as_of", &cfg.policy)?;
-    let prev = dates
-        .prev
-        .as_ref()
-        .map(|p| load(p, "prev", &cfg.policy))
-        .transpose()?;
-    // On a monthly schedule `1m` and `prev` are the same snapshot: read it once.
-    let m1 = match (&dates.month_ago, &prev) {
-        (Some(p), Some(pv)) if pv.snap.date == p.date => None,
-        (Some(p), _) => Some(load(p, "1m", &cfg.policy)?),
-        (None, _) => None,
-    };
-    let m1_snap = match (&dates.month_ago, &prev, &m1) {
-        (_, _, Some(l)) => Some(&l.snap),
-        (Some(_), Some(pv), None) => Some(&pv.snap),
-        _ => None,
-    };
-    clock.lap("read");
-
-    let contact_input = read_contacts(
-        &catalog,
-        &cur.snap,
-        prev.as_ref().map(|l| &l.snap),
-        &cfg.policy,
-    )?;
-    clock.lap("read contacts");
+    let Inputs {
+        cur,
+        prev,
+        m1,
+        contact_input,
+    } = read_inputs(&catalog, &dates, &cfg.policy, &mut clock)?;
+    let m1_snap = m1_snapshot(&dates, &prev, &m1);
 
     let figures = compute(
         &cfg.policy,
@@ -167,7 +291,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     }
 
     let as_of = figures.as_of.to_string();
-    let mut stage = Stage::new(&cfg.output, &as_of)?;
+    let mut stage = Stage::new(&cfg.output, &as_of, &lock)?;
     let mut outputs = Vec::new();
     for (name, batch) in tables::all(&figures)? {
         let path = stage.file(name, "part-0.parquet")?;
@@ -218,29 +342,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         .chain(m1.iter())
         .collect();
     let mut inputs: Vec<InputPartition> = loaded.iter().map(|l| input_info(l)).collect();
-    if let Some(c) = &contact_input.contacts {
-        if !c.files.is_empty() {
-            inputs.push(InputPartition {
-                role: "contacts".into(),
-                dataset: "contacts".into(),
-                as_of_date: format!(
-                    "{}..{}",
-                    figures.as_of - chrono::Days::new(13),
-                    figures.as_of
-                ),
-                rows: c.len(),
-                files: c
-                    .files
-                    .iter()
-                    .map(|(p, rows)| InputFile {
-                        path: p.display().to_string(),
-                        rows: *rows,
-                    })
-                    .collect(),
-                rounded_money_values: 0,
-            });
-        }
-    }
+    inputs.extend(contacts_info(&contact_input, figures.as_of));
     let wanted: Vec<NaiveDate> = figures.periods.iter().map(|p| p.from_date).collect();
     let since = figures.period("1m").map(|p| p.from_date);
     let past = history::load(&cfg.output, figures.as_of, &wanted, since);
@@ -249,11 +351,8 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         &past,
         &RunInfo {
             inputs: &inputs,
-            timings: &clock.timings,
-            threads: rayon::current_num_threads(),
             input_root: cfg.input.display().to_string(),
             policy: &cfg.policy,
-            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         },
     )?;
     let report_path = stage.file("report", "report.html")?;
@@ -314,6 +413,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
             .map(|o| (o.table, PathBuf::from(o.path), o.rows))
             .collect(),
         unavailable: figures.unavailable.clone(),
+        recovered,
     })
 }
 

@@ -10,7 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{Datelike, Months, NaiveDate};
 
 use crate::error::{bad_input, fail, FailureKind};
@@ -103,9 +103,9 @@ fn hidden(name: &str) -> bool {
 
 fn list_dataset(dir: &Path) -> Result<Dataset> {
     let mut partitions = Vec::new();
-    let entries = fs::read_dir(dir).with_context(|| format!("listing '{}'", dir.display()))?;
+    let entries = fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
     for entry in entries {
-        let entry = entry.with_context(|| format!("listing '{}'", dir.display()))?;
+        let entry = entry.map_err(|e| unreadable(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if hidden(&name) {
             continue;
@@ -140,17 +140,26 @@ fn list_dataset(dir: &Path) -> Result<Dataset> {
     Ok(Dataset { partitions })
 }
 
+/// An input path that cannot be listed or read: bad input (exit 4), naming
+/// the path and the system's reason (a dangling link, a symlink loop, no
+/// permission).
+fn unreadable(path: &Path, e: std::io::Error) -> anyhow::Error {
+    bad_input(format!("cannot read '{}': {e}", path.display()))
+}
+
 fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("listing '{}'", dir.display()))? {
-        let entry = entry.with_context(|| format!("listing '{}'", dir.display()))?;
+    for entry in fs::read_dir(dir).map_err(|e| unreadable(dir, e))? {
+        let entry = entry.map_err(|e| unreadable(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if hidden(&name) {
             continue;
         }
         let path = entry.path();
         // `metadata` follows symlinks; a dangling or looping link is reported.
-        let meta = fs::metadata(&path).with_context(|| format!("reading '{}'", path.display()))?;
+        // Only regular files are data: a folder, a FIFO (whose open would
+        // block forever) or a socket in a partition is skipped.
+        let meta = fs::metadata(&path).map_err(|e| unreadable(&path, e))?;
         if meta.is_file() {
             files.push(path);
         }

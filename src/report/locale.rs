@@ -209,11 +209,13 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("run", "Run", "运行信息"),
     ("program", "Program", "程序"),
     ("schema_version", "Table schema version", "数据表结构版本"),
-    ("threads", "Threads", "线程数"),
     ("input_root", "Input", "输入目录"),
     ("policy", "Policy", "策略"),
-    ("timings", "Timings (ms)", "耗时（毫秒）"),
-    ("generated", "Generated", "生成时间"),
+    (
+        "run_facts",
+        "The thread count and the time of each step are in this run's manifest.json: the report holds only what the inputs and the policy determine, so a rerun gives the same file.",
+        "本次运行的线程数与各步骤耗时见 manifest.json：报告只包含由输入数据与策略决定的内容，重跑得到相同的文件。",
+    ),
     ("footer", "All amounts in the book's currency; figures match the Parquet tables of this run date.", "金额单位为账簿币种；所有数字与本业务日期的 Parquet 数据表一致。"),
 ];
 

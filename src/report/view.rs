@@ -12,7 +12,7 @@ use crate::figures::{Figures, Period};
 use crate::history::{self, History};
 use crate::metrics::book::Ratio;
 use crate::metrics::rates::{Basis, Rate, DELINQUENT};
-use crate::output::manifest::{InputPartition, Timing};
+use crate::output::manifest::InputPartition;
 use crate::output::tables::{from_label, to_label};
 use crate::policy::Policy;
 use crate::report::format;
@@ -23,12 +23,8 @@ use crate::states::{Bucket, Class, BUCKETS};
 /// What the run knows besides its figures, for the data-quality and run sections.
 pub struct RunInfo<'a> {
     pub inputs: &'a [InputPartition],
-    pub timings: &'a [Timing],
-    pub threads: usize,
     pub input_root: String,
     pub policy: &'a Policy,
-    /// When the report was rendered (UTC, RFC 3339).
-    pub generated_at: String,
 }
 
 #[derive(Serialize)]
@@ -239,11 +235,8 @@ pub struct Counted {
 pub struct RunView {
     pub program: String,
     pub schema_version: String,
-    pub threads: usize,
     pub input_root: String,
     pub policy: Vec<String>,
-    pub timings: Vec<Counted>,
-    pub generated: String,
 }
 
 #[derive(Serialize)]
@@ -1321,7 +1314,6 @@ fn run_view(info: &RunInfo, loc: Locale) -> RunView {
     RunView {
         program: format!("arrears {}", env!("CARGO_PKG_VERSION")),
         schema_version: crate::output::SCHEMA_VERSION.to_string(),
-        threads: info.threads,
         input_root: info.input_root.clone(),
         policy: vec![
             format!("{source_l}: {}", p.source),
@@ -1336,15 +1328,6 @@ fn run_view(info: &RunInfo, loc: Locale) -> RunView {
                 p.doubtful_max
             ),
         ],
-        timings: info
-            .timings
-            .iter()
-            .map(|t| Counted {
-                item: t.stage.clone(),
-                count: format!("{:.1}", t.millis),
-            })
-            .collect(),
-        generated: info.generated_at.clone(),
     }
 }
 
