@@ -198,6 +198,14 @@ pub fn validate(
         let dates = discovery::resolve_dates(&catalog, as_of)?;
         let mut clock = Clock::new();
         let i = read_inputs(&catalog, &dates, policy, &mut clock)?;
+        // Duplicate ids are found by the join's sort in `run`; the same
+        // check here, in the same order (run date first).
+        for l in std::iter::once(&i.cur)
+            .chain(i.prev.iter())
+            .chain(i.m1.iter())
+        {
+            join::check_unique(&l.snap)?;
+        }
         let mut unavailable = Vec::new();
         if i.prev.is_none() {
             unavailable.push("prev");

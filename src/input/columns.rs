@@ -335,7 +335,7 @@ fn push_money_values(
             )))
         }
     }
-    out_of_range.check(column, "not finite or exceed 10^15 in absolute value")?;
+    out_of_range.check(column, "not finite or above 10^15 in absolute value")?;
     negative.check(column, "negative")?;
     Ok(rounded)
 }

@@ -519,7 +519,10 @@ fn push_enum<T: Copy>(
             Some(v) => out.push(v),
             None => {
                 bad.push(base + i);
-                unknown.insert(format!("{:?}", dim.labels[code as usize]));
+                unknown.insert(format!(
+                    "{:?}",
+                    dim.labels[code as usize].as_deref().unwrap_or("null")
+                ));
             }
         }
     }

@@ -8,5 +8,6 @@ mod generated;
 mod hand;
 mod policy;
 mod props;
+mod reliability;
 mod report;
 mod strategy;
