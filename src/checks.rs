@@ -269,3 +269,29 @@ pub fn recovery(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A matrix that lost a loan fails its checks, and `failures` names
+    /// each failed check with what was expected and found: the lines of the
+    /// exit-5 message ("reconciliation failed ...; nothing was published").
+    #[test]
+    fn a_matrix_that_lost_a_loan_fails_with_expected_and_actual() {
+        // Two tiers; one loan 0 -> 1 and one 1 -> 1, but only the first
+        // was counted.
+        let mut m = Matrix::empty(2);
+        m.add(0, 1, 100);
+        let checks = tier_matrix("prev", &m, &[0, 1], &[1, 1]);
+        let failed = failures(&checks);
+        assert_eq!(failed.len(), 3, "{failed:?}");
+        assert_eq!(
+            failed[0],
+            "transitions[prev, tier] column loans = run-date loans by tier: expected [0, 2], got [0, 1]"
+        );
+        // The complete matrix passes.
+        m.add(1, 1, 100);
+        assert!(failures(&tier_matrix("prev", &m, &[0, 1], &[1, 1])).is_empty());
+    }
+}
