@@ -25,6 +25,7 @@ use parquet::arrow::ProjectionMask;
 use crate::error::bad_input;
 use crate::input::columns::{self, LocalDim, Offenders};
 use crate::input::discovery::Catalog;
+use crate::input::guard;
 use crate::input::schema::{self, Accepts, ColumnSpec};
 use crate::input::snapshot::LoanIds;
 use crate::policy::zone::Zone;
@@ -297,7 +298,7 @@ pub fn read_window(
         files: Vec::new(),
     };
     for (date, path) in window_files(catalog, from, to) {
-        let rows = read_file(path, days(date), zone, &mut c)
+        let rows = guard::decoding("the file", || read_file(path, days(date), zone, &mut c))
             .with_context(|| format!("contacts file '{}'", path.display()))?;
         c.files.push((path.clone(), rows));
     }

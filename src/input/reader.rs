@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use crate::error::bad_input;
 use crate::input::columns::{self, LocalDim, Offenders};
 use crate::input::discovery::Partition;
+use crate::input::guard;
 use crate::input::schema::{self, AS_OF_DATE, LOANS};
 use crate::input::snapshot::{Dim, LoanIds, Origin, Snapshot};
 use crate::states::{PlanStatus, Status};
@@ -239,7 +240,10 @@ fn open_all(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<Vec<Ope
     };
     part.files
         .par_iter()
-        .map(|p| open(p, map, &columns).with_context(|| format!("loans file '{}'", p.display())))
+        .map(|p| {
+            guard::decoding("the footer", || open(p, map, &columns))
+                .with_context(|| format!("loans file '{}'", p.display()))
+        })
         .collect()
 }
 
@@ -305,8 +309,10 @@ pub fn read_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<S
     let chunks: Vec<Chunk> = tasks
         .par_iter()
         .map(|&(fi, rg, row)| {
-            decode(&opened[fi], fi, rg, row, int_ids, days, &label, map, extent)
-                .with_context(|| format!("loans file '{}'", part.files[fi].display()))
+            guard::decoding(&format!("row group {rg}"), || {
+                decode(&opened[fi], fi, rg, row, int_ids, days, &label, map, extent)
+            })
+            .with_context(|| format!("loans file '{}'", part.files[fi].display()))
         })
         .collect::<Result<_>>()?;
 
@@ -685,7 +691,7 @@ pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>
         .files
         .par_iter()
         .map(|p| {
-            open(p, map, &["loan_id", "paid_amount"])
+            guard::decoding("the footer", || open(p, map, &["loan_id", "paid_amount"]))
                 .with_context(|| format!("loans file '{}'", p.display()))
         })
         .collect::<Result<_>>()?;
@@ -702,6 +708,19 @@ pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>
     };
     let mut paid = Vec::new();
     for f in &opened {
+        guard::decoding("the file", || read_paid_file(f, map, &mut ids, &mut paid))?;
+    }
+    Ok((ids, paid))
+}
+
+/// Appends one file's ids and `paid_amount` (see [`read_paid`]).
+fn read_paid_file(
+    f: &OpenFile,
+    map: &ColumnMap,
+    ids: &mut LoanIds,
+    paid: &mut Vec<i64>,
+) -> Result<()> {
+    {
         let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
             .with_projection(f.mask.clone())
@@ -718,14 +737,14 @@ pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>
             )
             .map_err(|e| bad_input(e.to_string()))?;
             let col = |n: &str| batch.column_by_name(n).expect("projected");
-            columns::push_ids(col("loan_id"), &mut ids, "loan_id", base)
+            columns::push_ids(col("loan_id"), ids, "loan_id", base)
                 .with_context(|| format!("loans file '{}'", f.path.display()))?;
-            columns::push_money(col("paid_amount"), &mut paid, "paid_amount", base, true)
+            columns::push_money(col("paid_amount"), paid, "paid_amount", base, true)
                 .with_context(|| format!("loans file '{}'", f.path.display()))?;
             base += batch.num_rows();
         }
     }
-    Ok((ids, paid))
+    Ok(())
 }
 
 /// The decode floor (BENCHMARKS.md): the same files, projection, dictionary

@@ -53,8 +53,9 @@ fn contacts_file(input: &Path) -> PathBuf {
     input.join(format!("contacts/as_of_date={TODAY}/part-00000.parquet"))
 }
 
-/// `arrears validate` on `input`; the exit code, or why it is not one.
-fn validate(input: &Path) -> Result<i32, String> {
+/// `arrears validate` on `input`; the exit code (0 or 4) and the message,
+/// or why it is neither.
+fn validate_full(input: &Path) -> Result<(i32, String), String> {
     let bin = assert_cmd::cargo::cargo_bin("arrears");
     let t0 = Instant::now();
     let mut child = Command::new("sh")
@@ -74,7 +75,7 @@ fn validate(input: &Path) -> Result<i32, String> {
             use std::io::Read;
             let _ = child.stderr.take().unwrap().read_to_string(&mut err);
             return match status.code() {
-                Some(0) | Some(4) => Ok(status.code().unwrap()),
+                Some(c @ (0 | 4)) => Ok((c, err)),
                 Some(c) => Err(format!("exit {c}: {err}")),
                 None => Err(format!("killed by a signal ({status}): {err}")),
             };
@@ -85,6 +86,10 @@ fn validate(input: &Path) -> Result<i32, String> {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+fn validate(input: &Path) -> Result<i32, String> {
+    validate_full(input).map(|(c, _)| c)
 }
 
 /// One way to damage a file's bytes.
@@ -161,6 +166,31 @@ fn damaged_parquet_bytes_never_crash() {
         })
         .unwrap();
     report("bytes", cases(), &codes.get());
+}
+
+/// Inputs that once crashed, found by the tests above, kept as they were.
+#[test]
+fn regressions_stay_fixed() {
+    // 2026-11-30, FUZZ_CASES=5000: one bit of the run date's loans file
+    // flipped inside a page's definition levels made arrow-buffer panic
+    // ("offset + len out of bounds", exit 101). Decoding now runs under
+    // input::guard: a bad-input error naming the file and row group.
+    let d = tempfile::tempdir().unwrap();
+    let input = base(d.path());
+    let file = today_file(&input);
+    let bytes = fs::read(&file).unwrap();
+    fs::write(&file, apply(&bytes, &Damage::Flip(vec![(30125, 0)]))).unwrap();
+    let (code, msg) = validate_full(&input).unwrap();
+    assert_eq!(code, 4, "{msg}");
+    assert!(
+        msg.contains(&file.display().to_string())
+            && msg.contains("the Parquet decoder failed on damaged data"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("panicked"),
+        "no panic report on stderr: {msg}"
+    );
 }
 
 /// What to do to one column of the run date's snapshot.

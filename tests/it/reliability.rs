@@ -789,3 +789,34 @@ fn same_inputs_any_thread_count_give_the_same_bytes() {
     }
     assert!(one.keys().any(|k| k.ends_with("report.html")));
 }
+
+#[test]
+fn a_read_only_output_fails_clearly_and_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = two_inputs(d.path());
+    let out = d.path().join("out");
+    run_ok(&a, &out, "2");
+    let before = tree(&out);
+    // The output root bind-mounted read-only in a private mount namespace
+    // (root ignores permission bits, not a read-only mount).
+    let bin = assert_cmd::cargo::cargo_bin("arrears");
+    let o = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(
+            "mount --bind \"$2\" \"$2\" && mount -o remount,bind,ro \"$2\" && \
+             exec \"$0\" run --input \"$1\" --output \"$2\"",
+        )
+        .arg(&bin)
+        .arg(&b)
+        .arg(&out)
+        .output()
+        .unwrap();
+    let e = stderr_of(&o);
+    eprint!("exit 6: {e}");
+    assert_eq!(o.status.code(), Some(6), "{e}");
+    assert!(
+        e.contains("Read-only file system") && e.contains(&out.display().to_string()),
+        "{e}"
+    );
+    assert_eq!(tree(&out), before, "nothing changed");
+}

@@ -1,0 +1,82 @@
+//! Damaged Parquet files must give a bad-input error, never a crash.
+//!
+//! The Parquet and Arrow decoders check most of what they read, but not
+//! all: the fuzzer (`tests/it/fuzz.rs`) found a flipped bit in a page's
+//! definition levels that made `arrow-buffer` panic ("offset + len out of
+//! bounds") instead of returning an error. So every piece of decoding runs
+//! inside [`decoding`], which turns a panic into a bad-input error (exit 4)
+//! naming the file, and keeps the panic's own report off stderr: the
+//! scheduler's log gets one clear message, not a backtrace.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+use anyhow::Result;
+
+use crate::error::bad_input;
+
+thread_local! {
+    /// Set while this thread decodes: a panic here is reported as an error.
+    static DECODING: Cell<bool> = const { Cell::new(false) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Wraps the process's panic hook once, so that it stays silent for panics
+/// that [`decoding`] turns into errors, and speaks for every other panic.
+fn install_hook() {
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !DECODING.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn message(p: &(dyn Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+/// Runs `f`, which decodes `what` (for the message), turning a panic into
+/// a bad-input error. Runs on the calling thread: call it inside each
+/// parallel task, where the decoding happens.
+pub fn decoding<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    install_hook();
+    let was = DECODING.with(|d| d.replace(true));
+    let r = panic::catch_unwind(AssertUnwindSafe(f));
+    DECODING.with(|d| d.set(was));
+    match r {
+        Ok(r) => r,
+        Err(p) => Err(bad_input(format!(
+            "{what} cannot be decoded: the Parquet decoder failed on damaged data ({})",
+            message(p.as_ref())
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_decoding_is_a_bad_input_error() {
+        let e = decoding("row group 3", || -> Result<()> {
+            panic!("offset + len out of bounds")
+        })
+        .unwrap_err();
+        assert_eq!(crate::error::exit_code_of(&e), 4);
+        assert_eq!(
+            e.to_string(),
+            "row group 3 cannot be decoded: the Parquet decoder failed on damaged data (offset + len out of bounds)"
+        );
+        assert!(decoding("x", || Ok(1)).unwrap() == 1);
+        assert!(!DECODING.with(Cell::get), "flag restored");
+    }
+}
