@@ -12,6 +12,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{fail, FailureKind};
 
@@ -30,13 +31,19 @@ pub fn properties(table: &str, as_of: &str) -> WriterProperties {
         KeyValue::new("table".to_string(), table.to_string()),
         KeyValue::new("as_of_date".to_string(), as_of.to_string()),
     ];
-    WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("valid zstd level"),
         ))
         .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_key_value_metadata(Some(kv))
-        .build()
+        .set_key_value_metadata(Some(kv));
+    if table == "worklist" || table == "credit_repair" {
+        // Loan-level tables: every loan_id is distinct, so a dictionary
+        // never pays; building one (hashing every id until the dictionary
+        // page overflows) only cost time.
+        b = b.set_column_dictionary_enabled(ColumnPath::from("loan_id"), false);
+    }
+    b.build()
 }
 
 /// Writes `batches` (one schema) to `path`, flushed and synced to disk.
