@@ -35,39 +35,19 @@ fn parse_threads(s: &str) -> Result<usize, String> {
 pub enum Command {
     /// Run the nightly job: read the snapshots, compute, reconcile, publish.
     Run {
-        /// Input root with loans/as_of_date=YYYY-MM-DD/ (and contacts/) partitions.
-        #[arg(long)]
-        input: PathBuf,
+        #[command(flatten)]
+        source: SourceArgs,
         /// Output root; tables, report and manifest go to <table>/as_of_date=D/.
         #[arg(long)]
         output: PathBuf,
-        /// Business date to run for [default: the latest loans partition].
-        #[arg(long, value_parser = parse_date)]
-        as_of: Option<NaiveDate>,
-        /// Worker threads [default: one per core].
-        #[arg(long, value_parser = parse_threads)]
-        threads: Option<usize>,
-        /// Policy file (TOML) [default: the built-in policy, see `arrears policy`].
-        #[arg(long, value_name = "FILE")]
-        policy: Option<PathBuf>,
         #[command(flatten)]
         report: ReportArgs,
     },
     /// Check a date's inputs as `run` would (every input check, same exit
     /// codes), without computing or writing anything; prints a summary.
     Validate {
-        /// Input root with loans/as_of_date=YYYY-MM-DD/ (and contacts/) partitions.
-        #[arg(long)]
-        input: PathBuf,
-        /// Business date to check [default: the latest loans partition].
-        #[arg(long, value_parser = parse_date)]
-        as_of: Option<NaiveDate>,
-        /// Worker threads [default: one per core].
-        #[arg(long, value_parser = parse_threads)]
-        threads: Option<usize>,
-        /// Policy file (TOML): its column mapping and time zone apply to reading.
-        #[arg(long, value_name = "FILE")]
-        policy: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceArgs,
     },
     /// Write a deterministic synthetic portfolio that follows the data contract.
     Generate {
@@ -118,6 +98,23 @@ pub enum Command {
     },
     /// Print the built-in policy (TOML with comments): a starting point for your own.
     Policy,
+}
+
+/// What `run` and `validate` read, and how.
+#[derive(Debug, clap::Args)]
+pub struct SourceArgs {
+    /// Input root with loans/as_of_date=YYYY-MM-DD/ (and contacts/) partitions.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Business date [default: the latest loans partition].
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// Policy file (TOML) [default: the built-in policy, see `arrears policy`].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 /// How the management report is rendered.

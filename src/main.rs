@@ -85,32 +85,29 @@ fn print_validation(v: &pipeline::Validation) {
 fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
         Command::Run {
-            input,
+            source,
             output,
-            as_of,
-            threads,
-            policy,
             report,
         } => {
-            let policy = load_policy(policy.as_deref())?;
+            let policy = load_policy(source.policy.as_deref())?;
             let cfg = RunConfig {
-                input,
+                input: source.input,
                 output,
-                as_of,
-                threads,
+                as_of: source.as_of,
+                threads: source.threads,
                 report: report.options(&policy),
                 policy,
             };
             print_summary(&pipeline::run(&cfg)?);
         }
-        Command::Validate {
-            input,
-            as_of,
-            threads,
-            policy,
-        } => {
-            let policy = load_policy(policy.as_deref())?;
-            print_validation(&pipeline::validate(&input, as_of, &policy, threads)?);
+        Command::Validate { source } => {
+            let policy = load_policy(source.policy.as_deref())?;
+            print_validation(&pipeline::validate(
+                &source.input,
+                source.as_of,
+                &policy,
+                source.threads,
+            )?);
         }
         Command::Generate {
             output,

@@ -129,11 +129,31 @@ fn apply(bytes: &[u8], d: &Damage) -> Vec<u8> {
     b
 }
 
-fn report(name: &str, tried: u32, codes: &[usize; 2]) {
-    eprintln!(
-        "fuzz {name}: {tried} inputs, {} accepted (exit 0), {} rejected (exit 4), 0 crashes",
-        codes[0], codes[1]
-    );
+/// Inputs accepted (exit 0) and rejected (exit 4) so far.
+#[derive(Default)]
+struct Tally(std::cell::Cell<[usize; 2]>);
+
+impl Tally {
+    /// Counts a good answer; anything else fails the case, described by `what`.
+    fn record(
+        &self,
+        r: Result<i32, String>,
+        what: impl Fn() -> String,
+    ) -> Result<(), TestCaseError> {
+        let c = r.map_err(|e| TestCaseError::fail(format!("{}: {e}", what())))?;
+        let mut k = self.0.get();
+        k[(c == 4) as usize] += 1;
+        self.0.set(k);
+        Ok(())
+    }
+
+    fn report(&self, name: &str) {
+        let [accepted, rejected] = self.0.get();
+        eprintln!(
+            "fuzz {name}: {} inputs, {accepted} accepted (exit 0), {rejected} rejected (exit 4), 0 crashes",
+            accepted + rejected
+        );
+    }
 }
 
 #[test]
@@ -148,24 +168,16 @@ fn damaged_parquet_bytes_never_crash() {
         failure_persistence: None,
         ..Config::default()
     });
-    let codes = std::cell::Cell::new([0usize; 2]);
+    let tally = Tally::default();
     runner
         .run(&(0usize..2, damage()), |(t, dmg)| {
             fs::write(&targets[t], apply(&originals[t], &dmg)).unwrap();
             let r = validate(&input);
             fs::write(&targets[t], &originals[t]).unwrap();
-            match r {
-                Ok(c) => {
-                    let mut k = codes.get();
-                    k[(c == 4) as usize] += 1;
-                    codes.set(k);
-                }
-                Err(e) => return Err(TestCaseError::fail(format!("{dmg:?} of file {t}: {e}"))),
-            }
-            Ok(())
+            tally.record(r, || format!("{dmg:?} of file {t}"))
         })
         .unwrap();
-    report("bytes", cases(), &codes.get());
+    tally.report("bytes");
 }
 
 /// Inputs that once crashed, found by the tests above, kept as they were.
@@ -280,7 +292,7 @@ fn mutated_schemas_never_crash() {
         failure_persistence: None,
         ..Config::default()
     });
-    let codes = std::cell::Cell::new([0usize; 2]);
+    let tally = Tally::default();
     runner
         .run(
             // One to three columns changed at a time: enough to reach the
@@ -294,17 +306,9 @@ fn mutated_schemas_never_crash() {
                 write_partition(&input, "loans", TODAY, "part-00000.parquet", &m, 7);
                 let r = validate(&input);
                 fs::write(&file, &original).unwrap();
-                match r {
-                    Ok(c) => {
-                        let mut k = codes.get();
-                        k[(c == 4) as usize] += 1;
-                        codes.set(k);
-                    }
-                    Err(e) => return Err(TestCaseError::fail(format!("{changes:?}: {e}"))),
-                }
-                Ok(())
+                tally.record(r, || format!("{changes:?}"))
             },
         )
         .unwrap();
-    report("schemas", cases(), &codes.get());
+    tally.report("schemas");
 }

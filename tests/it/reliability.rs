@@ -36,6 +36,15 @@ fn read_file(path: &Path) -> RecordBatch {
     concat_batches(&schema, &batches).unwrap()
 }
 
+/// The hand fixture with the run date's file rewritten through `edit`:
+/// (the folder to keep alive, the input root, the run date's file).
+fn edited(edit: impl FnOnce(RecordBatch) -> RecordBatch) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let (input, today) = hand_input(d.path());
+    rewrite(&today, edit);
+    (d, input, today)
+}
+
 /// Rewrites a Parquet file through `f`.
 fn rewrite(path: &Path, f: impl FnOnce(RecordBatch) -> RecordBatch) {
     let b = f(read_file(path));
@@ -145,9 +154,7 @@ fn rejects(input: &Path, code: i32, needles: &[&str]) -> String {
 
 #[test]
 fn missing_required_column() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| without(b, "days_past_due"));
+    let (_d, input, today) = edited(|b| without(b, "days_past_due"));
     rejects(
         &input,
         4,
@@ -157,9 +164,7 @@ fn missing_required_column() {
 
 #[test]
 fn column_of_an_unaccepted_type() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| {
+    let (_d, input, today) = edited(|b| {
         let dpd = cast(b.column_by_name("days_past_due").unwrap(), &DataType::Utf8).unwrap();
         replace(b, "days_past_due", dpd)
     });
@@ -172,9 +177,7 @@ fn column_of_an_unaccepted_type() {
 
 #[test]
 fn nulls_in_a_non_null_column() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| set_cell(b, "origination_date", 3, None));
+    let (_d, input, today) = edited(|b| set_cell(b, "origination_date", 3, None));
     rejects(
         &input,
         4,
@@ -188,39 +191,38 @@ fn nulls_in_a_non_null_column() {
 
 #[test]
 fn negative_days_past_due() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| set_cell(b, "days_past_due", 5, Some("-1")));
+    let (_d, input, today) = edited(|b| set_cell(b, "days_past_due", 5, Some("-1")));
     rejects(
         &input,
         4,
-        &["column 'days_past_due': 1 row is negative or out of range (row 5)"],
+        &[
+            &today.display().to_string(),
+            "column 'days_past_due': 1 row is negative or out of range (row 5)",
+        ],
     );
 }
 
 #[test]
 fn negative_balance() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| {
-        set_cell(b, "principal_balance", 2, Some("-5.00"))
-    });
+    let (_d, input, today) = edited(|b| set_cell(b, "principal_balance", 2, Some("-5.00")));
     rejects(
         &input,
         4,
-        &["column 'principal_balance': 1 row is negative (row 2)"],
+        &[
+            &today.display().to_string(),
+            "column 'principal_balance': 1 row is negative (row 2)",
+        ],
     );
 }
 
 #[test]
 fn unknown_status() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| set_cell(b, "status", 0, Some("closed")));
+    let (_d, input, today) = edited(|b| set_cell(b, "status", 0, Some("closed")));
     rejects(
         &input,
         4,
         &[
+            &today.display().to_string(),
             "column 'status': 1 row is an unknown value \"closed\"",
             "(row 0)",
         ],
@@ -229,21 +231,24 @@ fn unknown_status() {
 
 #[test]
 fn duplicate_loan_id() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| set_cell(b, "loan_id", 4, Some("L01")));
-    rejects(&input, 4, &["duplicate loan_id 'L01'"]);
+    let (_d, input, today) = edited(|b| set_cell(b, "loan_id", 4, Some("L01")));
+    rejects(
+        &input,
+        4,
+        &[&today.display().to_string(), "duplicate loan_id 'L01'"],
+    );
 }
 
 #[test]
 fn as_of_date_column_disagrees_with_the_partition() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| set_cell(b, "as_of_date", 7, Some("2026-11-28")));
+    let (_d, input, today) = edited(|b| set_cell(b, "as_of_date", 7, Some("2026-11-28")));
     rejects(
         &input,
         4,
-        &["column 'as_of_date': 1 row is different from the partition date 2026-11-29 (row 7)"],
+        &[
+            &today.display().to_string(),
+            "column 'as_of_date': 1 row is different from the partition date 2026-11-29 (row 7)",
+        ],
     );
 }
 
@@ -280,9 +285,7 @@ fn files_of_one_partition_with_different_schemas() {
 
 #[test]
 fn decimal_scale_above_four() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| {
+    let (_d, input, today) = edited(|b| {
         let c = cast(
             b.column_by_name("paid_amount").unwrap(),
             &DataType::Decimal128(20, 5),
@@ -290,14 +293,20 @@ fn decimal_scale_above_four() {
         .unwrap();
         replace(b, "paid_amount", c)
     });
-    rejects(&input, 4, &["'paid_amount'", "Decimal128(20, 5)"]);
+    rejects(
+        &input,
+        4,
+        &[
+            &today.display().to_string(),
+            "'paid_amount'",
+            "Decimal128(20, 5)",
+        ],
+    );
 }
 
 #[test]
 fn an_amount_that_could_overflow_a_sum() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| {
+    let (_d, input, today) = edited(|b| {
         let c = cast(
             b.column_by_name("principal_balance").unwrap(),
             &DataType::Decimal128(30, 2),
@@ -309,7 +318,12 @@ fn an_amount_that_could_overflow_a_sum() {
     rejects(
         &input,
         4,
-        &["column 'principal_balance'", "(row 1)", "10^15"],
+        &[
+            &today.display().to_string(),
+            "column 'principal_balance'",
+            "(row 1)",
+            "10^15",
+        ],
     );
 }
 
@@ -389,10 +403,9 @@ fn contacts_csv(channel: &str, outcome: &str) -> Csv {
 
 #[test]
 fn empty_partition_zero_rows() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| b.slice(0, 0));
-    rejects(&input, 4, &["has no rows"]);
+    let (_d, input, today) = edited(|b| b.slice(0, 0));
+    let partition = today.parent().unwrap().display().to_string();
+    rejects(&input, 4, &[&format!("loans partition '{partition}' has no rows")]);
 }
 
 #[test]
