@@ -405,7 +405,11 @@ fn contacts_csv(channel: &str, outcome: &str) -> Csv {
 fn empty_partition_zero_rows() {
     let (_d, input, today) = edited(|b| b.slice(0, 0));
     let partition = today.parent().unwrap().display().to_string();
-    rejects(&input, 4, &[&format!("loans partition '{partition}' has no rows")]);
+    rejects(
+        &input,
+        4,
+        &[&format!("loans partition '{partition}' has no rows")],
+    );
 }
 
 #[test]
@@ -755,15 +759,15 @@ fn a_second_run_on_the_same_output_is_refused_and_a_stale_lock_is_not() {
 }
 
 #[test]
-fn a_full_disk_fails_clearly_and_leaves_the_published_outputs() {
+fn a_file_size_limit_fails_clearly_and_leaves_the_published_outputs() {
     let d = tempfile::tempdir().unwrap();
     let (a, b) = two_inputs(d.path());
     let out = d.path().join("out");
     run_ok(&a, &out, "2");
     let before = tree(&out);
-    // A file-size limit makes writes fail past 64 KiB as a full disk does
-    // (EFBIG instead of ENOSPC, through the same error path); SIGXFSZ is
-    // ignored so that the write returns the error instead of killing.
+    // A file-size limit (a quota, in effect) makes writes fail past 64 KiB
+    // with EFBIG; SIGXFSZ is ignored so that the write returns the error
+    // instead of killing the process.
     let bin = assert_cmd::cargo::cargo_bin("arrears");
     let o = std::process::Command::new("sh")
         .arg("-c")
@@ -832,4 +836,50 @@ fn a_read_only_output_fails_clearly_and_changes_nothing() {
         "{e}"
     );
     assert_eq!(tree(&out), before, "nothing changed");
+}
+
+#[test]
+fn a_full_file_system_fails_clearly_and_leaves_the_published_outputs() {
+    // A real ENOSPC: the output is a tmpfs (in a private mount namespace)
+    // shrunk after the first run to 1.5 times what that run published:
+    // room for one date's outputs, not for a rerun's staging beside them. Everything happens inside the
+    // namespace; the outputs are copied out before and after the rerun.
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = two_inputs(d.path());
+    let out = d.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("arrears");
+    let o = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(
+            "set -e; mount -t tmpfs -o size=4m tmpfs \"$3\"; \
+             \"$0\" run --input \"$1\" --output \"$3\" >/dev/null; cp -a \"$3\" \"$4/before\"; \
+             used=$(du -sk \"$3\" | cut -f1); \
+             mount -o remount,size=$((used * 3 / 2))k \"$3\"; \
+             set +e; \"$0\" run --input \"$2\" --output \"$3\" 2>\"$4/stderr\"; echo $? >\"$4/code\"; \
+             cp -a \"$3\" \"$4/after\"",
+        )
+        .arg(&bin)
+        .arg(&a)
+        .arg(&b)
+        .arg(&out)
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let code = fs::read_to_string(d.path().join("code")).unwrap();
+    let e = fs::read_to_string(d.path().join("stderr")).unwrap();
+    eprint!("exit {}: {e}", code.trim());
+    assert_eq!(code.trim(), "6", "{e}");
+    assert!(e.contains("No space left on device"), "{e}");
+    let (before, after) = (
+        tree(&d.path().join("before")),
+        tree(&d.path().join("after")),
+    );
+    assert!(before.keys().any(|k| k.ends_with("manifest.json")));
+    assert_eq!(before, after, "yesterday's outputs untouched");
+    assert!(
+        !d.path().join("after/.arrears-staging").exists(),
+        "no staging left"
+    );
 }
