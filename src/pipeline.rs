@@ -84,12 +84,16 @@ impl Clock {
 
 /// Runs the nightly job with its own thread pool.
 pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
+    pool(cfg.threads)?.install(|| run_in_pool(cfg))
+}
+
+/// The worker threads of one run (`None`: one per core).
+fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = cfg.threads {
+    if let Some(n) = threads {
         b = b.num_threads(n);
     }
-    let pool = b.build().context("starting the thread pool")?;
-    pool.install(|| run_in_pool(cfg))
+    b.build().context("starting the thread pool")
 }
 
 /// A snapshot and the partition it came from.
@@ -188,12 +192,7 @@ pub fn validate(
     policy: &Policy,
     threads: Option<usize>,
 ) -> Result<Validation> {
-    let mut b = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = threads {
-        b = b.num_threads(n);
-    }
-    let pool = b.build().context("starting the thread pool")?;
-    pool.install(|| {
+    pool(threads)?.install(|| {
         let catalog = discovery::discover(input)?;
         let dates = discovery::resolve_dates(&catalog, as_of)?;
         let mut clock = Clock::new();
