@@ -143,7 +143,7 @@ fn stages(c: &mut Criterion) {
     )
     .unwrap();
     let today = tables::date32(as_of);
-    let flags = promises::flags(&cur, &cs, &window, today, &[]);
+    let flags = promises::flags(&cur, promises::IdIndex::Sorted(&cs), &window, today, &[]);
     grp.bench_function("channels + compliance (cn)", |b| {
         b.iter(|| {
             let day = compliance::Day {

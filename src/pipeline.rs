@@ -570,9 +570,26 @@ pub fn compute(
     let headline = book::headline(&tally, cur);
     let by_bucket = tally.by_bucket();
     let mut checks = checks::book(cur, &cur_states, &tally);
-    let cur_sorted = join::sort_ids(cur)?;
-    // Snapshots that list their loans in id order are joined as they are.
+    // Snapshots that list their loans in id order are joined as they are
+    // and looked up through that order. The run date is sorted by key only
+    // when it is out of order or an earlier snapshot is (the sorted join
+    // needs both sides sorted); sorting also finds duplicate ids, which a
+    // strictly increasing order cannot have.
     let cur_in_order = join::in_id_order(cur);
+    let prev_in_order = prev.map(|e| cur_in_order && join::in_id_order(e));
+    let m1_in_order = match (m1, prev) {
+        (Some(a), Some(b)) if std::ptr::eq(a, b) => prev_in_order,
+        _ => m1.map(|e| cur_in_order && join::in_id_order(e)),
+    };
+    let cur_sorted = if cur_in_order && prev_in_order != Some(false) && m1_in_order != Some(false) {
+        None
+    } else {
+        Some(join::sort_ids(cur)?)
+    };
+    let cur_index = match &cur_sorted {
+        None => promises::IdIndex::Natural,
+        Some(s) => promises::IdIndex::Sorted(s),
+    };
     let cur_buckets = checks::bucket_totals(cur, &cur_states);
 
     // What a period needs from its earlier snapshot. On a monthly schedule
@@ -594,18 +611,19 @@ pub fn compute(
             },
         ))
     };
-    let against = |e: &Snapshot| -> Result<Comparison> {
+    let against = |e: &Snapshot, both_in_order: bool| -> Result<Comparison> {
         let states = book::assign(e, policy);
         // In id order, the earlier snapshot needs no sort (and has no
         // duplicates); otherwise sorting also finds them.
-        let sorted = if cur_in_order && join::in_id_order(e) {
+        let sorted = if both_in_order {
             None
         } else {
             Some(join::sort_ids(e)?)
         };
-        let order = match &sorted {
-            None => join::Order::InputOrder,
-            Some(s) => join::Order::Sorted(s, &cur_sorted),
+        let order = match (&sorted, &cur_sorted) {
+            (None, _) => join::Order::InputOrder,
+            (Some(s), Some(c)) => join::Order::Sorted(s, c),
+            (Some(_), None) => unreachable!("the run date is sorted when an earlier date is"),
         };
         let movement = movement::walk(e, &states.bucket, cur, &cur_states.bucket, order, BUCKETS)?;
         Ok(Comparison {
@@ -618,10 +636,16 @@ pub fn compute(
         })
     };
     steps.lap("compute/book");
-    let prev_work = prev.map(against).transpose()?;
+    let prev_work = prev
+        .zip(prev_in_order)
+        .map(|(e, o)| against(e, o))
+        .transpose()?;
     let m1_work = match (m1, prev, &prev_work) {
         (Some(a), Some(b), Some(w)) if std::ptr::eq(a, b) => Some(w.clone()),
-        _ => m1.map(against).transpose()?,
+        _ => m1
+            .zip(m1_in_order)
+            .map(|(e, o)| against(e, o))
+            .transpose()?,
     };
     steps.lap("compute/comparisons");
 
@@ -634,14 +658,18 @@ pub fn compute(
                 date: today,
                 ids: &cur.ids,
                 paid: &cur.paid,
-                sorted: Some(&cur_sorted),
+                index: Some(cur_index),
             }];
             if let (Some(p), Some(w)) = (prev, &prev_work) {
                 paid.push(promises::PaidSnapshot {
                     date: epoch_days(p.date),
                     ids: &p.ids,
                     paid: &p.paid,
-                    sorted: w.sorted.as_ref(),
+                    // Joined in input order: `prev` is in id order too.
+                    index: Some(match &w.sorted {
+                        None => promises::IdIndex::Natural,
+                        Some(s) => promises::IdIndex::Sorted(s),
+                    }),
                 });
             }
             for (d, ids, amounts) in &contact_input.paid {
@@ -649,10 +677,10 @@ pub fn compute(
                     date: epoch_days(*d),
                     ids,
                     paid: amounts,
-                    sorted: None,
+                    index: None,
                 });
             }
-            promises::flags(cur, &cur_sorted, c, today, &paid)
+            promises::flags(cur, cur_index, c, today, &paid)
         }
         None => ContactFlags::default(),
     };

@@ -60,24 +60,40 @@ pub struct Promise {
     pub open: bool,
 }
 
-/// One loans snapshot's `paid_amount` for promise keeping, with its ids
-/// sorted when the run has them (then promises are looked up, not scanned).
+/// How a snapshot's rows can be searched by loan id.
+#[derive(Clone, Copy, Debug)]
+pub enum IdIndex<'a> {
+    /// The rows are in strictly increasing id order already
+    /// ([`crate::metrics::join::in_id_order`]).
+    Natural,
+    /// Through the rows sorted by key.
+    Sorted(&'a SortedIds),
+}
+
+/// One loans snapshot's `paid_amount` for promise keeping, with a way to
+/// search its ids when the run has one (then promises are looked up, not
+/// scanned).
 pub struct PaidSnapshot<'a> {
     pub date: i32,
     pub ids: &'a LoanIds,
     pub paid: &'a [i64],
-    pub sorted: Option<&'a SortedIds>,
+    pub index: Option<IdIndex<'a>>,
 }
 
 /// The rows of `wanted` contacts in a snapshot, by a merge walk of the
-/// contacts' keys (sorted) against the snapshot's sorted keys: sequential
-/// memory access instead of one binary search (and cache misses) each.
+/// contacts (sorted the snapshot's way) against the snapshot's order:
+/// sequential memory access instead of one binary search (and cache
+/// misses) each.
 pub fn rows_of(
     snap_ids: &LoanIds,
-    sorted: &SortedIds,
+    index: IdIndex,
     ids: &LoanIds,
     wanted: &[usize],
 ) -> Vec<Option<usize>> {
+    let sorted = match index {
+        IdIndex::Sorted(s) => s,
+        IdIndex::Natural => return rows_in_natural_order(snap_ids, ids, wanted),
+    };
     let mut order: Vec<(u64, usize)> = wanted
         .par_iter()
         .enumerate()
@@ -91,6 +107,29 @@ pub fn rows_of(
             p += 1;
         }
         out[k] = row_of(snap_ids, sorted, ids, wanted[k], p);
+    }
+    out
+}
+
+/// [`rows_of`] for a snapshot in strictly increasing id order.
+fn rows_in_natural_order(
+    snap_ids: &LoanIds,
+    ids: &LoanIds,
+    wanted: &[usize],
+) -> Vec<Option<usize>> {
+    let mut order: Vec<usize> = (0..wanted.len()).collect();
+    order.par_sort_unstable_by(|&x, &y| ids.cmp_natural(wanted[x], ids, wanted[y]));
+    let n = snap_ids.len();
+    let mut out = vec![None; wanted.len()];
+    let mut p = 0usize;
+    for k in order {
+        let c = wanted[k];
+        while p < n && snap_ids.cmp_natural(p, ids, c) == std::cmp::Ordering::Less {
+            p += 1;
+        }
+        if p < n && snap_ids.cmp_natural(p, ids, c) == std::cmp::Ordering::Equal {
+            out[k] = Some(p);
+        }
     }
     out
 }
@@ -121,7 +160,7 @@ fn row_of(
 /// `paid_amount` (the run date's and the others the caller read).
 pub fn flags(
     cur: &Snapshot,
-    sorted: &SortedIds,
+    index: IdIndex,
     contacts: &Contacts,
     today: i32,
     paid: &[PaidSnapshot],
@@ -142,7 +181,7 @@ pub fn flags(
     let wanted: Vec<usize> = (0..contacts.len())
         .filter(|&c| contacts.date[c] == today || refusal(c) || due_promise(c))
         .collect();
-    let rows = rows_of(&cur.ids, sorted, &contacts.ids, &wanted);
+    let rows = rows_of(&cur.ids, index, &contacts.ids, &wanted);
     let mut due: Vec<(usize, Option<usize>)> = Vec::new();
     for (&c, &row) in wanted.iter().zip(&rows) {
         if contacts.date[c] == today {
@@ -182,9 +221,9 @@ pub fn flags(
             let c = due[k].0;
             date > contacts.date[c] && date <= contacts.ptp_date[c] && date <= today
         };
-        if let Some(sorted) = src.sorted {
-            // Sorted ids: look the promised loans up.
-            for (k, row) in rows_of(ids, sorted, &contacts.ids, &due_contacts)
+        if let Some(index) = src.index {
+            // Searchable ids: look the promised loans up.
+            for (k, row) in rows_of(ids, index, &contacts.ids, &due_contacts)
                 .into_iter()
                 .enumerate()
             {
@@ -287,4 +326,55 @@ pub fn by_due_date(promises: &[Promise]) -> Vec<PromiseDay> {
         }
     }
     days.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn str_ids(v: &[String]) -> LoanIds {
+        let mut ids = LoanIds::empty_str();
+        for s in v {
+            ids.extend(LoanIds::Str {
+                offsets: vec![0, s.len()],
+                bytes: s.as_bytes().to_vec(),
+            });
+        }
+        ids
+    }
+
+    fn sorted_by_key(ids: &LoanIds) -> SortedIds {
+        let mut rows: Vec<u32> = (0..ids.len() as u32).collect();
+        rows.sort_by(|&a, &b| ids.cmp_rows(a as usize, ids, b as usize));
+        SortedIds {
+            keys: rows.iter().map(|&r| ids.key(r as usize)).collect(),
+            rows,
+        }
+    }
+
+    /// Both ways of searching a snapshot in id order find the same rows:
+    /// present, absent, repeated, below the first and above the last id.
+    #[test]
+    fn natural_and_sorted_lookups_agree() {
+        let snap: Vec<i64> = (10..3000).step_by(3).collect();
+        let wanted_ids: Vec<i64> = (0..4000).map(|i| (i * 7919) % 3100).collect();
+        for int_ids in [true, false] {
+            let name = |x: i64| format!("L{x:05}");
+            let (s, c) = if int_ids {
+                (LoanIds::Int(snap.clone()), LoanIds::Int(wanted_ids.clone()))
+            } else {
+                (
+                    str_ids(&snap.iter().map(|&x| name(x)).collect::<Vec<_>>()),
+                    str_ids(&wanted_ids.iter().map(|&x| name(x)).collect::<Vec<_>>()),
+                )
+            };
+            let wanted: Vec<usize> = (0..c.len()).rev().collect();
+            let sorted = sorted_by_key(&s);
+            let natural = rows_of(&s, IdIndex::Natural, &c, &wanted);
+            let by_key = rows_of(&s, IdIndex::Sorted(&sorted), &c, &wanted);
+            assert_eq!(natural, by_key, "int ids: {int_ids}");
+            let found = natural.iter().flatten().count();
+            assert!(found > 1000 && found < wanted.len(), "{found}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::input::columns::NULL_MONEY;
 use crate::input::snapshot::Snapshot;
-use crate::policy::tiers::{first_match, Facts, Route};
+use crate::policy::tiers::{Facts, Route, TextIndex};
 use crate::policy::Policy;
 use crate::states::{PlanStatus, Status};
 
@@ -137,6 +137,7 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
         .iter()
         .map(|l| l.as_deref().unwrap_or("none"))
         .collect();
+    let text = TextIndex::new(&policy.rules, &grade, &product, &legal);
     let ew = &policy.early_warning;
     let parts: Vec<LoanStrategy> = (0..n)
         .into_par_iter()
@@ -212,8 +213,16 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     refused_7d: ctx.refused_7d.get(i).copied().unwrap_or(false),
                     early_warning: bits != 0,
                 };
-                let (k, rule) = first_match(&policy.rules, &facts)
+                let k = text
+                    .first_match(
+                        &policy.rules,
+                        snap.grade.codes[i],
+                        snap.product.codes[i],
+                        snap.legal.codes[i],
+                        &facts,
+                    )
                     .expect("policy rules cover every loan (checked at load)");
+                let rule = &policy.rules[k];
                 out.tier.push(rule.tier as u8);
                 out.rule.push(k as u8);
                 out.signals.push(bits);

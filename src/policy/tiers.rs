@@ -128,17 +128,35 @@ fn listed(list: &Option<Vec<String>>, v: Option<&str>) -> bool {
 
 impl Conditions {
     pub fn matches(&self, f: &Facts) -> bool {
-        self.status.as_ref().is_none_or(|s| s.contains(&f.status))
-            && self.dpd_min.is_none_or(|m| f.dpd >= m)
-            && self.dpd_max.is_none_or(|m| f.dpd <= m)
-            && listed(&self.grade, f.grade)
-            && listed(&self.product, Some(f.product))
-            && self.contactable.is_none_or(|c| c == f.contactable)
-            && listed(&self.legal_stage, Some(f.legal_stage))
+        self.grade_ok(f.grade)
+            && self.product_ok(f.product)
+            && self.legal_ok(f.legal_stage)
+            && self.matches_rest(f)
+    }
+
+    fn grade_ok(&self, grade: Option<&str>) -> bool {
+        listed(&self.grade, grade)
+    }
+
+    fn product_ok(&self, product: &str) -> bool {
+        listed(&self.product, Some(product))
+    }
+
+    fn legal_ok(&self, legal_stage: &str) -> bool {
+        listed(&self.legal_stage, Some(legal_stage))
             && self
                 .legal_stage_not
                 .as_ref()
-                .is_none_or(|l| !l.iter().any(|x| x == f.legal_stage))
+                .is_none_or(|l| !l.iter().any(|x| x == legal_stage))
+    }
+
+    /// Every condition but those on the text columns (grade, product,
+    /// legal stage), which [`TextIndex`] answers once per distinct value.
+    fn matches_rest(&self, f: &Facts) -> bool {
+        self.status.as_ref().is_none_or(|s| s.contains(&f.status))
+            && self.dpd_min.is_none_or(|m| f.dpd >= m)
+            && self.dpd_max.is_none_or(|m| f.dpd <= m)
+            && self.contactable.is_none_or(|c| c == f.contactable)
             && self
                 .plan_status
                 .as_ref()
@@ -150,6 +168,100 @@ impl Conditions {
             && self.secured.is_none_or(|s| s == f.secured)
             && self.refused_7d.is_none_or(|r| r == f.refused_7d)
             && self.early_warning.is_none_or(|e| e == f.early_warning)
+    }
+}
+
+/// A set of rule indices (a policy has at most 255 rules).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuleSet([u64; 4]);
+
+impl RuleSet {
+    fn insert(&mut self, k: usize) {
+        self.0[k / 64] |= 1 << (k % 64);
+    }
+
+    fn and(self, o: RuleSet) -> RuleSet {
+        RuleSet(std::array::from_fn(|w| self.0[w] & o.0[w]))
+    }
+
+    /// The indices in increasing order (rule order).
+    fn iter(self) -> impl Iterator<Item = usize> {
+        (0..4).flat_map(move |w| {
+            let mut bits = self.0[w];
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    w * 64 + b
+                })
+            })
+        })
+    }
+}
+
+/// The rules' conditions on a snapshot's text columns, answered once per
+/// distinct value (dictionary code) instead of once per loan: per code, the
+/// set of rules whose grade (product, legal-stage) condition it passes. A
+/// loan's candidates are the intersection of its three sets; only those
+/// are checked further, in rule order. Comparing the strings on every loan
+/// was the largest single cost of assigning tiers (BENCHMARKS.md).
+pub struct TextIndex {
+    grade: Vec<RuleSet>,
+    product: Vec<RuleSet>,
+    legal: Vec<RuleSet>,
+}
+
+impl TextIndex {
+    /// `grades`, `products`, `legal_stages`: the labels of each code, as
+    /// [`Facts`] would carry them (a null product as "", a null legal stage
+    /// as "none").
+    pub fn new(
+        rules: &[Rule],
+        grades: &[Option<&str>],
+        products: &[&str],
+        legal_stages: &[&str],
+    ) -> TextIndex {
+        fn sets<T: Copy>(
+            rules: &[Rule],
+            values: &[T],
+            ok: impl Fn(&Conditions, T) -> bool,
+        ) -> Vec<RuleSet> {
+            values
+                .iter()
+                .map(|&v| {
+                    let mut s = RuleSet::default();
+                    for (k, r) in rules.iter().enumerate() {
+                        if ok(&r.when, v) {
+                            s.insert(k);
+                        }
+                    }
+                    s
+                })
+                .collect()
+        }
+        TextIndex {
+            grade: sets(rules, grades, |c, v| c.grade_ok(v)),
+            product: sets(rules, products, |c, v| c.product_ok(v)),
+            legal: sets(rules, legal_stages, |c, v| c.legal_ok(v)),
+        }
+    }
+
+    /// The index of the first rule that matches a loan with these codes and
+    /// facts: the same answer as [`first_match`] on the same facts.
+    #[inline]
+    pub fn first_match(
+        &self,
+        rules: &[Rule],
+        grade: u32,
+        product: u32,
+        legal: u32,
+        f: &Facts,
+    ) -> Option<usize> {
+        self.grade[grade as usize]
+            .and(self.product[product as usize])
+            .and(self.legal[legal as usize])
+            .iter()
+            .find(|&k| rules[k].when.matches_rest(f))
     }
 }
 
@@ -254,4 +366,93 @@ fn describe(f: &Facts) -> String {
         if f.refused_7d { "" } else { "not " },
         if f.early_warning { "" } else { "no " },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-code rule sets give the same first rule as checking every
+    /// condition, over a grid of every value the built-in rules compare
+    /// against, values no rule names, and the dpd edges.
+    #[test]
+    fn text_index_agrees_with_first_match() {
+        let rules = crate::policy::Policy::default().rules;
+        let mut grades: Vec<Option<&str>> = vec![None, Some("zz")];
+        let mut products: Vec<&str> = vec!["", "zz"];
+        let mut legal: Vec<&str> = vec!["none", "zz"];
+        let mut dpds = vec![0, 1, 100_000];
+        for r in &rules {
+            let w = &r.when;
+            grades.extend(w.grade.iter().flatten().map(|g| Some(g.as_str())));
+            products.extend(w.product.iter().flatten().map(String::as_str));
+            legal.extend(w.legal_stage.iter().flatten().map(String::as_str));
+            legal.extend(w.legal_stage_not.iter().flatten().map(String::as_str));
+            for d in [w.dpd_min, w.dpd_max].into_iter().flatten() {
+                dpds.extend([d - 1, d, d + 1].into_iter().filter(|&x| x >= 0));
+            }
+        }
+        let index = TextIndex::new(&rules, &grades, &products, &legal);
+        let routes = [
+            None,
+            Some(Route::Enforce),
+            Some(Route::Negotiate),
+            Some(Route::Unsecured),
+        ];
+        let plans = [
+            PlanStatus::None,
+            PlanStatus::Active,
+            PlanStatus::Completed,
+            PlanStatus::Broken,
+        ];
+        let mut checked = 0;
+        for (g, &grade) in grades.iter().enumerate() {
+            for (p, &product) in products.iter().enumerate() {
+                for (l, &legal_stage) in legal.iter().enumerate() {
+                    for status in [Status::Active, Status::ChargedOff] {
+                        for &dpd in &dpds {
+                            for plan in plans {
+                                for route in routes {
+                                    for bits in 0..16u8 {
+                                        let f = Facts {
+                                            status,
+                                            dpd,
+                                            grade,
+                                            product,
+                                            contactable: bits & 1 != 0,
+                                            legal_stage,
+                                            plan,
+                                            route,
+                                            secured: bits & 2 != 0,
+                                            refused_7d: bits & 4 != 0,
+                                            early_warning: bits & 8 != 0,
+                                        };
+                                        let want = first_match(&rules, &f).map(|(k, _)| k);
+                                        let got = index
+                                            .first_match(&rules, g as u32, p as u32, l as u32, &f);
+                                        assert_eq!(got, want, "{f:?}");
+                                        checked += 1;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
+    #[test]
+    fn rule_sets_iterate_in_rule_order_across_words() {
+        let mut s = RuleSet::default();
+        for k in [200, 3, 64, 63, 0] {
+            s.insert(k);
+        }
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![0, 3, 63, 64, 200]);
+        let mut t = RuleSet::default();
+        t.insert(64);
+        t.insert(5);
+        assert_eq!(s.and(t).iter().collect::<Vec<_>>(), vec![64]);
+    }
 }
