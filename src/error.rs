@@ -74,6 +74,15 @@ pub fn kind_of(err: &anyhow::Error) -> Option<FailureKind> {
         .map(|f| f.kind)
 }
 
+/// The results of parallel tasks, in task order, failing with the first
+/// error in that order. Collecting a rayon iterator into a `Result` returns
+/// whichever task failed first in time, so one bad input could give a
+/// different message from run to run; collect into a `Vec` of results and
+/// pass it here instead.
+pub fn first_error<T>(results: Vec<anyhow::Result<T>>) -> anyhow::Result<Vec<T>> {
+    results.into_iter().collect()
+}
+
 /// Exit code for an error: its kind's code, or 1 for anything unexpected.
 pub fn exit_code_of(err: &anyhow::Error) -> u8 {
     kind_of(err).map(FailureKind::exit_code).unwrap_or(1)

@@ -154,7 +154,19 @@ impl LocalDim {
         c
     }
 
+    /// Appends another column's codes, re-coded into this column's labels.
+    pub fn append(&mut self, other: LocalDim) {
+        let recode: Vec<u32> = other
+            .labels
+            .iter()
+            .map(|l| self.code_of(l.as_deref()))
+            .collect();
+        self.codes
+            .extend(other.codes.iter().map(|&c| recode[c as usize]));
+    }
+
     /// Appends a batch of a text column.
+
     pub fn push(&mut self, a: &ArrayRef, column: &str) -> Result<()> {
         if let Some(d) = a.as_any_dictionary_opt() {
             // Map each dictionary value once, then the keys.

@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
-use crate::error::bad_input;
+use crate::error::{bad_input, first_error};
 use crate::input::columns::{self, LocalDim, Offenders};
 use crate::input::discovery::Catalog;
 use crate::input::guard;
@@ -209,6 +209,42 @@ pub struct Contacts {
 }
 
 impl Contacts {
+    /// Appends the contacts of a later file; every file must type
+    /// `contact_id` alike. Agent codes are re-coded into this table's.
+    fn append(&mut self, other: Contacts) -> Result<()> {
+        let first_file = self.files.is_empty();
+        if first_file {
+            self.contact_ids = if other.contact_ids.is_int() {
+                LoanIds::Int(Vec::new())
+            } else {
+                LoanIds::empty_str()
+            };
+        } else if other.contact_ids.is_int() != self.contact_ids.is_int() {
+            let path = other.files.first().map(|f| f.0.display().to_string());
+            return Err(bad_input(format!(
+                "column 'contact_id' is {} here but {} in earlier contacts files: one type for all",
+                if other.contact_ids.is_int() {
+                    "Int64"
+                } else {
+                    "a string"
+                },
+                self.contact_ids.type_name()
+            )))
+            .with_context(|| format!("contacts file '{}'", path.unwrap_or_default()));
+        }
+        self.date.extend(other.date);
+        self.contact_ids.extend(other.contact_ids);
+        self.ids.extend(other.ids);
+        self.local_ts.extend(other.local_ts);
+        self.channel.extend(other.channel);
+        self.outcome.extend(other.outcome);
+        self.ptp_amount.extend(other.ptp_amount);
+        self.ptp_date.extend(other.ptp_date);
+        self.agent.append(other.agent);
+        self.files.extend(other.files);
+        Ok(())
+    }
+
     /// No contacts (the loans' id type given).
     pub fn empty(int_ids: bool) -> Contacts {
         Contacts {
@@ -281,26 +317,22 @@ pub fn read_window(
     int_ids: bool,
     zone: Zone,
 ) -> Result<Contacts> {
-    let mut c = Contacts {
-        date: Vec::new(),
-        contact_ids: LoanIds::empty_str(),
-        ids: if int_ids {
-            LoanIds::Int(Vec::new())
-        } else {
-            LoanIds::empty_str()
-        },
-        local_ts: Vec::new(),
-        channel: Vec::new(),
-        agent: LocalDim::default(),
-        outcome: Vec::new(),
-        ptp_amount: Vec::new(),
-        ptp_date: Vec::new(),
-        files: Vec::new(),
-    };
-    for (date, path) in window_files(catalog, from, to) {
-        let rows = guard::decoding("the file", || read_file(path, days(date), zone, &mut c))
-            .with_context(|| format!("contacts file '{}'", path.display()))?;
-        c.files.push((path.clone(), rows));
+    use rayon::prelude::*;
+    // One task per file (a day's contacts), appended in file order.
+    let files: Vec<(NaiveDate, &PathBuf)> = window_files(catalog, from, to).collect();
+    let parts = files
+        .par_iter()
+        .map(|&(date, path)| {
+            let mut part = Contacts::empty(int_ids);
+            let rows = guard::decoding("the file", || read_file(path, days(date), zone, &mut part))
+                .with_context(|| format!("contacts file '{}'", path.display()))?;
+            part.files.push((path.clone(), rows));
+            Ok(part)
+        })
+        .collect::<Vec<_>>();
+    let mut c = Contacts::empty(int_ids);
+    for part in first_error(parts)? {
+        c.append(part)?;
     }
     Ok(c)
 }
@@ -334,15 +366,8 @@ fn read_file(path: &PathBuf, date: i32, zone: Zone, c: &mut Contacts) -> Result<
         .expect("checked")
         .data_type()
         == &DataType::Int64;
-    if c.contact_ids.is_empty() && c.files.is_empty() && contact_id_int {
+    if contact_id_int {
         c.contact_ids = LoanIds::Int(Vec::new());
-    }
-    if contact_id_int != c.contact_ids.is_int() {
-        return Err(bad_input(format!(
-            "column 'contact_id' is {} here but {} in earlier contacts files: one type for all",
-            if contact_id_int { "Int64" } else { "a string" },
-            c.contact_ids.type_name()
-        )));
     }
     let fields = builder.schema().fields().clone();
     let roots: Vec<usize> = DECODED

@@ -24,7 +24,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
 
-use crate::error::bad_input;
+use crate::error::{bad_input, first_error};
 use crate::input::columns::{self, LocalDim, Offenders};
 use crate::input::discovery::Partition;
 use crate::input::guard;
@@ -238,13 +238,15 @@ fn open_all(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<Vec<Ope
         Extent::RunDate => DECODED.iter().chain(RUN_DATE_ONLY).copied().collect(),
         Extent::Comparison => DECODED.to_vec(),
     };
-    part.files
+    let opened = part
+        .files
         .par_iter()
         .map(|p| {
             guard::decoding("the footer", || open(p, map, &columns))
                 .with_context(|| format!("loans file '{}'", p.display()))
         })
-        .collect()
+        .collect::<Vec<_>>();
+    first_error(opened)
 }
 
 /// Types of the contract columns, to require one schema per partition.
@@ -306,7 +308,7 @@ pub fn read_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<S
     }
     let days = (part.date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
 
-    let chunks: Vec<Chunk> = tasks
+    let chunks: Vec<Result<Chunk>> = tasks
         .par_iter()
         .map(|&(fi, rg, row)| {
             guard::decoding(&format!("row group {rg}"), || {
@@ -314,7 +316,8 @@ pub fn read_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<S
             })
             .with_context(|| format!("loans file '{}'", part.files[fi].display()))
         })
-        .collect::<Result<_>>()?;
+        .collect::<Vec<_>>();
+    let chunks = first_error(chunks)?;
 
     let total: usize = chunks.iter().map(|c| c.dpd.len()).sum();
     if total == 0 {
@@ -687,14 +690,15 @@ fn concat_map<S: Sync, T: Copy + Send + Sync>(
 /// needs from the snapshots between a promise and its date, without
 /// decoding the rest.
 pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>)> {
-    let opened: Vec<OpenFile> = part
+    let opened = part
         .files
         .par_iter()
         .map(|p| {
             guard::decoding("the footer", || open(p, map, &["loan_id", "paid_amount"]))
                 .with_context(|| format!("loans file '{}'", p.display()))
         })
-        .collect::<Result<_>>()?;
+        .collect::<Vec<_>>();
+    let opened = first_error(opened)?;
     let int_ids = opened.first().is_some_and(|f| {
         f.schema
             .field_with_name("loan_id")

@@ -88,7 +88,7 @@ pub fn write(
         rows.chunks(ROWS_PER_FILE).collect()
     };
     assert_eq!(chunks.len(), paths.len(), "one path per file");
-    chunks
+    let written = chunks
         .par_iter()
         .zip(paths)
         .map(|(chunk, path)| {
@@ -101,7 +101,8 @@ pub fn write(
             )?;
             Ok(batch.num_rows())
         })
-        .collect()
+        .collect::<Vec<_>>();
+    crate::error::first_error(written)
 }
 
 fn build(

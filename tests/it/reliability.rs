@@ -341,6 +341,63 @@ fn loan_id_typed_differently_in_loans_and_contacts() {
 }
 
 #[test]
+fn contact_id_typed_differently_across_contacts_files() {
+    let d = tempfile::tempdir().unwrap();
+    let (input, _) = hand_input(d.path());
+    let mut csv = contacts_csv("phone", "no_answer");
+    let mut second = csv.rows[0].clone();
+    second[2] = Some("2026-11-28".into());
+    second[3] = Some("2026-11-28 10:00:00".into());
+    csv.rows.push(second);
+    write_contacts(&input, &csv);
+    let file = input.join(format!("contacts/as_of_date={TODAY}/part-00000.parquet"));
+    rewrite(&file, |b| {
+        let ids: Int64Array = (0..b.num_rows()).map(|i| Some(i as i64 + 1)).collect();
+        replace(b, "contact_id", Arc::new(ids))
+    });
+    rejects(
+        &input,
+        4,
+        &[
+            &format!("contacts file '{}'", file.display()),
+            "column 'contact_id' is Int64 here but string in earlier contacts files: one type for all",
+        ],
+    );
+}
+
+#[test]
+fn the_first_of_several_bad_files_is_named_every_time() {
+    // Files are decoded in parallel; the error is the first in file order,
+    // not whichever task failed first, so reruns give the same message.
+    let d = tempfile::tempdir().unwrap();
+    let (input, today) = hand_input(d.path());
+    let b = read_file(&today);
+    let n = b.num_rows();
+    fs::remove_file(&today).unwrap();
+    for k in 0..4 {
+        let part = set_cell(
+            b.slice(k * n / 4, n / 4),
+            "status",
+            0,
+            Some(&format!("bad{k}")),
+        );
+        write_partition(
+            &input,
+            "loans",
+            TODAY,
+            &format!("part-{k:05}.parquet"),
+            &part,
+            100,
+        );
+    }
+    let first = rejects(&input, 4, &["part-00000.parquet", "\"bad0\""]);
+    for _ in 0..3 {
+        let out = d.path().join("out");
+        assert_eq!(run_cmd("run", &input, Some(&out)).stderr, first);
+    }
+}
+
+#[test]
 fn unknown_channel_and_outcome() {
     for (channel, outcome, needle) in [
         (
