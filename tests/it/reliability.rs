@@ -719,6 +719,7 @@ fn a_crash_at_every_publishing_step_leaves_old_or_new_never_a_mix() {
         run_ok(&a, &out, "2");
         assert_eq!(tree(&out), old);
     }
+    eprintln!("crash points: {crashed} (one after every rename of the publication)");
     assert!(crashed >= 30, "every rename was a crash point ({crashed})");
 }
 
