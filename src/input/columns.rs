@@ -166,7 +166,6 @@ impl LocalDim {
     }
 
     /// Appends a batch of a text column.
-
     pub fn push(&mut self, a: &ArrayRef, column: &str) -> Result<()> {
         if let Some(d) = a.as_any_dictionary_opt() {
             // Map each dictionary value once, then the keys.
