@@ -275,63 +275,89 @@ pub fn first_match<'r>(rules: &'r [Rule], f: &Facts) -> Option<(usize, &'r Rule)
 /// name, so trying each named value, one value no rule names, and the dpd
 /// edges on both sides covers every case that can differ.
 pub fn uncovered(rules: &[Rule]) -> Option<String> {
-    let mut dpds: Vec<i32> = vec![0, 1, 100_000];
-    let mut grades: Vec<Option<String>> = vec![None, Some("\u{0}other".into())];
-    let mut products: Vec<String> = vec!["\u{0}other".into()];
-    let mut stages: Vec<String> = vec!["none".into(), "\u{0}other".into()];
-    for r in rules {
-        let w = &r.when;
-        for d in [w.dpd_min, w.dpd_max].into_iter().flatten() {
-            dpds.extend([d - 1, d, d + 1].into_iter().filter(|&x| x >= 0));
+    Grid::of(rules).find(|_, f| first_match(rules, f).is_none().then(|| describe(f)))
+}
+
+/// Every case the rules can tell apart: each value they name, one value no
+/// rule names ("\u{0}other"), and the dpd edges on both sides, crossed with
+/// every status that has a tier, plan status, route and flag.
+struct Grid {
+    dpds: Vec<i32>,
+    grades: Vec<Option<String>>,
+    products: Vec<String>,
+    stages: Vec<String>,
+}
+
+impl Grid {
+    fn of(rules: &[Rule]) -> Grid {
+        let mut g = Grid {
+            dpds: vec![0, 1, 100_000],
+            grades: vec![None, Some("\u{0}other".into())],
+            products: vec!["\u{0}other".into()],
+            stages: vec!["none".into(), "\u{0}other".into()],
+        };
+        for r in rules {
+            let w = &r.when;
+            for d in [w.dpd_min, w.dpd_max].into_iter().flatten() {
+                g.dpds
+                    .extend([d - 1, d, d + 1].into_iter().filter(|&x| x >= 0));
+            }
+            g.grades
+                .extend(w.grade.iter().flatten().map(|x| Some(x.clone())));
+            g.products.extend(w.product.iter().flatten().cloned());
+            g.stages.extend(w.legal_stage.iter().flatten().cloned());
+            g.stages.extend(w.legal_stage_not.iter().flatten().cloned());
         }
-        grades.extend(w.grade.iter().flatten().map(|g| Some(g.clone())));
-        products.extend(w.product.iter().flatten().cloned());
-        stages.extend(w.legal_stage.iter().flatten().cloned());
-        stages.extend(w.legal_stage_not.iter().flatten().cloned());
+        g.dpds.sort();
+        g.dpds.dedup();
+        g.grades.sort();
+        g.grades.dedup();
+        g.products.sort();
+        g.products.dedup();
+        g.stages.sort();
+        g.stages.dedup();
+        g
     }
-    dpds.sort();
-    dpds.dedup();
-    grades.sort();
-    grades.dedup();
-    products.sort();
-    products.dedup();
-    stages.sort();
-    stages.dedup();
-    let plans = [
-        PlanStatus::None,
-        PlanStatus::Active,
-        PlanStatus::Completed,
-        PlanStatus::Broken,
-    ];
-    let routes = [
-        None,
-        Some(Route::Enforce),
-        Some(Route::Negotiate),
-        Some(Route::Unsecured),
-    ];
-    for status in [Status::Active, Status::ChargedOff] {
-        for &dpd in &dpds {
-            for grade in &grades {
-                for product in &products {
-                    for stage in &stages {
-                        for plan in plans {
-                            for route in routes {
-                                for bits in 0..16u8 {
-                                    let f = Facts {
-                                        status,
-                                        dpd,
-                                        grade: grade.as_deref(),
-                                        product,
-                                        contactable: bits & 1 == 0,
-                                        legal_stage: stage,
-                                        plan,
-                                        route,
-                                        secured: bits & 2 != 0,
-                                        refused_7d: bits & 4 != 0,
-                                        early_warning: bits & 8 != 0,
-                                    };
-                                    if first_match(rules, &f).is_none() {
-                                        return Some(describe(&f));
+
+    /// Calls `f` with each case (and the indices of its grade, product and
+    /// legal stage in the grid's lists) until it returns something.
+    fn find<T>(&self, mut f: impl FnMut([usize; 3], &Facts) -> Option<T>) -> Option<T> {
+        let plans = [
+            PlanStatus::None,
+            PlanStatus::Active,
+            PlanStatus::Completed,
+            PlanStatus::Broken,
+        ];
+        let routes = [
+            None,
+            Some(Route::Enforce),
+            Some(Route::Negotiate),
+            Some(Route::Unsecured),
+        ];
+        for status in [Status::Active, Status::ChargedOff] {
+            for &dpd in &self.dpds {
+                for (gi, grade) in self.grades.iter().enumerate() {
+                    for (pi, product) in self.products.iter().enumerate() {
+                        for (si, stage) in self.stages.iter().enumerate() {
+                            for plan in plans {
+                                for route in routes {
+                                    for bits in 0..16u8 {
+                                        let facts = Facts {
+                                            status,
+                                            dpd,
+                                            grade: grade.as_deref(),
+                                            product,
+                                            contactable: bits & 1 == 0,
+                                            legal_stage: stage,
+                                            plan,
+                                            route,
+                                            secured: bits & 2 != 0,
+                                            refused_7d: bits & 4 != 0,
+                                            early_warning: bits & 8 != 0,
+                                        };
+                                        if let Some(t) = f([gi, pi, si], &facts) {
+                                            return Some(t);
+                                        }
                                     }
                                 }
                             }
@@ -340,8 +366,8 @@ pub fn uncovered(rules: &[Rule]) -> Option<String> {
                 }
             }
         }
+        None
     }
-    None
 }
 
 fn describe(f: &Facts) -> String {
@@ -373,73 +399,23 @@ mod tests {
     use super::*;
 
     /// The per-code rule sets give the same first rule as checking every
-    /// condition, over a grid of every value the built-in rules compare
-    /// against, values no rule names, and the dpd edges.
+    /// condition, over every case the built-in rules can tell apart.
     #[test]
     fn text_index_agrees_with_first_match() {
         let rules = crate::policy::Policy::default().rules;
-        let mut grades: Vec<Option<&str>> = vec![None, Some("zz")];
-        let mut products: Vec<&str> = vec!["", "zz"];
-        let mut legal: Vec<&str> = vec!["none", "zz"];
-        let mut dpds = vec![0, 1, 100_000];
-        for r in &rules {
-            let w = &r.when;
-            grades.extend(w.grade.iter().flatten().map(|g| Some(g.as_str())));
-            products.extend(w.product.iter().flatten().map(String::as_str));
-            legal.extend(w.legal_stage.iter().flatten().map(String::as_str));
-            legal.extend(w.legal_stage_not.iter().flatten().map(String::as_str));
-            for d in [w.dpd_min, w.dpd_max].into_iter().flatten() {
-                dpds.extend([d - 1, d, d + 1].into_iter().filter(|&x| x >= 0));
-            }
-        }
-        let index = TextIndex::new(&rules, &grades, &products, &legal);
-        let routes = [
-            None,
-            Some(Route::Enforce),
-            Some(Route::Negotiate),
-            Some(Route::Unsecured),
-        ];
-        let plans = [
-            PlanStatus::None,
-            PlanStatus::Active,
-            PlanStatus::Completed,
-            PlanStatus::Broken,
-        ];
+        let g = Grid::of(&rules);
+        let grades: Vec<Option<&str>> = g.grades.iter().map(|x| x.as_deref()).collect();
+        let products: Vec<&str> = g.products.iter().map(String::as_str).collect();
+        let stages: Vec<&str> = g.stages.iter().map(String::as_str).collect();
+        let index = TextIndex::new(&rules, &grades, &products, &stages);
         let mut checked = 0;
-        for (g, &grade) in grades.iter().enumerate() {
-            for (p, &product) in products.iter().enumerate() {
-                for (l, &legal_stage) in legal.iter().enumerate() {
-                    for status in [Status::Active, Status::ChargedOff] {
-                        for &dpd in &dpds {
-                            for plan in plans {
-                                for route in routes {
-                                    for bits in 0..16u8 {
-                                        let f = Facts {
-                                            status,
-                                            dpd,
-                                            grade,
-                                            product,
-                                            contactable: bits & 1 != 0,
-                                            legal_stage,
-                                            plan,
-                                            route,
-                                            secured: bits & 2 != 0,
-                                            refused_7d: bits & 4 != 0,
-                                            early_warning: bits & 8 != 0,
-                                        };
-                                        let want = first_match(&rules, &f).map(|(k, _)| k);
-                                        let got = index
-                                            .first_match(&rules, g as u32, p as u32, l as u32, &f);
-                                        assert_eq!(got, want, "{f:?}");
-                                        checked += 1;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        g.find(|[gi, pi, si], f| {
+            let want = first_match(&rules, f).map(|(k, _)| k);
+            let got = index.first_match(&rules, gi as u32, pi as u32, si as u32, f);
+            assert_eq!(got, want, "{f:?}");
+            checked += 1;
+            None::<()>
+        });
         assert!(checked > 10_000, "{checked}");
     }
 
