@@ -580,6 +580,9 @@ fn missing_comparison_snapshots_are_not_available_and_the_run_succeeds() {
     let m = manifest(&out);
     assert_eq!(m["periods"][0]["available"], false);
     assert_eq!(m["periods"][1]["available"], false);
+    let html =
+        fs::read_to_string(out.join(format!("report/as_of_date={TODAY}/report.html"))).unwrap();
+    assert!(html.contains("not available"), "the report says so");
     let v = run_cmd("validate", &input, None);
     assert_eq!(v.code, Some(0));
     assert!(v
