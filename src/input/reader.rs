@@ -542,7 +542,7 @@ fn map_enum<T: Copy>(
 /// serial concatenation was a third of the read time at 10M loans.
 fn assemble(
     part: &Partition,
-    chunks: Vec<Chunk>,
+    mut chunks: Vec<Chunk>,
     file_rows: Vec<usize>,
     int_ids: bool,
     total: usize,
@@ -571,14 +571,34 @@ fn assemble(
     let (region_labels, region_maps) = global(|c| &c.region);
     let (grade_labels, grade_maps) = global(|c| &c.grade);
     let (legal_labels, legal_maps) = global(|c| &c.legal);
-    let codes = |pick: fn(&Chunk) -> &LocalDim, maps: &[Vec<u32>]| -> Vec<u32> {
-        concat_map(
-            &chunks,
-            |c| &pick(c).codes,
-            |k, &x| maps[k][x as usize],
-            total,
-        )
-    };
+    // Each column is moved out of the pieces as soon as it is concatenated,
+    // so that pieces and snapshot are never both whole in memory. (Peak RSS
+    // hardly moved, as mimalloc keeps freed memory mapped for a second
+    // before returning it; live memory did: BENCHMARKS.md.)
+    macro_rules! take {
+        ($($field:ident).+) => {{
+            let v = concat(&chunks, |c| &c.$($field).+);
+            for c in chunks.iter_mut() {
+                c.$($field).+ = Vec::new();
+            }
+            v
+        }};
+    }
+    macro_rules! take_codes {
+        ($field:ident, $maps:expr) => {{
+            let maps = &$maps;
+            let v = concat_map(
+                &chunks,
+                |c| &c.$field.codes,
+                |k, &x| maps[k][x as usize],
+                total,
+            );
+            for c in chunks.iter_mut() {
+                c.$field.codes = Vec::new();
+            }
+            v
+        }};
+    }
     let origins = {
         let mut first_row = 0;
         chunks
@@ -595,17 +615,39 @@ fn assemble(
             .collect()
     };
     let ids = if int_ids {
-        LoanIds::Int(concat(&chunks, |c| match &c.ids {
+        let v = concat(&chunks, |c| match &c.ids {
             LoanIds::Int(v) => v,
             LoanIds::Str { .. } => unreachable!("one id type per partition (checked)"),
-        }))
-    } else {
-        let mut ids = LoanIds::empty_str();
-        for c in &chunks {
-            ids.extend(c.ids.clone());
+        });
+        for c in chunks.iter_mut() {
+            c.ids = LoanIds::Int(Vec::new());
         }
-        ids
+        LoanIds::Int(v)
+    } else {
+        LoanIds::concat(
+            chunks
+                .iter_mut()
+                .map(|c| std::mem::replace(&mut c.ids, LoanIds::empty_str())),
+        )
     };
+    let product = take_codes!(product, product_maps);
+    let region = take_codes!(region, region_maps);
+    let grade = take_codes!(grade, grade_maps);
+    let legal = take_codes!(legal, legal_maps);
+    let status = take!(status);
+    let plan = take!(plan);
+    let dpd = take!(dpd);
+    let balance = take!(balance);
+    let past_due = take!(past_due);
+    let paid = take!(paid);
+    let recovered = take!(recovered);
+    let origination = take!(origination);
+    let collateral = take!(collateral);
+    let senior_lien = take!(senior_lien);
+    let contactable = take!(contactable);
+    let original = take!(original);
+    let charge_off_date = take!(charge_off_date);
+    let charge_off_amount = take!(charge_off_amount);
     Snapshot {
         date: part.date,
         files: part.files.clone(),
@@ -613,35 +655,35 @@ fn assemble(
         origins,
         ids,
         product: Dim {
-            codes: codes(|c| &c.product, &product_maps),
+            codes: product,
             labels: product_labels,
         },
         region: Dim {
-            codes: codes(|c| &c.region, &region_maps),
+            codes: region,
             labels: region_labels,
         },
         grade: Dim {
-            codes: codes(|c| &c.grade, &grade_maps),
+            codes: grade,
             labels: grade_labels,
         },
-        status: concat(&chunks, |c| &c.status),
-        plan: concat(&chunks, |c| &c.plan),
-        dpd: concat(&chunks, |c| &c.dpd),
-        balance: concat(&chunks, |c| &c.balance),
-        past_due: concat(&chunks, |c| &c.past_due),
-        paid: concat(&chunks, |c| &c.paid),
-        recovered: concat(&chunks, |c| &c.recovered),
-        origination: concat(&chunks, |c| &c.origination),
-        collateral: concat(&chunks, |c| &c.collateral),
-        senior_lien: concat(&chunks, |c| &c.senior_lien),
+        status,
+        plan,
+        dpd,
+        balance,
+        past_due,
+        paid,
+        recovered,
+        origination,
+        collateral,
+        senior_lien,
         legal: Dim {
-            codes: codes(|c| &c.legal, &legal_maps),
+            codes: legal,
             labels: legal_labels,
         },
-        contactable: concat(&chunks, |c| &c.contactable),
-        original: concat(&chunks, |c| &c.original),
-        charge_off_date: concat(&chunks, |c| &c.charge_off_date),
-        charge_off_amount: concat(&chunks, |c| &c.charge_off_amount),
+        contactable,
+        original,
+        charge_off_date,
+        charge_off_amount,
         rounded_money_values: chunks.iter().map(|c| c.rounded).sum(),
     }
 }

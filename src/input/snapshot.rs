@@ -121,7 +121,28 @@ impl LoanIds {
             _ => self.str_bytes(a).cmp(other.str_bytes(b)),
         }
     }
+    /// String id columns joined in order, the bytes and offsets reserved
+    /// once; each piece is dropped as soon as it is copied.
+    pub fn concat(pieces: impl Iterator<Item = LoanIds>) -> LoanIds {
+        let pieces: Vec<LoanIds> = pieces.collect();
+        let (mut n, mut len) = (0, 0);
+        for p in &pieces {
+            if let LoanIds::Str { offsets, bytes } = p {
+                n += offsets.len() - 1;
+                len += bytes.len();
+            }
+        }
+        let mut out = LoanIds::str_with_capacity(n);
+        if let LoanIds::Str { bytes, .. } = &mut out {
+            bytes.reserve_exact(len);
+        }
+        for p in pieces {
+            out.extend(p);
+        }
+        out
+    }
     /// Appends another id column of the same type.
+
     pub fn extend(&mut self, other: LoanIds) {
         match (self, other) {
             (LoanIds::Int(a), LoanIds::Int(b)) => a.extend(b),
