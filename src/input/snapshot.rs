@@ -142,7 +142,6 @@ impl LoanIds {
         out
     }
     /// Appends another id column of the same type.
-
     pub fn extend(&mut self, other: LoanIds) {
         match (self, other) {
             (LoanIds::Int(a), LoanIds::Int(b)) => a.extend(b),
