@@ -286,7 +286,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     clock.timings.extend(figures.compute_steps.iter().cloned());
     // The earlier snapshots and the contacts are done with: describe them
     // for the manifest and free them before the tables are built (RSS
-    // falls from about 4.0 to 2.0 GiB at 10M loans for the write).
+    // falls from about 3.8 to 1.9 GiB at 10M loans for the write).
     let mut inputs: Vec<InputPartition> = std::iter::once(&cur)
         .chain(prev.iter())
         .chain(m1.iter())
