@@ -571,34 +571,6 @@ fn assemble(
     let (region_labels, region_maps) = global(|c| &c.region);
     let (grade_labels, grade_maps) = global(|c| &c.grade);
     let (legal_labels, legal_maps) = global(|c| &c.legal);
-    // Each column is moved out of the pieces as soon as it is concatenated,
-    // so that pieces and snapshot are never both whole in memory. (Peak RSS
-    // hardly moved, as mimalloc keeps freed memory mapped for a second
-    // before returning it; live memory did: BENCHMARKS.md.)
-    macro_rules! take {
-        ($($field:ident).+) => {{
-            let v = concat(&chunks, |c| &c.$($field).+);
-            for c in chunks.iter_mut() {
-                c.$($field).+ = Vec::new();
-            }
-            v
-        }};
-    }
-    macro_rules! take_codes {
-        ($field:ident, $maps:expr) => {{
-            let maps = &$maps;
-            let v = concat_map(
-                &chunks,
-                |c| &c.$field.codes,
-                |k, &x| maps[k][x as usize],
-                total,
-            );
-            for c in chunks.iter_mut() {
-                c.$field.codes = Vec::new();
-            }
-            v
-        }};
-    }
     let origins = {
         let mut first_row = 0;
         chunks
@@ -614,15 +586,27 @@ fn assemble(
             })
             .collect()
     };
+    let rounded_money_values = chunks.iter().map(|c| c.rounded).sum();
+    // Each column is moved out of the pieces as it is concatenated (fields
+    // below are built in order), so that pieces and snapshot are never both
+    // whole in memory. (Peak RSS hardly moved, as mimalloc keeps freed
+    // memory mapped for a second before returning it; live memory did:
+    // BENCHMARKS.md.)
+    let codes = |chunks: &mut [Chunk], pick: fn(&mut Chunk) -> &mut LocalDim, maps: &[Vec<u32>]| {
+        let pieces = take(chunks, |c| &mut pick(c).codes);
+        concat_map(&pieces, |k, &x| maps[k][x as usize], total)
+    };
     let ids = if int_ids {
-        let v = concat(&chunks, |c| match &c.ids {
-            LoanIds::Int(v) => v,
-            LoanIds::Str { .. } => unreachable!("one id type per partition (checked)"),
-        });
-        for c in chunks.iter_mut() {
-            c.ids = LoanIds::Int(Vec::new());
-        }
-        LoanIds::Int(v)
+        let pieces: Vec<Vec<i64>> = chunks
+            .iter_mut()
+            .map(
+                |c| match std::mem::replace(&mut c.ids, LoanIds::Int(Vec::new())) {
+                    LoanIds::Int(v) => v,
+                    LoanIds::Str { .. } => unreachable!("one id type per partition (checked)"),
+                },
+            )
+            .collect();
+        LoanIds::Int(concat(&pieces))
     } else {
         LoanIds::concat(
             chunks
@@ -630,24 +614,6 @@ fn assemble(
                 .map(|c| std::mem::replace(&mut c.ids, LoanIds::empty_str())),
         )
     };
-    let product = take_codes!(product, product_maps);
-    let region = take_codes!(region, region_maps);
-    let grade = take_codes!(grade, grade_maps);
-    let legal = take_codes!(legal, legal_maps);
-    let status = take!(status);
-    let plan = take!(plan);
-    let dpd = take!(dpd);
-    let balance = take!(balance);
-    let past_due = take!(past_due);
-    let paid = take!(paid);
-    let recovered = take!(recovered);
-    let origination = take!(origination);
-    let collateral = take!(collateral);
-    let senior_lien = take!(senior_lien);
-    let contactable = take!(contactable);
-    let original = take!(original);
-    let charge_off_date = take!(charge_off_date);
-    let charge_off_amount = take!(charge_off_amount);
     Snapshot {
         date: part.date,
         files: part.files.clone(),
@@ -655,73 +621,75 @@ fn assemble(
         origins,
         ids,
         product: Dim {
-            codes: product,
+            codes: codes(&mut chunks, |c| &mut c.product, &product_maps),
             labels: product_labels,
         },
         region: Dim {
-            codes: region,
+            codes: codes(&mut chunks, |c| &mut c.region, &region_maps),
             labels: region_labels,
         },
         grade: Dim {
-            codes: grade,
+            codes: codes(&mut chunks, |c| &mut c.grade, &grade_maps),
             labels: grade_labels,
         },
-        status,
-        plan,
-        dpd,
-        balance,
-        past_due,
-        paid,
-        recovered,
-        origination,
-        collateral,
-        senior_lien,
+        status: concat(&take(&mut chunks, |c| &mut c.status)),
+        plan: concat(&take(&mut chunks, |c| &mut c.plan)),
+        dpd: concat(&take(&mut chunks, |c| &mut c.dpd)),
+        balance: concat(&take(&mut chunks, |c| &mut c.balance)),
+        past_due: concat(&take(&mut chunks, |c| &mut c.past_due)),
+        paid: concat(&take(&mut chunks, |c| &mut c.paid)),
+        recovered: concat(&take(&mut chunks, |c| &mut c.recovered)),
+        origination: concat(&take(&mut chunks, |c| &mut c.origination)),
+        collateral: concat(&take(&mut chunks, |c| &mut c.collateral)),
+        senior_lien: concat(&take(&mut chunks, |c| &mut c.senior_lien)),
         legal: Dim {
-            codes: legal,
+            codes: codes(&mut chunks, |c| &mut c.legal, &legal_maps),
             labels: legal_labels,
         },
-        contactable,
-        original,
-        charge_off_date,
-        charge_off_amount,
-        rounded_money_values: chunks.iter().map(|c| c.rounded).sum(),
+        contactable: concat(&take(&mut chunks, |c| &mut c.contactable)),
+        original: concat(&take(&mut chunks, |c| &mut c.original)),
+        charge_off_date: concat(&take(&mut chunks, |c| &mut c.charge_off_date)),
+        charge_off_amount: concat(&take(&mut chunks, |c| &mut c.charge_off_amount)),
+        rounded_money_values,
     }
 }
 
-/// One column of every chunk, concatenated (copied in parallel).
-fn concat<T: Copy + Send + Sync>(
-    chunks: &[Chunk],
-    pick: impl Fn(&Chunk) -> &Vec<T> + Sync,
-) -> Vec<T> {
-    let total = chunks.iter().map(|c| pick(c).len()).sum();
-    concat_map(chunks, pick, |_, &x| x, total)
+/// One column moved out of every chunk, in chunk order (each chunk keeps an
+/// empty column).
+fn take<T>(chunks: &mut [Chunk], pick: impl Fn(&mut Chunk) -> &mut Vec<T>) -> Vec<Vec<T>> {
+    chunks.iter_mut().map(|c| std::mem::take(pick(c))).collect()
 }
 
-/// One column of every chunk, each value mapped with its chunk's index,
-/// written into place in parallel.
+/// A column's pieces, concatenated (copied in parallel).
+fn concat<T: Copy + Send + Sync>(pieces: &[Vec<T>]) -> Vec<T> {
+    let total = pieces.iter().map(Vec::len).sum();
+    concat_map(pieces, |_, &x| x, total)
+}
+
+/// A column's pieces, each value mapped with its piece's index, written
+/// into place in parallel.
 fn concat_map<S: Sync, T: Copy + Send + Sync>(
-    chunks: &[Chunk],
-    pick: impl Fn(&Chunk) -> &Vec<S> + Sync,
+    pieces: &[Vec<S>],
     map: impl Fn(usize, &S) -> T + Sync,
     total: usize,
 ) -> Vec<T> {
-    let Some(first) = chunks
+    let Some(first) = pieces
         .iter()
         .enumerate()
-        .find_map(|(k, c)| pick(c).first().map(|x| map(k, x)))
+        .find_map(|(k, p)| p.first().map(|x| map(k, x)))
     else {
         return Vec::new();
     };
     let mut out = vec![first; total];
     let mut rest = &mut out[..];
-    let mut parts = Vec::with_capacity(chunks.len());
-    for (k, c) in chunks.iter().enumerate() {
-        let (dst, tail) = rest.split_at_mut(pick(c).len());
+    let mut parts = Vec::with_capacity(pieces.len());
+    for (k, p) in pieces.iter().enumerate() {
+        let (dst, tail) = rest.split_at_mut(p.len());
         parts.push((k, dst));
         rest = tail;
     }
     parts.into_par_iter().for_each(|(k, dst)| {
-        for (d, s) in dst.iter_mut().zip(pick(&chunks[k])) {
+        for (d, s) in dst.iter_mut().zip(&pieces[k]) {
             *d = map(k, s);
         }
     });
