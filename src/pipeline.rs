@@ -367,7 +367,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         },
     )?;
     let report_path = stage.file("report", "report.html")?;
-    write_synced(&report_path, html.as_bytes())?;
+    publish::write_synced(&report_path, html.as_bytes())?;
     clock.lap("render report");
 
     let manifest = Manifest {
@@ -410,7 +410,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     };
     let manifest_path = stage.file("manifest", "manifest.json")?;
     let json = serde_json::to_string_pretty(&manifest).context("serialising the manifest")?;
-    write_synced(&manifest_path, json.as_bytes())?;
+    publish::write_synced(&manifest_path, json.as_bytes())?;
 
     let report_target = stage.target("report").join("report.html");
     let manifest_target = stage.target("manifest").join("manifest.json");
@@ -485,19 +485,6 @@ fn input_info(l: &Loaded) -> InputPartition {
             .collect(),
         rounded_money_values: l.snap.rounded_money_values,
     }
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let io = |e: std::io::Error| {
-        fail(
-            FailureKind::Output,
-            format!("writing '{}': {e}", path.display()),
-        )
-    };
-    let mut f = std::fs::File::create(path).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)
 }
 
 /// What a comparison period needs from its earlier snapshot.

@@ -37,6 +37,8 @@ pub const STAGING: &str = ".arrears-staging";
 /// The lock file in the output root.
 pub const LOCK_FILE: &str = ".arrears.lock";
 const JOURNAL: &str = "JOURNAL";
+/// The journal's last line.
+const JOURNAL_END: &str = "end";
 /// Where old folders wait inside a staging folder until it is removed.
 const OLD: &str = ".old";
 
@@ -56,6 +58,15 @@ fn sync_dir(path: &Path) -> Result<()> {
     // Makes the renames themselves durable, not only the files' contents.
     let d = File::open(path).map_err(|e| output_err("opening", path, e))?;
     d.sync_all().map_err(|e| output_err("syncing", path, e))
+}
+
+/// Writes a small file whole and syncs it (the report, the manifest, a
+/// journal): a failure is an output error naming the file.
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |e| output_err("writing", path, e);
+    let mut f = File::create(path).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)
 }
 
 /// The output root's lock, held until dropped.
@@ -142,6 +153,22 @@ pub fn recover(out: &Path, _lock: &OutputLock) -> Result<Recovered> {
     Ok(r)
 }
 
+/// The journal of a staging folder: the partition, the items in publishing
+/// order, and a marker line that shows it was written whole.
+fn write_journal(dir: &Path, partition: &str, items: &[String]) -> Result<()> {
+    let mut text = format!("{partition}\n");
+    for item in items {
+        text.push_str(item);
+        text.push('\n');
+    }
+    text.push_str(JOURNAL_END);
+    text.push('\n');
+    write_synced(&dir.join(JOURNAL), text.as_bytes())?;
+    sync_dir(dir)
+}
+
+/// The partition and items of a staging folder's journal; `None` when it
+/// has none, or one cut short (which commits nothing).
 fn read_journal(dir: &Path) -> Result<Option<(String, Vec<String>)>> {
     let path = dir.join(JOURNAL);
     let text = match fs::read_to_string(&path) {
@@ -154,7 +181,9 @@ fn read_journal(dir: &Path) -> Result<Option<(String, Vec<String>)>> {
     let items: Vec<String> = lines.map(str::to_string).collect();
     // A journal is written whole and synced before any rename; one that does
     // not end with its marker line was cut short and commits nothing.
-    if !partition.starts_with("as_of_date=") || items.last().map(String::as_str) != Some("end") {
+    if !partition.starts_with("as_of_date=")
+        || items.last().map(String::as_str) != Some(JOURNAL_END)
+    {
         return Ok(None);
     }
     Ok(Some((partition, items[..items.len() - 1].to_vec())))
@@ -271,18 +300,7 @@ impl Stage {
         for item in &self.items {
             sync_dir(&self.dir.join(item))?;
         }
-        let journal = self.dir.join(JOURNAL);
-        let mut text = format!("{}\n", self.partition);
-        for item in &self.items {
-            text.push_str(item);
-            text.push('\n');
-        }
-        text.push_str("end\n");
-        let io = |e| output_err("cannot write", &journal, e);
-        let mut f = File::create(&journal).map_err(io)?;
-        f.write_all(text.as_bytes()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        sync_dir(&self.dir)?;
+        write_journal(&self.dir, &self.partition, &self.items)?;
         // Committed: from here a failure must not delete the staged outputs
         // (the next run finishes the swap), so Drop keeps the folder.
         self.published = true;
@@ -356,9 +374,10 @@ mod tests {
         .unwrap();
         fs::create_dir_all(t.path().join("a/as_of_date=2026-11-29")).unwrap();
         fs::write(t.path().join("a/as_of_date=2026-11-29/f"), "new").unwrap();
-        fs::write(
-            dir.join(JOURNAL),
-            "as_of_date=2026-11-29\na\nmanifest\nend\n",
+        write_journal(
+            &dir,
+            "as_of_date=2026-11-29",
+            &["a".to_string(), "manifest".to_string()],
         )
         .unwrap();
         // And an unfinished run that never committed.
