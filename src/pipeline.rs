@@ -126,6 +126,22 @@ struct Inputs {
     contact_input: ContactInput,
 }
 
+impl Inputs {
+    /// The loans snapshots read, run date first.
+    fn loaded(&self) -> impl Iterator<Item = &Loaded> {
+        std::iter::once(&self.cur)
+            .chain(self.prev.iter())
+            .chain(self.m1.iter())
+    }
+
+    /// Every partition read, as the manifest (and `validate`) lists them.
+    fn describe(&self) -> Vec<InputPartition> {
+        let mut inputs: Vec<InputPartition> = self.loaded().map(input_info).collect();
+        inputs.extend(contacts_info(&self.contact_input, self.cur.snap.date));
+        inputs
+    }
+}
+
 /// Reads and checks the run date's snapshot, the comparison snapshots and
 /// the contacts: the same reading, and so the same checks, for `run` and
 /// `validate`.
@@ -199,10 +215,7 @@ pub fn validate(
         let i = read_inputs(&catalog, &dates, policy, &mut clock)?;
         // Duplicate ids are found by the join's sort in `run`; the same
         // check here, in the same order (run date first).
-        for l in std::iter::once(&i.cur)
-            .chain(i.prev.iter())
-            .chain(i.m1.iter())
-        {
+        for l in i.loaded() {
             join::check_unique(&l.snap)?;
         }
         let mut unavailable = Vec::new();
@@ -212,15 +225,9 @@ pub fn validate(
         if m1_snapshot(&dates, &i.prev, &i.m1).is_none() {
             unavailable.push("1m");
         }
-        let mut inputs: Vec<InputPartition> = std::iter::once(&i.cur)
-            .chain(i.prev.iter())
-            .chain(i.m1.iter())
-            .map(input_info)
-            .collect();
-        inputs.extend(contacts_info(&i.contact_input, i.cur.snap.date));
         Ok(Validation {
             as_of: i.cur.snap.date,
-            inputs,
+            inputs: i.describe(),
             unavailable,
             paid_snapshots: i
                 .contact_input
@@ -267,32 +274,26 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     let recovered = publish::recover(&cfg.output, &lock)?;
     clock.lap("discover");
 
-    let Inputs {
-        cur,
-        prev,
-        m1,
-        contact_input,
-    } = read_inputs(&catalog, &dates, &cfg.policy, &mut clock)?;
-    let m1_snap = m1_snapshot(&dates, &prev, &m1);
-
+    let read = read_inputs(&catalog, &dates, &cfg.policy, &mut clock)?;
     let figures = compute(
         &cfg.policy,
-        &cur.snap,
-        prev.as_ref().map(|l| &l.snap),
-        m1_snap,
-        &contact_input,
+        &read.cur.snap,
+        read.prev.as_ref().map(|l| &l.snap),
+        m1_snapshot(&dates, &read.prev, &read.m1),
+        &read.contact_input,
     )?;
     clock.lap("compute");
     clock.timings.extend(figures.compute_steps.iter().cloned());
     // The earlier snapshots and the contacts are done with: describe them
     // for the manifest and free them before the tables are built (RSS
     // falls from about 3.8 to 1.9 GiB at 10M loans for the write).
-    let mut inputs: Vec<InputPartition> = std::iter::once(&cur)
-        .chain(prev.iter())
-        .chain(m1.iter())
-        .map(input_info)
-        .collect();
-    inputs.extend(contacts_info(&contact_input, figures.as_of));
+    let inputs = read.describe();
+    let Inputs {
+        cur,
+        prev,
+        m1,
+        contact_input,
+    } = read;
     drop((prev, m1, contact_input));
 
     let failed = checks::failures(&figures.checks);
@@ -577,10 +578,7 @@ pub fn compute(
     } else {
         Some(join::sort_ids(cur)?)
     };
-    let cur_index = match &cur_sorted {
-        None => promises::IdIndex::Natural,
-        Some(s) => promises::IdIndex::Sorted(s),
-    };
+    let cur_index = promises::IdIndex::of(cur_sorted.as_ref());
     let cur_buckets = checks::bucket_totals(cur, &cur_states);
 
     // What a period needs from its earlier snapshot. On a monthly schedule
@@ -657,10 +655,7 @@ pub fn compute(
                     ids: &p.ids,
                     paid: &p.paid,
                     // Joined in input order: `prev` is in id order too.
-                    index: Some(match &w.sorted {
-                        None => promises::IdIndex::Natural,
-                        Some(s) => promises::IdIndex::Sorted(s),
-                    }),
+                    index: Some(promises::IdIndex::of(w.sorted.as_ref())),
                 });
             }
             for (d, ids, amounts) in &contact_input.paid {

@@ -70,6 +70,14 @@ pub enum IdIndex<'a> {
     Sorted(&'a SortedIds),
 }
 
+impl<'a> IdIndex<'a> {
+    /// The index of a snapshot the run sorted by key, or `Natural` when it
+    /// did not need to (the snapshot is in id order).
+    pub fn of(sorted: Option<&'a SortedIds>) -> IdIndex<'a> {
+        sorted.map_or(IdIndex::Natural, IdIndex::Sorted)
+    }
+}
+
 /// One loans snapshot's `paid_amount` for promise keeping, with a way to
 /// search its ids when the run has one (then promises are looked up, not
 /// scanned).
