@@ -3,7 +3,7 @@
 //! every accepted Arrow variant of its column and reports violations with the
 //! column name and the file's row numbers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use anyhow::Result;
 use arrow::array::{
@@ -465,6 +465,45 @@ pub fn push_flags(a: &ArrayRef, out: &mut Vec<u8>, column: &str) -> Result<()> {
             "column '{column}' has type {t}, expected Boolean"
         ))),
     }
+}
+
+/// Maps a decoded text column onto an enum: each distinct label is parsed
+/// once, unknown labels are an error listing them and their rows.
+pub fn map_enum<T: Copy>(
+    dim: &LocalDim,
+    column: &str,
+    file_row: usize,
+    accepted: &str,
+    parse: impl Fn(Option<&str>) -> Option<T>,
+) -> Result<Vec<T>> {
+    let parsed: Vec<Option<T>> = dim.labels.iter().map(|l| parse(l.as_deref())).collect();
+    if parsed.iter().all(Option::is_some) {
+        return Ok(dim
+            .codes
+            .iter()
+            .map(|&c| parsed[c as usize].expect("all parsed"))
+            .collect());
+    }
+    let mut off = Offenders::default();
+    let mut unknown = BTreeSet::new();
+    for (i, &c) in dim.codes.iter().enumerate() {
+        if parsed[c as usize].is_none() {
+            off.push(file_row + i);
+            unknown.insert(format!(
+                "{:?}",
+                dim.labels[c as usize].as_deref().unwrap_or("null")
+            ));
+        }
+    }
+    let values: Vec<String> = unknown.into_iter().take(5).collect();
+    off.check(
+        column,
+        &format!(
+            "an unknown value {} (accepted: {accepted})",
+            values.join(", ")
+        ),
+    )
+    .map(|_| Vec::new())
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! time: a timestamp without a zone already is; one with a zone holds a UTC
 //! instant (Arrow's rule) and is converted to the policy's zone.
 
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -533,33 +532,14 @@ fn push_enum<T: Copy>(
     columns::require_no_nulls(a, column, base)?;
     let mut dim = LocalDim::default();
     dim.push(a, column)?;
-    let parsed: Vec<Option<T>> = dim
-        .labels
-        .iter()
-        .map(|l| l.as_deref().and_then(parse))
-        .collect();
-    let mut bad = Offenders::default();
-    let mut unknown = BTreeSet::new();
-    for (i, &code) in dim.codes.iter().enumerate() {
-        match parsed[code as usize] {
-            Some(v) => out.push(v),
-            None => {
-                bad.push(base + i);
-                unknown.insert(format!(
-                    "{:?}",
-                    dim.labels[code as usize].as_deref().unwrap_or("null")
-                ));
-            }
-        }
-    }
-    bad.check(
+    out.extend(columns::map_enum(
+        &dim,
         column,
-        &format!(
-            "an unknown value {} (accepted: {})",
-            unknown.into_iter().take(5).collect::<Vec<_>>().join(", "),
-            accepted.join(", ")
-        ),
-    )
+        base,
+        &accepted.join(", "),
+        |l| l.and_then(parse),
+    )?);
+    Ok(())
 }
 
 /// The decode floor of the contacts window (BENCHMARKS.md): the same files

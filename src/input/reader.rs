@@ -25,7 +25,7 @@ use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
 
 use crate::error::{bad_input, first_error};
-use crate::input::columns::{self, LocalDim, Offenders};
+use crate::input::columns::{self, LocalDim};
 use crate::input::discovery::Partition;
 use crate::input::guard;
 use crate::input::schema::{self, AS_OF_DATE, LOANS};
@@ -474,10 +474,10 @@ fn decode(
         check_partition_date(&batch, days, label, base)?;
         base += batch.num_rows();
     }
-    c.status = map_enum(&status_dim, "status", file_row, Status::ACCEPTED, |s| {
+    c.status = columns::map_enum(&status_dim, "status", file_row, Status::ACCEPTED, |s| {
         s.and_then(Status::parse)
     })?;
-    c.plan = map_enum(
+    c.plan = columns::map_enum(
         &plan_dim,
         "plan_status",
         file_row,
@@ -495,45 +495,6 @@ fn check_partition_date(batch: &RecordBatch, days: i32, label: &str, base: usize
         Some(a) => columns::check_as_of(a, days, label, AS_OF_DATE, base),
         None => Ok(()),
     }
-}
-
-/// Maps a decoded text column onto an enum: each distinct label is parsed
-/// once, unknown labels are an error listing them and their rows.
-fn map_enum<T: Copy>(
-    dim: &LocalDim,
-    column: &str,
-    file_row: usize,
-    accepted: &str,
-    parse: impl Fn(Option<&str>) -> Option<T>,
-) -> Result<Vec<T>> {
-    let parsed: Vec<Option<T>> = dim.labels.iter().map(|l| parse(l.as_deref())).collect();
-    if parsed.iter().all(Option::is_some) {
-        return Ok(dim
-            .codes
-            .iter()
-            .map(|&c| parsed[c as usize].expect("all parsed"))
-            .collect());
-    }
-    let mut off = Offenders::default();
-    let mut unknown = BTreeSet::new();
-    for (i, &c) in dim.codes.iter().enumerate() {
-        if parsed[c as usize].is_none() {
-            off.push(file_row + i);
-            unknown.insert(format!(
-                "{:?}",
-                dim.labels[c as usize].as_deref().unwrap_or("null")
-            ));
-        }
-    }
-    let values: Vec<String> = unknown.into_iter().take(5).collect();
-    off.check(
-        column,
-        &format!(
-            "an unknown value {} (accepted: {accepted})",
-            values.join(", ")
-        ),
-    )
-    .map(|_| Vec::new())
 }
 
 /// Concatenates chunks and turns chunk-local dictionary codes into global
