@@ -18,7 +18,7 @@ use anyhow::Result;
 use rayon::prelude::*;
 
 use crate::error::bad_input;
-use crate::input::snapshot::Snapshot;
+use crate::input::snapshot::{LoanIds, Snapshot};
 
 /// Rows of a snapshot sorted by loan id, with the sort keys beside them.
 #[derive(Clone, Debug)]
@@ -37,20 +37,7 @@ pub fn sort_ids(snap: &Snapshot) -> Result<SortedIds> {
         )));
     }
     let ids = &snap.ids;
-    let mut pairs: Vec<(u64, u32)> = (0..n)
-        .into_par_iter()
-        .map(|r| (ids.key(r), r as u32))
-        .collect();
-    if ids.is_int() {
-        // Integer keys are the ids: no tie-break needed.
-        pairs.par_sort_unstable();
-    } else {
-        pairs.par_sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| ids.str_bytes(a.1 as usize).cmp(ids.str_bytes(b.1 as usize)))
-                .then(a.1.cmp(&b.1))
-        });
-    }
+    let pairs = key_order(ids);
     let dup = |w: &[(u64, u32)]| {
         w[0].0 == w[1].0 && ids.cmp_rows(w[0].1 as usize, ids, w[1].1 as usize) == Ordering::Equal
     };
@@ -70,6 +57,26 @@ pub fn sort_ids(snap: &Snapshot) -> Result<SortedIds> {
     }
     let (keys, rows) = pairs.into_iter().unzip();
     Ok(SortedIds { keys, rows })
+}
+
+/// (key, row) of every id, in (key, id, row) order: [`sort_ids`] without
+/// its checks. Rows must fit in `u32` (checked by the caller).
+pub(crate) fn key_order(ids: &LoanIds) -> Vec<(u64, u32)> {
+    let mut pairs: Vec<(u64, u32)> = (0..ids.len())
+        .into_par_iter()
+        .map(|r| (ids.key(r), r as u32))
+        .collect();
+    if ids.is_int() {
+        // Integer keys are the ids: no tie-break needed.
+        pairs.par_sort_unstable();
+    } else {
+        pairs.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| ids.str_bytes(a.1 as usize).cmp(ids.str_bytes(b.1 as usize)))
+                .then(a.1.cmp(&b.1))
+        });
+    }
+    pairs
 }
 
 /// Fails on a duplicate id as [`sort_ids`] does (with the same message),

@@ -352,12 +352,8 @@ mod tests {
     }
 
     fn sorted_by_key(ids: &LoanIds) -> SortedIds {
-        let mut rows: Vec<u32> = (0..ids.len() as u32).collect();
-        rows.sort_by(|&a, &b| ids.cmp_rows(a as usize, ids, b as usize));
-        SortedIds {
-            keys: rows.iter().map(|&r| ids.key(r as usize)).collect(),
-            rows,
-        }
+        let (keys, rows) = crate::metrics::join::key_order(ids).into_iter().unzip();
+        SortedIds { keys, rows }
     }
 
     /// Both ways of searching a snapshot in id order find the same rows:
