@@ -306,11 +306,16 @@ pub fn write_hand_fixture(root: &Path, variants: [Variant; 3]) {
 
 /// Reads a published table for a date.
 pub fn read_table(out: &Path, table: &str, as_of: &str) -> RecordBatch {
-    let path = out
-        .join(table)
-        .join(format!("as_of_date={as_of}"))
-        .join("part-0.parquet");
-    let b = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&path).unwrap()).unwrap();
+    read_parquet(
+        &out.join(table)
+            .join(format!("as_of_date={as_of}"))
+            .join("part-0.parquet"),
+    )
+}
+
+/// A whole Parquet file as one batch.
+pub fn read_parquet(path: &Path) -> RecordBatch {
+    let b = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap();
     let schema = b.schema().clone();
     let batches: Vec<RecordBatch> = b.build().unwrap().collect::<Result<_, _>>().unwrap();
     concat_batches(&schema, &batches).unwrap()

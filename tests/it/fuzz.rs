@@ -34,6 +34,16 @@ fn cases() -> u32 {
         .unwrap_or(48)
 }
 
+/// A proptest runner for `cases()` inputs (nothing persisted: a crash found
+/// becomes a case of `regressions_stay_fixed`).
+fn runner() -> TestRunner {
+    TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
 /// A valid input (hand fixture plus the collections fixture's contacts,
 /// whose loans are not in the hand book: orphans, which are allowed).
 fn base(dir: &Path) -> PathBuf {
@@ -163,11 +173,7 @@ fn damaged_parquet_bytes_never_crash() {
     assert_eq!(validate(&input), Ok(0), "the undamaged input is valid");
     let targets = [today_file(&input), contacts_file(&input)];
     let originals: Vec<Vec<u8>> = targets.iter().map(|p| fs::read(p).unwrap()).collect();
-    let mut runner = TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner();
     let tally = Tally::default();
     runner
         .run(&(0usize..2, damage()), |(t, dmg)| {
@@ -278,20 +284,8 @@ fn mutated_schemas_never_crash() {
     let input = base(d.path());
     let file = today_file(&input);
     let original = fs::read(&file).unwrap();
-    let batch = {
-        let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-            fs::File::open(&file).unwrap(),
-        )
-        .unwrap();
-        let s = b.schema().clone();
-        let v: Vec<RecordBatch> = b.build().unwrap().collect::<Result<_, _>>().unwrap();
-        arrow::compute::concat_batches(&s, &v).unwrap()
-    };
-    let mut runner = TestRunner::new(Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let batch = read_parquet(&file);
+    let mut runner = runner();
     let tally = Tally::default();
     runner
         .run(

@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::{Array, ArrayRef, Int64Array, StringArray};
-use arrow::compute::{cast, concat_batches};
+use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::common::*;
 
@@ -29,13 +28,6 @@ fn hand_input(dir: &Path) -> (PathBuf, PathBuf) {
     (input, today)
 }
 
-fn read_file(path: &Path) -> RecordBatch {
-    let b = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(path).unwrap()).unwrap();
-    let schema = b.schema().clone();
-    let batches: Vec<RecordBatch> = b.build().unwrap().collect::<Result<_, _>>().unwrap();
-    concat_batches(&schema, &batches).unwrap()
-}
-
 /// The hand fixture with the run date's file rewritten through `edit`:
 /// (the folder to keep alive, the input root, the run date's file).
 fn edited(edit: impl FnOnce(RecordBatch) -> RecordBatch) -> (tempfile::TempDir, PathBuf, PathBuf) {
@@ -47,7 +39,7 @@ fn edited(edit: impl FnOnce(RecordBatch) -> RecordBatch) -> (tempfile::TempDir, 
 
 /// Rewrites a Parquet file through `f`.
 fn rewrite(path: &Path, f: impl FnOnce(RecordBatch) -> RecordBatch) {
-    let b = f(read_file(path));
+    let b = f(read_parquet(path));
     let dir = path.parent().unwrap();
     let date = dir
         .file_name()
@@ -257,7 +249,7 @@ fn files_of_one_partition_with_different_schemas() {
     let d = tempfile::tempdir().unwrap();
     let (input, today) = hand_input(d.path());
     // Half the rows in a second file whose money is Float64.
-    let b = read_file(&today);
+    let b = read_parquet(&today);
     let n = b.num_rows();
     rewrite(&today, |b| b.slice(0, n / 2));
     let mut csv = today_csv();
@@ -371,7 +363,7 @@ fn the_first_of_several_bad_files_is_named_every_time() {
     // not whichever task failed first, so reruns give the same message.
     let d = tempfile::tempdir().unwrap();
     let (input, today) = hand_input(d.path());
-    let b = read_file(&today);
+    let b = read_parquet(&today);
     let n = b.num_rows();
     fs::remove_file(&today).unwrap();
     for k in 0..4 {

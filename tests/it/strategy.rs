@@ -41,15 +41,7 @@ fn worklist(out: &Path) -> Vec<Vec<String>> {
     files.sort();
     let mut all = Vec::new();
     for f in files {
-        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-            std::fs::File::open(f).unwrap(),
-        )
-        .unwrap()
-        .build()
-        .unwrap();
-        for b in r {
-            all.extend(rows(&b.unwrap()));
-        }
+        all.extend(rows(&read_parquet(&f)));
     }
     all
 }
