@@ -72,6 +72,8 @@ fn print_validation(v: &pipeline::Validation) {
         );
     }
     for (d, n) in &v.paid_snapshots {
+        // NaiveDate ignores width in Display: pad its text.
+        let d = d.to_string();
         println!("  paid     {d:<22} {n:>10} rows  (paid_amount only, for promise keeping)");
     }
     if !v.unavailable.is_empty() {
