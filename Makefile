@@ -2,9 +2,10 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck
+.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci
 ARREARS ?= target/release/arrears
 VENV ?= target/venv
+UCI ?= ../shared/data/uci_taiwan_credit_card_default/UCI_Credit_Card.csv
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -38,3 +39,9 @@ crosscheck: ## DuckDB writes a book, arrears runs on it, SQL recomputes every fi
 	@[ -x $(ARREARS) ] || $(CARGO) build --release
 	rm -rf target/crosscheck
 	$(VENV)/bin/python tests/sql/crosscheck.py $(ARREARS) target/crosscheck 50000
+
+crosscheck-uci: ## Real data (UCI credit-card book, CC BY 4.0): six monthly snapshots, run month by month, roll rates counted independently
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import duckdb" 2>/dev/null || $(VENV)/bin/pip install -q duckdb
+	@[ -x $(ARREARS) ] || $(CARGO) build --release
+	$(VENV)/bin/python tests/sql/uci.py $(ARREARS) target/uci $(UCI)

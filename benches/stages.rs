@@ -135,11 +135,27 @@ fn stages(c: &mut Criterion) {
     grp.bench_function("compute all figures (3 snapshots)", |b| {
         b.iter(|| {
             black_box(
-                compute(&policy, &cur, Some(&prev), Some(&prev), &Default::default()).unwrap(),
+                compute(
+                    &policy,
+                    &cur,
+                    Some(&prev),
+                    Some(&prev),
+                    &Default::default(),
+                    &Default::default(),
+                )
+                .unwrap(),
             )
         })
     });
-    let figs = compute(&policy, &cur, Some(&prev), Some(&prev), &Default::default()).unwrap();
+    let figs = compute(
+        &policy,
+        &cur,
+        Some(&prev),
+        Some(&prev),
+        &Default::default(),
+        &Default::default(),
+    )
+    .unwrap();
     let out = dir.path().join("t.parquet");
     grp.bench_function("write tables", |b| {
         b.iter(|| {

@@ -33,6 +33,39 @@ pub struct Period {
     pub recovered: i128,
     /// Collection tier transition matrix (tiers, then `PAID`; `NEW`/`EXIT`).
     pub tiers: Matrix,
+    /// Where the earlier date's tiers of that matrix came from.
+    pub tiers_from: TierSource,
+}
+
+/// Where an earlier date's tiers come from, for the tier transitions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TierSource {
+    /// The worklist that the run of that date published: exact.
+    Worklist,
+    /// Computed from that date's snapshot alone (the look-back signals and
+    /// the contact-based conditions not evaluated), because the earlier
+    /// worklist could not be used: why.
+    Snapshot(NoWorklist),
+}
+
+/// Why an earlier run's worklist was not used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoWorklist {
+    /// No published run of that date under the output.
+    NoRun,
+    /// A run of that date, but its worklist is unreadable or does not
+    /// match the snapshot (the detail, for data engineers).
+    Unusable(String),
+}
+
+impl TierSource {
+    /// `worklist` or `snapshot`, as the manifest says it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            TierSource::Worklist => "worklist",
+            TierSource::Snapshot(_) => "snapshot",
+        }
+    }
 }
 
 /// Labels of the dimension codes used in [`BookTally`].
@@ -48,6 +81,9 @@ pub struct DimLabels {
 #[derive(Clone, Debug)]
 pub struct Figures {
     pub as_of: NaiveDate,
+    /// Optional columns the run date's book lacks: sections that depend
+    /// only on them are "not available".
+    pub columns: crate::input::snapshot::OptionalColumns,
     pub labels: DimLabels,
     pub book: BookTally,
     pub by_bucket: [Tally; BUCKETS],

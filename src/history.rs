@@ -21,8 +21,11 @@ use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
+use crate::input::columns;
+use crate::input::snapshot::{LoanIds, Snapshot};
 use crate::metrics::duration::{NightCounts, STATES};
-use crate::states::{Bucket, BUCKETS};
+use crate::policy::tiers::{Tier, TIERS};
+use crate::states::{Bucket, Status, BUCKETS};
 
 /// Daily points kept, the run date included.
 pub const DAYS: usize = 30;
@@ -182,6 +185,165 @@ pub fn load(
         );
     }
     h
+}
+
+/// The tiers an earlier run published in its worklist (`loan_id` and `tier`
+/// only), in the worklist's order.
+#[derive(Clone, Debug)]
+pub struct WorklistTiers {
+    pub date: NaiveDate,
+    pub ids: LoanIds,
+    /// Tier index ([`Tier`]) of each worklist row.
+    pub tiers: Vec<u8>,
+}
+
+/// Reads the worklist of the run of `date`, if that run was published (its
+/// manifest is there: a date is complete when its manifest is present).
+/// `Ok(None)`: no such run. An unreadable worklist is an error, which the
+/// caller reports and works around.
+pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistTiers>> {
+    let part = |table: &str| output.join(table).join(format!("as_of_date={date}"));
+    if !part("manifest").join("manifest.json").exists() {
+        return Ok(None);
+    }
+    let dir = part("worklist");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot list '{}'", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".parquet") && !name.starts_with(['.', '_'])
+        })
+        .collect();
+    files.sort();
+    let mut out: Option<WorklistTiers> = None;
+    for file in &files {
+        read_worklist_file(file, date, &mut out)
+            .with_context(|| format!("worklist file '{}'", file.display()))?;
+    }
+    out.map(Some)
+        .ok_or_else(|| anyhow!("no worklist files in '{}'", dir.display()))
+}
+
+/// Appends one worklist file's ids and tiers.
+fn read_worklist_file(path: &Path, date: NaiveDate, out: &mut Option<WorklistTiers>) -> Result<()> {
+    let file = File::open(path).context("cannot open")?;
+    let b =
+        ParquetRecordBatchReaderBuilder::try_new(file).context("not a readable Parquet file")?;
+    let fields = b.schema().fields().clone();
+    let roots: Vec<usize> = ["loan_id", "tier"]
+        .iter()
+        .map(|c| {
+            fields
+                .iter()
+                .position(|f| f.name() == c)
+                .ok_or_else(|| anyhow!("no column '{c}'"))
+        })
+        .collect::<Result<_>>()?;
+    let int_ids = fields[roots[0]].data_type() == &arrow::datatypes::DataType::Int64;
+    let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), roots);
+    let w = out.get_or_insert_with(|| WorklistTiers {
+        date,
+        ids: if int_ids {
+            LoanIds::Int(Vec::new())
+        } else {
+            LoanIds::empty_str()
+        },
+        tiers: Vec::new(),
+    });
+    let mut base = 0;
+    for batch in b.with_projection(mask).build()? {
+        let batch = batch?;
+        columns::push_ids(batch.column(0), &mut w.ids, "loan_id", base)?;
+        for t in text_column(&batch, "tier")? {
+            let tier = Tier::parse(&t).ok_or_else(|| anyhow!("unknown tier {t:?}"))?;
+            w.tiers.push(tier.index() as u8);
+        }
+        base += batch.num_rows();
+    }
+    Ok(())
+}
+
+impl WorklistTiers {
+    /// The tier of every row of `snap` (the snapshot of the same date), as
+    /// tier-transition states: a tier index, or [`TIERS`] (`PAID`) for a
+    /// paid-off loan, which has no worklist row. `Err` says why the
+    /// worklist does not describe this snapshot (it must list exactly its
+    /// active and charged-off loans), and then none of it is used.
+    pub fn for_rows(&self, snap: &Snapshot) -> std::result::Result<Vec<u8>, String> {
+        if self.ids.is_int() != snap.ids.is_int() {
+            return Err(format!(
+                "its loan_id is {} but the snapshot's is {}",
+                self.ids.type_name(),
+                snap.ids.type_name()
+            ));
+        }
+        let paid = |r: usize| snap.status[r] == Status::PaidOff;
+        // The common case: the same snapshot as that run read, so the
+        // worklist lists its loans in the snapshot's order (paid-off ones
+        // left out). Checked id by id; any difference takes the join below.
+        let mut out = Vec::with_capacity(snap.len());
+        let mut j = 0;
+        for r in 0..snap.len() {
+            if paid(r) {
+                out.push(TIERS as u8);
+            } else if j < self.ids.len() && self.ids.cmp_natural(j, &snap.ids, r).is_eq() {
+                out.push(self.tiers[j]);
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        if out.len() == snap.len() && j == self.ids.len() {
+            return Ok(out);
+        }
+        // Otherwise a join by id through the worklist sorted by key.
+        let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.ids.cmp_rows(a as usize, &self.ids, b as usize));
+        if let Some(w) = order.windows(2).find(|w| {
+            self.ids
+                .cmp_rows(w[0] as usize, &self.ids, w[1] as usize)
+                .is_eq()
+        }) {
+            return Err(format!(
+                "it lists loan {} twice",
+                self.ids.display(w[0] as usize)
+            ));
+        }
+        let (mut missing, mut found) = (0usize, 0usize);
+        let mut first_missing = None;
+        out.clear();
+        for r in 0..snap.len() {
+            if paid(r) {
+                out.push(TIERS as u8);
+                continue;
+            }
+            match order.binary_search_by(|&k| self.ids.cmp_rows(k as usize, &snap.ids, r)) {
+                Ok(k) => {
+                    out.push(self.tiers[order[k] as usize]);
+                    found += 1;
+                }
+                Err(_) => {
+                    missing += 1;
+                    first_missing.get_or_insert(r);
+                    out.push(TIERS as u8);
+                }
+            }
+        }
+        if let Some(r) = first_missing {
+            return Err(format!(
+                "{missing} active or charged-off loan(s) of the snapshot are not in it (first: {})",
+                snap.ids.display(r)
+            ));
+        }
+        if found != self.ids.len() {
+            return Err(format!(
+                "{} of its loans are not active or charged off in the snapshot",
+                self.ids.len() - found
+            ));
+        }
+        Ok(out)
+    }
 }
 
 /// Rows of a table that earlier versions did not write: absent is empty,

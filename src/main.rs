@@ -70,6 +70,18 @@ fn print_validation(v: &pipeline::Validation) {
             i.rows,
             i.files.len(),
         );
+        if !i.absent_columns.is_empty() {
+            println!(
+                "           absent (read as null): {}",
+                i.absent_columns.join(", ")
+            );
+        }
+        if !i.all_null_columns.is_empty() {
+            println!(
+                "           null in every row: {}",
+                i.all_null_columns.join(", ")
+            );
+        }
     }
     for (d, n) in &v.paid_snapshots {
         // NaiveDate ignores width in Display: pad its text.

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 
 use crate::checks;
 use crate::error::{fail, FailureKind};
-use crate::figures::{ContactSummary, DimLabels, Figures, Period};
+use crate::figures::{ContactSummary, DimLabels, Figures, NoWorklist, Period, TierSource};
 use crate::history;
 use crate::input::contacts::{self, Contacts};
 use crate::input::discovery::{self, Partition};
@@ -259,6 +259,8 @@ fn contacts_info(c: &ContactInput, as_of: NaiveDate) -> Option<InputPartition> {
             })
             .collect(),
         rounded_money_values: 0,
+        absent_columns: Vec::new(),
+        all_null_columns: Vec::new(),
     })
 }
 
@@ -275,13 +277,17 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     clock.lap("discover");
 
     let read = read_inputs(&catalog, &dates, &cfg.policy, &mut clock)?;
+    let earlier = EarlierRuns::read(&cfg.output, read.loaded().skip(1).map(|l| l.snap.date));
+    clock.lap("read earlier worklists");
     let figures = compute(
         &cfg.policy,
         &read.cur.snap,
         read.prev.as_ref().map(|l| &l.snap),
         m1_snapshot(&dates, &read.prev, &read.m1),
         &read.contact_input,
+        &earlier,
     )?;
+    drop(earlier);
     clock.lap("compute");
     clock.timings.extend(figures.compute_steps.iter().cloned());
     // The earlier snapshots and the contacts are done with: describe them
@@ -402,6 +408,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
                     period: name.into(),
                     available: p.is_some(),
                     from_date: p.map(|p| p.from_date.to_string()),
+                    tiers_from: p.map(|p| p.tiers_from.label().to_string()),
                 }
             })
             .collect(),
@@ -485,6 +492,57 @@ fn input_info(l: &Loaded) -> InputPartition {
             })
             .collect(),
         rounded_money_values: l.snap.rounded_money_values,
+        absent_columns: names(&l.snap.columns.absent),
+        all_null_columns: names(&l.snap.columns.all_null),
+    }
+}
+
+fn names(columns: &[&str]) -> Vec<String> {
+    columns.iter().map(|c| c.to_string()).collect()
+}
+
+/// What earlier runs under `--output` published that this run uses: the
+/// tiers of the comparison dates from their own worklists.
+#[derive(Debug, Default)]
+pub struct EarlierRuns {
+    pub worklists: Vec<(
+        NaiveDate,
+        std::result::Result<history::WorklistTiers, NoWorklist>,
+    )>,
+}
+
+impl EarlierRuns {
+    /// Reads the worklists of the comparison dates. Never fails the run: an
+    /// unreadable worklist is a reason to compute those tiers from the
+    /// snapshot instead, and the report says so.
+    pub fn read(output: &Path, dates: impl Iterator<Item = NaiveDate>) -> EarlierRuns {
+        EarlierRuns {
+            worklists: dates
+                .map(|d| {
+                    let w = match history::worklist_tiers(output, d) {
+                        Ok(Some(w)) => Ok(w),
+                        Ok(None) => Err(NoWorklist::NoRun),
+                        Err(e) => Err(NoWorklist::Unusable(format!("{e:#}"))),
+                    };
+                    (d, w)
+                })
+                .collect(),
+        }
+    }
+
+    /// The earlier date's tiers of every row of `snap` from that run's
+    /// worklist, or why not.
+    fn tiers(&self, snap: &Snapshot) -> std::result::Result<Vec<u8>, NoWorklist> {
+        match self.worklists.iter().find(|(d, _)| *d == snap.date) {
+            None => Err(NoWorklist::NoRun),
+            Some((_, Err(why))) => Err(why.clone()),
+            Some((_, Ok(w))) => w.for_rows(snap).map_err(|e| {
+                NoWorklist::Unusable(format!(
+                    "the worklist of {} does not match its snapshot: {e}",
+                    snap.date
+                ))
+            }),
+        }
     }
 }
 
@@ -496,6 +554,7 @@ struct Comparison {
     bucket_totals: [Tally; BUCKETS],
     /// Tier codes at the earlier date (paid-off loans as `PAID`).
     tiers: Vec<u8>,
+    tiers_from: TierSource,
     /// The earlier rows sorted by key; `None` when both dates were joined
     /// in input order.
     sorted: Option<join::SortedIds>,
@@ -555,6 +614,7 @@ pub fn compute(
     prev: Option<&Snapshot>,
     m1: Option<&Snapshot>,
     contact_input: &ContactInput,
+    earlier: &EarlierRuns,
 ) -> Result<Figures> {
     let mut steps = Clock::new();
     let cur_states = book::assign(cur, policy);
@@ -584,10 +644,11 @@ pub fn compute(
     // What a period needs from its earlier snapshot. On a monthly schedule
     // (or with a single daily snapshot) `prev` and `1m` are the same
     // snapshot: it is classified, sorted and joined once.
-    // An earlier date's tiers come from that date's snapshot alone: the
-    // signals that look further back or at contacts are not evaluated there
+    // An earlier date's tiers come from the worklist its own run published
+    // (exact); without one, from that date's snapshot alone, where the
+    // signals that look further back or at contacts are not evaluated
     // (README, "Tier transitions").
-    let earlier_tiers = |e: &Snapshot| -> Vec<u8> {
+    let snapshot_tiers = |e: &Snapshot| -> Vec<u8> {
         tier_codes(&strategy::assign(
             e,
             policy,
@@ -599,6 +660,12 @@ pub fn compute(
                 broken_promise: &[],
             },
         ))
+    };
+    let earlier_tiers = |e: &Snapshot| -> (Vec<u8>, TierSource) {
+        match earlier.tiers(e) {
+            Ok(t) => (t, TierSource::Worklist),
+            Err(why) => (snapshot_tiers(e), TierSource::Snapshot(why)),
+        }
     };
     let against = |e: &Snapshot, both_in_order: bool| -> Result<Comparison> {
         let states = book::assign(e, policy);
@@ -615,11 +682,13 @@ pub fn compute(
             (Some(_), None) => unreachable!("the run date is sorted when an earlier date is"),
         };
         let movement = movement::walk(e, &states.bucket, cur, &cur_states.bucket, order, BUCKETS)?;
+        let (tiers, tiers_from) = earlier_tiers(e);
         Ok(Comparison {
             movement,
             tally: book::tally(e, &states)?,
             bucket_totals: checks::bucket_totals(e, &states),
-            tiers: earlier_tiers(e),
+            tiers,
+            tiers_from,
             sorted,
             states,
         })
@@ -740,6 +809,7 @@ pub fn compute(
             tally: e_tally,
             bucket_totals: earlier_buckets,
             tiers: e_tiers,
+            tiers_from,
             ..
         } = w;
         let tiers = transitions::matrix_via_rows(
@@ -769,6 +839,7 @@ pub fn compute(
             headline: book::headline(&e_tally, e),
             recovered: mv.recovered,
             tiers,
+            tiers_from,
         });
     }
     checks.extend(checks::recovery(
@@ -789,6 +860,7 @@ pub fn compute(
             grade: cur.grade.labels.clone(),
             legal: cur.legal.labels.clone(),
         },
+        columns: cur.columns.clone(),
         book: tally,
         by_bucket,
         headline,

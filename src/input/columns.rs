@@ -10,8 +10,8 @@ use arrow::array::{
     Array, ArrayRef, AsArray, GenericStringArray, OffsetSizeTrait, StringViewArray,
 };
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Decimal32Type, Decimal64Type, Float64Type, Int32Type,
-    Int64Type,
+    DataType, Date32Type, Decimal128Type, Decimal256Type, Decimal32Type, Decimal64Type,
+    Float64Type, Int32Type, Int64Type,
 };
 
 use crate::error::bad_input;
@@ -168,11 +168,12 @@ impl LocalDim {
     /// Appends a batch of a text column.
     pub fn push(&mut self, a: &ArrayRef, column: &str) -> Result<()> {
         if let Some(d) = a.as_any_dictionary_opt() {
-            // Map each dictionary value once, then the keys.
+            // Map each dictionary value once, when a row first uses it, then
+            // the keys. Values no row uses never become labels: a writer's
+            // dictionary may hold values of other row groups, or a stray
+            // "" under an all-null column, which are not data.
             let values = d.values();
-            let value_codes: Vec<u32> = (0..values.len())
-                .map(|i| self.code_of(str_at(values, i)))
-                .collect();
+            let mut value_codes: Vec<u32> = vec![u32::MAX; values.len()];
             let keys = d.normalized_keys();
             let nulls = a.logical_nulls();
             let null_code = nulls
@@ -182,7 +183,12 @@ impl LocalDim {
             for (i, k) in keys.into_iter().enumerate() {
                 let c = match (&nulls, null_code) {
                     (Some(n), Some(nc)) if n.is_null(i) => nc,
-                    _ => value_codes[k],
+                    _ => {
+                        if value_codes[k] == u32::MAX {
+                            value_codes[k] = self.code_of(str_at(values, k));
+                        }
+                        value_codes[k]
+                    }
                 };
                 self.codes.push(c);
             }
@@ -335,6 +341,20 @@ fn push_money_values(
                 put(i, money::from_decimal(x, *s));
             }
         }
+        DataType::Decimal256(_, s) => {
+            for (i, x) in a
+                .as_primitive::<Decimal256Type>()
+                .values()
+                .iter()
+                .enumerate()
+            {
+                put(
+                    i,
+                    x.to_i128()
+                        .map_or(Cents::OutOfRange, |x| money::from_decimal(x, *s)),
+                );
+            }
+        }
         DataType::Decimal64(_, s) => {
             for (i, &x) in a
                 .as_primitive::<Decimal64Type>()
@@ -477,13 +497,18 @@ pub fn map_enum<T: Copy>(
     parse: impl Fn(Option<&str>) -> Option<T>,
 ) -> Result<Vec<T>> {
     let parsed: Vec<Option<T>> = dim.labels.iter().map(|l| parse(l.as_deref())).collect();
-    if parsed.iter().all(Option::is_some) {
-        return Ok(dim
-            .codes
+    let mapped = || {
+        dim.codes
             .iter()
-            .map(|&c| parsed[c as usize].expect("all parsed"))
-            .collect());
+            .map(|&c| parsed[c as usize].expect("every label in use parses"))
+            .collect()
+    };
+    if parsed.iter().all(Option::is_some) {
+        return Ok(mapped());
     }
+    // Some label does not parse: name the rows that use it. (A label no row
+    // uses is no error, and must not lose the column: this once returned
+    // an empty one, which panicked later.)
     let mut off = Offenders::default();
     let mut unknown = BTreeSet::new();
     for (i, &c) in dim.codes.iter().enumerate() {
@@ -502,8 +527,8 @@ pub fn map_enum<T: Copy>(
             "an unknown value {} (accepted: {accepted})",
             values.join(", ")
         ),
-    )
-    .map(|_| Vec::new())
+    )?;
+    Ok(mapped())
 }
 
 #[cfg(test)]
@@ -544,6 +569,32 @@ mod tests {
                 Some("c")
             ]
         );
+    }
+
+    #[test]
+    fn unused_dictionary_values_are_not_labels() {
+        // An all-null dictionary column whose dictionary still holds "".
+        let keys = arrow::array::Int8Array::from(vec![None, None, None]);
+        let values: ArrayRef = Arc::new(StringArray::from(vec![""]));
+        let dict: ArrayRef = Arc::new(DictionaryArray::<Int8Type>::try_new(keys, values).unwrap());
+        let mut d = LocalDim::default();
+        d.push(&dict, "plan_status").unwrap();
+        assert_eq!(d.labels, vec![None]);
+        assert_eq!(d.codes, vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn an_unknown_label_no_row_uses_keeps_the_column() {
+        let mut d = LocalDim::default();
+        let a: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), None]));
+        d.push(&a, "plan_status").unwrap();
+        // Only the null is in use: "x" is a label of no row.
+        d.codes = vec![1, 1, 1];
+        let got = map_enum(&d, "plan_status", 0, "none", |s| s.is_none().then_some(7)).unwrap();
+        assert_eq!(got, vec![7, 7, 7]);
+        d.codes = vec![1, 0];
+        let e = map_enum(&d, "plan_status", 10, "none", |s| s.is_none().then_some(7)).unwrap_err();
+        assert!(e.to_string().contains("(row 11)"), "{e}");
     }
 
     #[test]

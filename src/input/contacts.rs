@@ -35,41 +35,49 @@ pub const CONTACTS: &[ColumnSpec] = &[
         name: "contact_id",
         accepts: Accepts::Id,
         nullable: false,
+        optional: false,
     },
     ColumnSpec {
         name: "loan_id",
         accepts: Accepts::Id,
         nullable: false,
+        optional: false,
     },
     ColumnSpec {
         name: "contact_ts",
         accepts: Accepts::Timestamp,
         nullable: false,
+        optional: false,
     },
     ColumnSpec {
         name: "channel",
         accepts: Accepts::Text,
         nullable: false,
+        optional: false,
     },
     ColumnSpec {
         name: "outcome",
         accepts: Accepts::Text,
         nullable: false,
+        optional: false,
     },
     ColumnSpec {
         name: "ptp_amount",
         accepts: Accepts::Money,
         nullable: true,
+        optional: false,
     },
     ColumnSpec {
         name: "ptp_date",
         accepts: Accepts::Date,
         nullable: true,
+        optional: false,
     },
     ColumnSpec {
         name: "agent_id",
         accepts: Accepts::Text,
         nullable: true,
+        optional: false,
     },
 ];
 

@@ -14,6 +14,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use std::sync::Arc;
 
+use arrow::array::{new_null_array, Array, ArrayRef};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
@@ -29,7 +30,7 @@ use crate::input::columns::{self, LocalDim};
 use crate::input::discovery::Partition;
 use crate::input::guard;
 use crate::input::schema::{self, AS_OF_DATE, LOANS};
-use crate::input::snapshot::{Dim, LoanIds, Origin, Snapshot};
+use crate::input::snapshot::{Dim, LoanIds, OptionalColumns, Origin, Snapshot};
 use crate::states::{PlanStatus, Status};
 
 /// The loans columns the core figures decode; the rest are only type-checked.
@@ -42,6 +43,7 @@ const DECODED: &[&str] = &[
     "past_due_amount",
     "paid_amount",
     "recovered_to_date",
+    "charge_off_amount",
     "origination_date",
     "collateral_value",
     "senior_lien_balance",
@@ -53,8 +55,10 @@ const DECODED: &[&str] = &[
 ];
 
 /// Columns only the run date's own figures use (charge-off cohorts and
-/// vintages): not decoded for the comparison snapshots.
-const RUN_DATE_ONLY: &[&str] = &["original_principal", "charge_off_date", "charge_off_amount"];
+/// vintages): not decoded for the comparison snapshots. (`charge_off_amount`
+/// is decoded for every date: an earlier date's tiers route its charged-off
+/// second liens on what is left of it.)
+const RUN_DATE_ONLY: &[&str] = &["original_principal", "charge_off_date"];
 
 /// How much of a snapshot to decode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +132,9 @@ struct Chunk {
     charge_off_date: Vec<i32>,
     charge_off_amount: Vec<i64>,
     rounded: u64,
+    /// Optional columns with a non-null value in this row group, one bit
+    /// per position in [`LOANS`].
+    filled: u32,
 }
 
 fn open(path: &Path, map: &ColumnMap, decoded: &[&str]) -> Result<OpenFile> {
@@ -150,14 +157,11 @@ fn open(path: &Path, map: &ColumnMap, decoded: &[&str]) -> Result<OpenFile> {
     let meta = with_dictionary_hints(meta, map)?;
     let contract_schema = renamed(meta.schema(), map);
     let fields = contract_schema.fields();
+    // Optional columns the book leaves out are simply not projected: they
+    // read as null ([`column`]).
     let mut roots: Vec<usize> = decoded
         .iter()
-        .map(|c| {
-            fields
-                .iter()
-                .position(|f| f.name() == c)
-                .expect("checked above")
-        })
+        .filter_map(|c| fields.iter().position(|f| f.name() == c))
         .collect();
     if let Some(i) = fields.iter().position(|f| f.name() == AS_OF_DATE) {
         roots.push(i);
@@ -249,21 +253,55 @@ fn open_all(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<Vec<Ope
     first_error(opened)
 }
 
-/// Types of the contract columns, to require one schema per partition.
-fn contract_types(f: &OpenFile) -> Vec<(String, DataType)> {
-    let s = &f.schema;
+/// Types of the contract columns (`None`: an optional column the file
+/// leaves out), to require one schema per partition.
+fn contract_types(f: &OpenFile) -> Vec<(&'static str, Option<DataType>)> {
     LOANS
         .iter()
         .map(|c| {
             (
-                c.name.to_string(),
-                s.field_with_name(c.name)
-                    .expect("checked")
-                    .data_type()
-                    .clone(),
+                c.name,
+                f.schema
+                    .field_with_name(c.name)
+                    .ok()
+                    .map(|x| x.data_type().clone()),
             )
         })
         .collect()
+}
+
+/// A column's type as an error message names it.
+fn type_name(t: &Option<DataType>) -> String {
+    match t {
+        Some(t) => t.to_string(),
+        None => "absent".to_string(),
+    }
+}
+
+/// A column of a decoded batch under its contract name. An optional column
+/// that the file leaves out, or stores with Arrow's `Null` type, is an
+/// all-null column of the contract's plain type for it: every decoding
+/// function then sees the same thing whether the book has no such column or
+/// a column of nulls, so both give the same figures.
+fn column(batch: &RecordBatch, name: &str) -> ArrayRef {
+    match batch.column_by_name(name) {
+        Some(a) if a.data_type() != &DataType::Null => a.clone(),
+        _ => {
+            let spec = schema::spec(LOANS, name).expect("a contract column");
+            debug_assert!(spec.optional, "required columns are checked present");
+            new_null_array(&spec.accepts.null_type(), batch.num_rows())
+        }
+    }
+}
+
+/// Optional columns decoded for `extent`, and their bits in
+/// [`Chunk::filled`] (the column's position in [`LOANS`]).
+fn optional_decoded(extent: Extent) -> impl Iterator<Item = (usize, &'static str)> {
+    LOANS.iter().enumerate().filter_map(move |(k, c)| {
+        let decoded = DECODED.contains(&c.name)
+            || (extent == Extent::RunDate && RUN_DATE_ONLY.contains(&c.name));
+        (c.optional && decoded).then_some((k, c.name))
+    })
 }
 
 /// Reads and checks a loans partition; `map` renames the lender's columns
@@ -284,13 +322,20 @@ pub fn read_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<S
         let these = contract_types(f);
         if let Some(((name, a), (_, b))) = first.iter().zip(&these).find(|(x, y)| x.1 != y.1) {
             return Err(bad_input(format!(
-                "files of loans partition {label} have different schemas: column '{name}' is {a} in '{}' but {b} in '{}'",
+                "files of loans partition {label} have different schemas: column '{name}' is {} in '{}' but {} in '{}'",
+                type_name(a),
                 part.files[0].display(),
+                type_name(b),
                 part.files[i].display()
             )));
         }
     }
-    let int_ids = first[0].1 == DataType::Int64;
+    let int_ids = first[0].1 == Some(DataType::Int64);
+    let absent: Vec<&'static str> = first
+        .iter()
+        .filter(|(_, t)| t.is_none())
+        .map(|(name, _)| *name)
+        .collect();
 
     // One task per non-empty row group, in file order.
     let mut tasks = Vec::new();
@@ -326,7 +371,15 @@ pub fn read_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<S
             part.dir.display()
         )));
     }
-    Ok(assemble(part, chunks, file_rows, int_ids, total))
+    // Optional columns present in the files without one non-null value.
+    let filled = chunks.iter().fold(0u32, |m, c| m | c.filled);
+    let all_null = optional_decoded(extent)
+        .filter(|&(k, name)| filled & (1 << k) == 0 && !absent.contains(&name))
+        .map(|(_, name)| name)
+        .collect();
+    let mut snap = assemble(part, chunks, file_rows, int_ids, total);
+    snap.columns = OptionalColumns { absent, all_null };
+    Ok(snap)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -372,8 +425,9 @@ fn decode(
         contactable: Vec::with_capacity(n),
         original: Vec::with_capacity(run_n),
         charge_off_date: Vec::with_capacity(run_n),
-        charge_off_amount: Vec::with_capacity(run_n),
+        charge_off_amount: Vec::with_capacity(n),
         rounded: 0,
+        filled: 0,
     };
     let mut status_dim = LocalDim::with_capacity(n);
     let mut plan_dim = LocalDim::with_capacity(n);
@@ -391,7 +445,29 @@ fn decode(
             )
             .map_err(|e| bad_input(format!("row group {rg}: {e}")))?
         };
-        let col = |name: &str| batch.column_by_name(name).expect("projected column");
+        for (k, name) in optional_decoded(extent) {
+            if let Some(a) = batch.column_by_name(name) {
+                if a.logical_null_count() < a.len() {
+                    c.filled |= 1 << k;
+                }
+            }
+        }
+        let decoded: Vec<(&str, ArrayRef)> = DECODED
+            .iter()
+            .chain(if extent == Extent::RunDate {
+                RUN_DATE_ONLY
+            } else {
+                &[]
+            })
+            .map(|&name| (name, column(&batch, name)))
+            .collect();
+        let col = |name: &str| {
+            &decoded
+                .iter()
+                .find(|(n, _)| *n == name)
+                .expect("a decoded column")
+                .1
+        };
         columns::push_ids(col("loan_id"), &mut c.ids, "loan_id", base)?;
         if base == file_row {
             // Id bytes: the first batch's average length, for the rest.
@@ -460,14 +536,14 @@ fn decode(
                 &mut c.charge_off_date,
                 "charge_off_date",
             )?;
-            c.rounded += columns::push_money_or_zero(
-                col("charge_off_amount"),
-                &mut c.charge_off_amount,
-                "charge_off_amount",
-                base,
-                true,
-            )?;
         }
+        c.rounded += columns::push_money_or_zero(
+            col("charge_off_amount"),
+            &mut c.charge_off_amount,
+            "charge_off_amount",
+            base,
+            true,
+        )?;
         columns::require_no_nulls(col("status"), "status", base)?;
         status_dim.push(col("status"), "status")?;
         plan_dim.push(col("plan_status"), "plan_status")?;
@@ -612,6 +688,7 @@ fn assemble(
         charge_off_date: concat(&take(&mut chunks, |c| &mut c.charge_off_date)),
         charge_off_amount: concat(&take(&mut chunks, |c| &mut c.charge_off_amount)),
         rounded_money_values,
+        columns: OptionalColumns::default(),
     }
 }
 

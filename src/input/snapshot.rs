@@ -246,9 +246,9 @@ pub struct Snapshot {
     pub legal: Dim,
     /// `contactable`: 0 false, 1 true, 2 null.
     pub contactable: Vec<u8>,
-    /// `original_principal`, cents. This and the two charge-off columns are
-    /// decoded for the run date only (`reader::Extent`): empty in a
-    /// comparison snapshot.
+    /// `original_principal`, cents. This and `charge_off_date` are decoded
+    /// for the run date only (`reader::Extent`): empty in a comparison
+    /// snapshot.
     pub original: Vec<i64>,
     /// `charge_off_date`, days; null as [`NULL_DATE`](crate::input::columns::NULL_DATE).
     pub charge_off_date: Vec<i32>,
@@ -256,6 +256,34 @@ pub struct Snapshot {
     pub charge_off_amount: Vec<i64>,
     /// Money values that had more than two decimals and were rounded to the cent.
     pub rounded_money_values: u64,
+    /// Which optional columns the book did not give.
+    pub columns: OptionalColumns,
+}
+
+/// Optional contract columns that a snapshot lacks (data-contract.md v2):
+/// both read as null for every loan and give the same figures; the manifest
+/// and the report's data quality name them, and a report section that
+/// depends only on such a column says it is not available.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptionalColumns {
+    /// Absent from the partition's files.
+    pub absent: Vec<&'static str>,
+    /// Present, but null in every row (of the columns decoded).
+    pub all_null: Vec<&'static str>,
+}
+
+impl OptionalColumns {
+    /// Why the book has no values of `column`, if it has none: the words
+    /// the report and `validate` use.
+    pub fn missing(&self, column: &str) -> Option<String> {
+        if self.absent.contains(&column) {
+            Some(format!("the book has no {column} column"))
+        } else if self.all_null.contains(&column) {
+            Some(format!("{column} is null for every loan"))
+        } else {
+            None
+        }
+    }
 }
 
 impl Snapshot {

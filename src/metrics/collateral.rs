@@ -1,5 +1,6 @@
 //! The secured book by product, CLTV band, bucket and recovery route
 //! (metrics.md, "Second-lien"): loans, principal, senior liens, collateral
+//! exposure (what is left to recover of delinquent loans: metrics.md v2)
 //! and expected shortfall, all in integer cents. Bands are decided exactly:
 //! CLTV <= 60% is `100 x (senior + balance) <= 60 x collateral`.
 
@@ -23,6 +24,9 @@ pub struct Secured {
     pub senior: i128,
     pub collateral: i128,
     pub shortfall: i128,
+    /// What is left to recover of the routed (delinquent) loans: principal
+    /// when active, charged-off amount less recoveries when charged off.
+    pub exposure: i128,
 }
 
 impl Secured {
@@ -32,6 +36,7 @@ impl Secured {
         self.senior += o.senior;
         self.collateral += o.collateral;
         self.shortfall += o.shortfall;
+        self.exposure += o.exposure;
     }
 }
 
@@ -92,6 +97,7 @@ pub fn tally(snap: &Snapshot, states: &States, s: &LoanStrategy) -> CollateralBo
                 c.senior += senior as i128;
                 c.collateral += coll as i128;
                 c.shortfall += s.shortfall[i] as i128;
+                c.exposure += s.exposure[i] as i128;
             }
             b
         })

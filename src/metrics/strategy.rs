@@ -50,6 +50,8 @@ pub struct LoanStrategy {
     pub cltv: Vec<f64>,
     /// Expected shortfall of routed loans, cents (0 elsewhere).
     pub shortfall: Vec<i64>,
+    /// [`exposure`] of routed loans, cents (0 elsewhere).
+    pub exposure: Vec<i64>,
 }
 
 /// An earlier snapshot and, per row of the snapshot being assigned, the
@@ -102,9 +104,21 @@ pub fn cushion(collateral: i64, senior: i64, haircut_bp: i64) -> i128 {
     after_haircut - senior as i128
 }
 
-/// Route and expected shortfall of a delinquent secured loan.
-pub fn route(balance: i64, cushion: i128) -> (Route, i64) {
-    let b = balance as i128;
+/// What the lender still has to recover from a delinquent secured loan
+/// (metrics.md v2, "Second-lien recovery route"): the principal of an
+/// active loan; for a charged-off loan, whose principal was written down,
+/// what is left of the charged-off amount after recoveries (nulls read as 0).
+pub fn exposure(status: Status, balance: i64, charge_off_amount: i64, recovered: i64) -> i64 {
+    match status {
+        Status::ChargedOff => (charge_off_amount - recovered).max(0),
+        _ => balance,
+    }
+}
+
+/// Route and expected shortfall of a delinquent secured loan with this
+/// [`exposure`].
+pub fn route(exposure: i64, cushion: i128) -> (Route, i64) {
+    let b = exposure as i128;
     let r = if cushion >= b {
         Route::Enforce
     } else if cushion > 0 {
@@ -153,6 +167,7 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     out.route.push(0);
                     out.cltv.push(f64::NAN);
                     out.shortfall.push(0);
+                    out.exposure.push(0);
                     continue;
                 }
                 let dpd = snap.dpd[i];
@@ -169,11 +184,17 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     f64::NAN
                 };
                 let delinquent = status == Status::ChargedOff || dpd > 0;
-                let (route, shortfall) = if secured && delinquent {
-                    let (r, s) = route(balance, cushion(coll, senior, policy.haircut_bp));
-                    (Some(r), s)
+                let (route, shortfall, exposure) = if secured && delinquent {
+                    let e = exposure(
+                        status,
+                        balance,
+                        snap.charge_off_amount[i],
+                        snap.recovered[i],
+                    );
+                    let (r, s) = route(e, cushion(coll, senior, policy.haircut_bp));
+                    (Some(r), s, e)
                 } else {
-                    (None, 0)
+                    (None, 0, 0)
                 };
                 let contactable = snap.contactable[i] != 0;
                 let mut bits = 0u8;
@@ -230,6 +251,7 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     .push(ROUTES.iter().position(|r| *r == route).unwrap_or(0) as u8);
                 out.cltv.push(cltv);
                 out.shortfall.push(shortfall);
+                out.exposure.push(exposure);
             }
             out
         })
@@ -242,6 +264,7 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
         all.route.extend(p.route);
         all.cltv.extend(p.cltv);
         all.shortfall.extend(p.shortfall);
+        all.exposure.extend(p.exposure);
     }
     all
 }
@@ -265,6 +288,20 @@ mod tests {
         assert_eq!(route(5, -10), (Route::Unsecured, 5));
         // Half a cent rounds away from zero: 0.05 x 0.7 = 0.035 -> 0.04.
         assert_eq!(cushion(5, 0, 3_000), 4);
+    }
+
+    #[test]
+    fn a_charged_off_loan_is_routed_on_what_is_left_to_recover() {
+        // Written down to zero principal, 80,000.00 charged off, 30,000.00
+        // recovered: 50,000.00 left, against a 200,000.00 cushion.
+        let e = exposure(Status::ChargedOff, 0, 8_000_000, 3_000_000);
+        assert_eq!(e, 5_000_000);
+        assert_eq!(route(e, 20_000_000), (Route::Enforce, 0));
+        assert_eq!(route(e, 2_000_000), (Route::Negotiate, 3_000_000));
+        // Recovered more than was charged off: nothing left, never negative.
+        assert_eq!(exposure(Status::ChargedOff, 0, 100, 250), 0);
+        // Active loans: the principal, whatever the charge-off columns say.
+        assert_eq!(exposure(Status::Active, 700, 0, 0), 700);
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub struct InputPartition {
     pub files: Vec<InputFile>,
     /// Money values with more than two decimals, rounded to the cent.
     pub rounded_money_values: u64,
+    /// Optional loans columns the files leave out (read as null for every
+    /// loan; data-contract.md v2). Empty for contacts.
+    pub absent_columns: Vec<String>,
+    /// Optional loans columns present but null in every row decoded.
+    pub all_null_columns: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -36,6 +41,9 @@ pub struct PeriodInfo {
     pub period: String,
     pub available: bool,
     pub from_date: Option<String>,
+    /// Where the earlier date's tiers came from: `worklist` (that run's own
+    /// worklist, exact) or `snapshot` (computed from the snapshot alone).
+    pub tiers_from: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -403,11 +403,12 @@ pub fn collateral(f: &Figures) -> Result<RecordBatch> {
         StringBuilder::new(),
     );
     let mut loans = Int64Builder::new();
-    let (mut bal, mut senior, mut coll, mut short) = (
+    let (mut bal, mut senior, mut coll, mut short, mut exposure) = (
         Money::new("principal_balance"),
         Money::new("senior_lien_balance"),
         Money::new("collateral_value"),
         Money::new("expected_shortfall"),
+        Money::new("exposure"),
     );
     let c = &f.collateral;
     let mut n = 0;
@@ -429,6 +430,7 @@ pub fn collateral(f: &Figures) -> Result<RecordBatch> {
                 senior.push(t.senior)?;
                 coll.push(t.collateral)?;
                 short.push(t.shortfall)?;
+                exposure.push(t.exposure)?;
                 n += 1;
             }
         }
@@ -444,6 +446,7 @@ pub fn collateral(f: &Figures) -> Result<RecordBatch> {
             field("senior_lien_balance", money_type(), false),
             field("collateral_value", money_type(), false),
             field("expected_shortfall", money_type(), false),
+            field("exposure", money_type(), false),
         ],
         vec![
             dates(f.as_of, n),
@@ -455,6 +458,7 @@ pub fn collateral(f: &Figures) -> Result<RecordBatch> {
             senior.finish(),
             coll.finish(),
             short.finish(),
+            exposure.finish(),
         ],
     )
 }

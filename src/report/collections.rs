@@ -68,14 +68,20 @@ pub struct RecoveryView {
     pub cash_total: CashRow,
     pub cohorts: Vec<CohortRow>,
     pub cohorts_total: CohortRow,
+    /// Why the charge-off cohorts are not available (no `charge_off_date`).
+    pub cohorts_missing: Option<String>,
     pub recovery_chart: String,
     pub vintage30_chart: String,
     pub vintage90_chart: String,
     pub plans: Vec<GroupRow>,
+    /// Why plans are not available (no `plan_status`).
+    pub plans_missing: Option<String>,
     pub plan_cure: String,
     pub plan_broken: String,
     pub plan_cohort: String,
     pub legal: Vec<GroupRow>,
+    /// Why the legal pipeline is not available (no `legal_stage`).
+    pub legal_missing: Option<String>,
     pub credit_repair: String,
     pub credit_repair_balance: String,
 }
@@ -299,10 +305,12 @@ pub fn recovery_view(f: &Figures, h: &History, loc: Locale) -> RecoveryView {
         cash_total,
         cohorts,
         cohorts_total: cohort_row(loc.t("total").to_string(), &all),
+        cohorts_missing: loc.missing(&f.columns, "charge_off_date"),
         recovery_chart,
         vintage30_chart,
         vintage90_chart,
         plans,
+        plans_missing: loc.missing(&f.columns, "plan_status"),
         plan_cure: plan_rate("plan_cure"),
         plan_broken: plan_rate("plan_broken"),
         plan_cohort: r
@@ -310,6 +318,7 @@ pub fn recovery_view(f: &Figures, h: &History, loc: Locale) -> RecoveryView {
             .map(|c| int(c.start.loans))
             .unwrap_or_else(|| loc.t("not_available").to_string()),
         legal,
+        legal_missing: loc.missing(&f.columns, "legal_stage"),
         credit_repair: int(r.credit_repair.len() as u64),
         credit_repair_balance: format::money(repair_balance),
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
+use crate::input::snapshot::OptionalColumns;
 use crate::states::{Bucket, Class};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -26,6 +27,12 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("vs_prev", "vs prev", "较上期"),
     ("vs_1m", "vs 1m", "较上月"),
     ("not_available", "not available", "无数据"),
+    ("no_column", "the book has no {} column", "数据中没有 {} 列"),
+    ("null_column", "{} is null for every loan", "{} 列全部为空值"),
+    ("missing_columns", "Optional columns the book does not give (read as null for every loan)", "数据未提供的可选列（每笔贷款均按空值处理）"),
+    ("column", "Column", "列"),
+    ("column_absent", "absent from the files", "文件中无此列"),
+    ("column_all_null", "present, null in every row", "有此列，但全部为空值"),
     ("no_snapshot", "no snapshot", "无快照"),
     ("better", "better", "改善"),
     ("worse", "worse", "恶化"),
@@ -109,7 +116,10 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("tier", "Tier", "催收等级"),
     ("reason", "Reason", "原因"),
     ("tier_transitions", "Tier transitions (by loans)", "催收等级迁徙（按笔数）"),
-    ("tier_note", "Each loan gets the tier of the first policy rule it matches; the reason is that rule's code. Earlier dates' tiers in the transition matrices are computed from that date's snapshot alone: the signals that look further back (dpd_rising, re_default_risk) and the contact-based conditions (refusals, promises) are not evaluated there.", "每笔贷款取其首个匹配的策略规则所定的催收等级，原因即该规则代码。迁徙矩阵中较早日期的等级仅由该日快照计算：需要更早数据的信号（dpd_rising、re_default_risk）及基于催收记录的条件（拒绝还款、承诺还款）在该日不予评估。"),
+    ("tier_note", "Each loan gets the tier of the first policy rule it matches; the reason is that rule's code.", "每笔贷款取其首个匹配的策略规则所定的催收等级，原因即该规则代码。"),
+    ("tiers_from_worklist", "Tiers on {} as that night's run published them in its worklist (exact).", "{} 的等级取自当日运行发布的催收名单（精确）。"),
+    ("tiers_from_snapshot", "Tiers on {} computed from that date's snapshot alone ({why}): the signals that look further back (dpd_rising, re_default_risk) and the contact-based conditions (refusals, promises) are not evaluated there.", "{} 的等级仅由该日快照计算（{why}）：需要更早数据的信号（dpd_rising、re_default_risk）及基于催收记录的条件（拒绝还款、承诺还款）在该日不予评估。"),
+    ("no_earlier_run", "no run of that date under this output", "本输出目录下无该日的运行结果"),
     ("early_warning", "Early warning", "逾期预警"),
     ("watch_list", "Watch list (T0_watch)", "观察名单（T0_watch）"),
     ("flagged", "Loans flagged (any signal)", "触发预警的贷款"),
@@ -123,6 +133,8 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("senior_lien", "Senior liens", "优先顺位抵押余额"),
     ("collateral_value", "Collateral value", "抵押物价值"),
     ("expected_shortfall", "Expected shortfall", "预期损失缺口"),
+    ("exposure", "Left to recover", "待回收敞口"),
+    ("exposure_note", "Routes weigh the equity cushion (collateral after the haircut, less senior liens) against what is left to recover: the principal of an active loan; for a charged-off loan, the charged-off amount less recoveries to date, as its principal was written down at charge-off.", "回收路径以权益缓冲（抵押物价值扣除折扣后减去优先顺位抵押余额）对比待回收敞口：正常贷款为本金余额；已核销贷款本金已于核销时冲销，为核销金额减去累计回收金额。"),
     ("collections", "Collections and cures", "回款与催回"),
     ("collections_note", "Cash is today's paid_amount; cures are loans delinquent at the prev date that are M0 or paid off today, with their balance at that date.", "回款为当日 paid_amount；催回指上期逾期、当日为 M0 或已结清的贷款，余额取上期余额。"),
     ("from_prev_bucket", "By bucket at prev", "按上期账龄段"),
@@ -242,6 +254,23 @@ impl Locale {
             .find(|l| l.0 == key)
             .map(|&(_, en, zh)| if self == Locale::En { en } else { zh })
             .unwrap_or_else(|| panic!("no label '{key}'"))
+    }
+
+    /// "not available: the book has no X column" (or "X is null for every
+    /// loan") when the run date's book has no values of `column`.
+    pub fn missing(self, cols: &OptionalColumns, column: &str) -> Option<String> {
+        let why = if cols.absent.contains(&column) {
+            self.t("no_column")
+        } else if cols.all_null.contains(&column) {
+            self.t("null_column")
+        } else {
+            return None;
+        };
+        Some(format!(
+            "{}: {}",
+            self.t("not_available"),
+            why.replace("{}", column)
+        ))
     }
 
     /// `29 Nov 2026` / `2026年11月29日`.

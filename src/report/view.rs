@@ -203,6 +203,8 @@ pub struct Trends {
 
 #[derive(Serialize)]
 pub struct Quality {
+    /// Optional columns the run date's book lacks, and how.
+    pub missing_columns: Vec<Counted>,
     pub checks: Vec<CheckRow>,
     pub inputs: Vec<InputRow>,
     pub tolerated: Vec<Counted>,
@@ -243,7 +245,7 @@ pub struct RunView {
 pub struct StrategyView {
     pub tiers: Vec<TierRow>,
     pub tiers_total: TierRow,
-    pub tier_matrices: Vec<MatrixView>,
+    pub tier_matrices: Vec<TierMatrix>,
     pub watch_list: String,
     pub flagged: String,
     pub by_signal: Vec<Counted>,
@@ -251,6 +253,8 @@ pub struct StrategyView {
     pub by_region: Vec<Counted>,
     pub secured: Vec<SecuredRow>,
     pub secured_total: SecuredRow,
+    /// Why CLTV and routes are not available (no `collateral_value`).
+    pub secured_missing: Option<String>,
     /// Earlier dates' tiers are computed without look-back signals.
     pub note: String,
 }
@@ -266,6 +270,14 @@ pub struct TierRow {
     pub first: bool,
 }
 
+/// A tier transition matrix and where its earlier date's tiers came from.
+#[derive(Serialize)]
+pub struct TierMatrix {
+    #[serde(flatten)]
+    pub matrix: MatrixView,
+    pub source: String,
+}
+
 #[derive(Serialize)]
 pub struct SecuredRow {
     pub band: String,
@@ -275,6 +287,7 @@ pub struct SecuredRow {
     pub senior: String,
     pub collateral: String,
     pub shortfall: String,
+    pub exposure: String,
 }
 
 fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
@@ -326,7 +339,10 @@ fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
     let tier_matrices = f
         .periods
         .iter()
-        .map(|p| matrix_table(&p.tiers, p, f.as_of, loc, false, &tier_label, &tier_col))
+        .map(|p| TierMatrix {
+            matrix: matrix_table(&p.tiers, p, f.as_of, loc, false, &tier_label, &tier_col),
+            source: tier_source(p, loc),
+        })
         .collect();
     let watch = sum
         .by_rule
@@ -405,7 +421,26 @@ fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
         by_region: counted(&f.labels.region, &sum.flagged_by_region),
         secured_total: secured_row(loc.t("total"), "", &total),
         secured,
+        secured_missing: loc.missing(&f.columns, "collateral_value"),
         note: loc.t("tier_note").to_string(),
+    }
+}
+
+/// One line saying where a period's earlier tiers came from.
+fn tier_source(p: &Period, loc: Locale) -> String {
+    use crate::figures::{NoWorklist, TierSource};
+    let date = loc.date(p.from_date);
+    match &p.tiers_from {
+        TierSource::Worklist => loc.t("tiers_from_worklist").replace("{}", &date),
+        TierSource::Snapshot(why) => {
+            let why = match why {
+                NoWorklist::NoRun => loc.t("no_earlier_run").to_string(),
+                NoWorklist::Unusable(detail) => detail.clone(),
+            };
+            loc.t("tiers_from_snapshot")
+                .replace("{}", &date)
+                .replace("{why}", &why)
+        }
     }
 }
 
@@ -418,6 +453,7 @@ fn secured_row(band: &str, route: &str, t: &crate::metrics::collateral::Secured)
         senior: format::money(t.senior),
         collateral: format::money(t.collateral),
         shortfall: format::money(t.shortfall),
+        exposure: format::money(t.exposure),
     }
 }
 
@@ -1273,7 +1309,18 @@ fn quality(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Quality {
             "当日催收记录中贷款不在快照内的条数（孤立记录）",
         ),
     };
+    let mut missing_columns: Vec<Counted> = Vec::new();
+    for (names, how) in [
+        (&f.columns.absent, "column_absent"),
+        (&f.columns.all_null, "column_all_null"),
+    ] {
+        missing_columns.extend(names.iter().map(|c| Counted {
+            item: c.to_string(),
+            count: loc.t(how).to_string(),
+        }));
+    }
     Quality {
+        missing_columns,
         checks,
         inputs,
         tolerated: vec![

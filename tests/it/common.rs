@@ -458,3 +458,97 @@ pub fn write_contacts(root: &Path, csv: &Csv) {
         write_partition(root, "contacts", &d, "part-00000.parquet", &batch, 1000);
     }
 }
+
+/// Every Arrow type the contract accepts for an optional loans column, and
+/// Arrow's `Null` type (what a writer gives a column it only knows to be
+/// empty): the types an all-null optional column may arrive as.
+pub fn accepted_types(column: &str) -> Vec<DataType> {
+    use arrears::input::schema::{Accepts, LOANS};
+    let spec = LOANS
+        .iter()
+        .find(|c| c.name == column)
+        .expect("a loans column");
+    let dict = |k: DataType, v: DataType| DataType::Dictionary(Box::new(k), Box::new(v));
+    let mut types = match spec.accepts {
+        Accepts::Text => vec![
+            DataType::Utf8,
+            DataType::LargeUtf8,
+            DataType::Utf8View,
+            dict(DataType::Int8, DataType::Utf8),
+            dict(DataType::Int32, DataType::LargeUtf8),
+        ],
+        Accepts::Money => vec![
+            DataType::Float64,
+            DataType::Decimal32(9, 2),
+            DataType::Decimal64(18, 3),
+            DataType::Decimal128(20, 2),
+            DataType::Decimal128(38, 4),
+            DataType::Decimal256(40, 2),
+        ],
+        Accepts::Date => vec![DataType::Date32],
+        Accepts::Boolean => vec![DataType::Boolean],
+        Accepts::Integer => vec![DataType::Int32, DataType::Int64],
+        other => panic!("no optional column is {other:?}"),
+    };
+    types.push(DataType::Null);
+    types
+}
+
+/// The optional loans columns of the contract.
+pub fn optional_columns() -> Vec<&'static str> {
+    arrears::input::schema::LOANS
+        .iter()
+        .filter(|c| c.optional)
+        .map(|c| c.name)
+        .collect()
+}
+
+/// `b` with column `name` replaced by an all-null column of type `t`
+/// (added if absent).
+pub fn with_null_column(b: &RecordBatch, name: &str, t: &DataType) -> RecordBatch {
+    let a = arrow::array::new_null_array(t, b.num_rows());
+    let mut fields: Vec<Field> = b.schema().fields().iter().map(|f| (**f).clone()).collect();
+    let mut cols = b.columns().to_vec();
+    let f = Field::new(name, t.clone(), true);
+    match b.schema().index_of(name) {
+        Ok(i) => {
+            fields[i] = f;
+            cols[i] = a;
+        }
+        Err(_) => {
+            fields.push(f);
+            cols.push(a);
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
+}
+
+/// `b` without the columns named.
+pub fn without_columns(b: &RecordBatch, names: &[&str]) -> RecordBatch {
+    let keep: Vec<usize> = (0..b.num_columns())
+        .filter(|&i| !names.contains(&b.schema().field(i).name().as_str()))
+        .collect();
+    b.project(&keep).unwrap()
+}
+
+/// Every file under `root` (relative path -> bytes), for comparing output
+/// trees; the lock file is left out.
+pub fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != ".arrears.lock") {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}

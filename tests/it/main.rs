@@ -7,6 +7,7 @@ mod common;
 mod fuzz;
 mod generated;
 mod hand;
+mod optional;
 mod policy;
 mod props;
 mod reliability;

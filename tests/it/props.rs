@@ -132,6 +132,7 @@ fn snapshot_in(date: &str, mut rows: Vec<Row>, int_ids: bool, ordered: bool) -> 
             .map(|r| if r.4 == 2 { r.8 } else { 0 })
             .collect(),
         rounded_money_values: 0,
+        columns: Default::default(),
     }
 }
 
@@ -194,7 +195,16 @@ fn join_in_input_order_equals_the_sorted_join() {
             let prev = snapshot_in("2026-11-28", then.clone(), int_ids, ordered);
             assert_eq!(arrears::metrics::join::in_id_order(&cur), ordered);
             let f = two
-                .install(|| compute(&p, &cur, Some(&prev), Some(&prev), &Default::default()))
+                .install(|| {
+                    compute(
+                        &p,
+                        &cur,
+                        Some(&prev),
+                        Some(&prev),
+                        &Default::default(),
+                        &Default::default(),
+                    )
+                })
                 .unwrap();
             assert!(f.checks.iter().all(|c| c.passed), "{:?}", f.checks);
             // Loan-level tables list loans in input order: compare them as sets.
@@ -262,8 +272,8 @@ proptest! {
         let p = Policy::default();
         let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-        let a = one.install(|| compute(&p, &cur, prev.as_ref(), prev.as_ref(), &Default::default())).unwrap();
-        let b = two.install(|| compute(&p, &cur, prev.as_ref(), prev.as_ref(), &Default::default())).unwrap();
+        let a = one.install(|| compute(&p, &cur, prev.as_ref(), prev.as_ref(), &Default::default(), &Default::default())).unwrap();
+        let b = two.install(|| compute(&p, &cur, prev.as_ref(), prev.as_ref(), &Default::default(), &Default::default())).unwrap();
         prop_assert_eq!(tables_of(&a), tables_of(&b));
         prop_assert!(a.checks.iter().all(|c| c.passed), "{:?}", a.checks);
     }

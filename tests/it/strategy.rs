@@ -141,37 +141,164 @@ fn tier_transitions_follow_the_loans() {
         .into_iter()
         .filter(|l| l.starts_with("prev|tier|") && !l.ends_with("|0|0.00"))
         .collect();
-    // S20 was current yesterday and is paid off today; S01 stays in recovery.
+    // S20 was current yesterday and is paid off today; S01, S23 and S24
+    // stay in recovery (the charged-off second liens with no principal left).
     assert!(
         cells.contains(&"prev|tier|2026-11-28|T0_current|PAID|1|3000.00".to_string()),
         "{cells:?}"
     );
     assert!(
-        cells.contains(&"prev|tier|2026-11-28|T5_recovery|T5_recovery|1|5000.00".to_string()),
+        cells.contains(&"prev|tier|2026-11-28|T5_recovery|T5_recovery|3|5000.00".to_string()),
         "{cells:?}"
     );
-    // Every loan of both dates is in the matrix once: 22 rows in, 22 out.
+    // Every loan of both dates is in the matrix once: 24 rows in, 24 out.
     let total: i64 = cells
         .iter()
         .map(|l| l.split('|').nth(5).unwrap().parse::<i64>().unwrap())
         .sum();
-    assert_eq!(total, 22);
+    assert_eq!(total, 24);
 }
 
 #[test]
 fn collateral_table_by_band_and_bucket() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_strategy(dir.path());
-    // product|band|bucket|loans|balance|senior|collateral|shortfall
+    // product|band|bucket|loans|balance|senior|collateral|shortfall|exposure
     assert_eq!(
         lines(&read_table(&out, "collateral", "2026-11-29")),
         vec![
-            // S05: CLTV 0.1, enforce, nothing short.
-            "second_lien_mortgage|<=60%|M4|1|100000.00|0.00|1000000.00|0.00",
+            // S05: CLTV 0.1, enforce, nothing short; exposure = principal.
+            "second_lien_mortgage|<=60%|M4|1|100000.00|0.00|1000000.00|0.00|100000.00",
+            // S23: charged off, principal written down to 0; 150,000 charged
+            // off less 30,000 recovered leaves 120,000 against a cushion of
+            // 300,000 x 0.7 - 150,000 = 60,000: negotiate, 60,000 short
+            // (metrics.md v2; routed on its zero principal it was `enforce`).
+            "second_lien_mortgage|<=60%|WO|1|0.00|150000.00|300000.00|60000.00|120000.00",
+            // S24: 100,000 less 60,000 = 40,000 left, cushion 700,000 -
+            // 650,000 = 50,000: enforce, nothing short.
+            "second_lien_mortgage|60-80%|WO|1|0.00|650000.00|1000000.00|0.00|40000.00",
             // S06: CLTV exactly 1.0 is in 80-100%; cushion 40,000, short 60,000.
-            "second_lien_mortgage|80-100%|M4|1|100000.00|100000.00|200000.00|60000.00",
-            // S12: CLTV 1.1, current: no route, no shortfall.
-            "second_lien_mortgage|100-120%|M0|1|30000.00|80000.00|100000.00|0.00",
+            "second_lien_mortgage|80-100%|M4|1|100000.00|100000.00|200000.00|60000.00|100000.00",
+            // S12: CLTV 1.1, current: no route, no shortfall, nothing routed.
+            "second_lien_mortgage|100-120%|M0|1|30000.00|80000.00|100000.00|0.00|0.00",
         ]
+    );
+}
+
+/// `arrears run --as-of D` on the fixture's input into `out`.
+fn run_date(input: &Path, out: &Path, d: &str) {
+    let o = arrears()
+        .args(["run", "--as-of", d, "--input"])
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{d}: {}", stderr_of(&o));
+}
+
+/// The worklist of a date: loan id -> tier.
+fn tiers_of(out: &Path, d: &str) -> std::collections::BTreeMap<String, String> {
+    let b = read_parquet(&out.join(format!("worklist/as_of_date={d}/part-00000.parquet")));
+    rows(&b)
+        .into_iter()
+        .map(|r| (r[1].clone(), r[4].clone()))
+        .collect()
+}
+
+/// The non-empty cells of a period's tier matrix: (from, to) -> loans.
+fn tier_cells(out: &Path, period: &str) -> std::collections::BTreeMap<(String, String), i64> {
+    rows(&read_table(out, "transitions", "2026-11-29"))
+        .into_iter()
+        .filter(|r| r[1] == period && r[2] == "tier" && r[6] != "0")
+        .map(|r| ((r[4].clone(), r[5].clone()), r[6].parse().unwrap()))
+        .collect()
+}
+
+fn manifest_of(out: &Path) -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn earlier_tiers_come_from_the_earlier_runs_worklist() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_strategy_fixture(&input);
+    // Last night's run, then tonight's, on the same output.
+    let out = dir.path().join("out");
+    run_date(&input, &out, "2026-11-28");
+    run_date(&input, &out, "2026-11-29");
+    let then = tiers_of(&out, "2026-11-28");
+    let now = tiers_of(&out, "2026-11-29");
+    // S04 refused to pay on 11-26, inside the 7 days of the 11-28 run: that
+    // run put it in T4_legal. Its snapshot alone (dpd 119, no legal stage,
+    // no broken plan) says T3_field: the contact is not in it.
+    assert_eq!(then["S04"], "T4_legal");
+
+    // The matrix counted here from the two published worklists, loan by
+    // loan (S20, paid off today, has no row today: PAID).
+    let mut expected = std::collections::BTreeMap::new();
+    for (id, from) in &then {
+        let to = now.get(id).cloned().unwrap_or_else(|| "PAID".to_string());
+        *expected.entry((from.clone(), to)).or_insert(0i64) += 1;
+    }
+    assert_eq!(tier_cells(&out, "prev"), expected);
+    let m = manifest_of(&out);
+    assert_eq!(m["periods"][0]["tiers_from"], "worklist");
+    // No run of the `1m` date (10-29) under this output: from its snapshot.
+    assert_eq!(m["periods"][1]["tiers_from"], "snapshot");
+    let html =
+        std::fs::read_to_string(out.join("report/as_of_date=2026-11-29/report.html")).unwrap();
+    assert!(html.contains(
+        "Tiers on 28 Nov 2026 as that night&#x27;s run published them in its worklist (exact)."
+    ));
+    assert!(html.contains("Tiers on 29 Oct 2026 computed from that date&#x27;s snapshot alone (no run of that date under this output)"));
+
+    // Tonight's run alone, on a fresh output, computes last night's tiers
+    // from the snapshot: S04 starts in T3_field there.
+    let fresh = dir.path().join("fresh");
+    run_date(&input, &fresh, "2026-11-29");
+    let cells = tier_cells(&fresh, "prev");
+    assert_ne!(cells, expected);
+    assert_eq!(
+        cells
+            .get(&("T3_field".into(), "T4_legal".into()))
+            .copied()
+            .unwrap_or(0),
+        expected
+            .get(&("T3_field".into(), "T4_legal".into()))
+            .copied()
+            .unwrap_or(0)
+            + 1,
+        "S04 moves from T3_field, not T4_legal, when the snapshot alone decides"
+    );
+    assert_eq!(manifest_of(&fresh)["periods"][0]["tiers_from"], "snapshot");
+}
+
+#[test]
+fn an_earlier_worklist_that_does_not_match_its_snapshot_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_strategy_fixture(&input);
+    let out = dir.path().join("out");
+    run_date(&input, &out, "2026-11-28");
+    // The 11-28 snapshot is restated after its run published: S08 is gone.
+    let mut csv = read_csv(&repo().join("fixtures/strategy/2026-11-28.csv"));
+    csv.rows.retain(|r| r[0].as_deref() != Some("S08"));
+    let path = input.join("loans/as_of_date=2026-11-28/part-00000.parquet");
+    std::fs::remove_file(&path).unwrap();
+    let b = contract_batch(&csv, "2026-11-28", Variant::default());
+    write_partition(&input, "loans", "2026-11-28", "part-00000.parquet", &b, 100);
+    run_date(&input, &out, "2026-11-29");
+    let m = manifest_of(&out);
+    assert_eq!(m["periods"][0]["tiers_from"], "snapshot");
+    let html =
+        std::fs::read_to_string(out.join("report/as_of_date=2026-11-29/report.html")).unwrap();
+    assert!(
+        html.contains("the worklist of 2026-11-28 does not match its snapshot: 1 of its loans are not active or charged off in the snapshot"),
+        "the report says why"
     );
 }

@@ -7,7 +7,8 @@
    every row of ageing, classification and transitions, every
    numerator/denominator of rates, cash and recoveries, the worklist
    loan by loan (the default tier rules, early-warning signals with promise
-   keeping, routes and shortfalls), the recovery tables (collections,
+   keeping, routes and shortfalls on v2 exposure), the secured book by CLTV
+   band, the recovery tables (collections,
    charge-off cohorts, vintage, plans, legal pipeline, credit repair), the
    contact tables (channels, promises) and the compliance exceptions of
    both profiles must match to the cent.
@@ -88,6 +89,9 @@ ok &= same("cure over all delinquent buckets (M1+)", Q["cure M1+"],
 ok &= same("worklist loan by loan (default rules in SQL)", Q["worklist"],
     f"""SELECT loan_id, tier || '|' || tier_reason, array_to_string(ew_reasons, ';'), route, expected_shortfall
         FROM {table('worklist')}""")
+ok &= same("collateral (secured book; charged-off loans routed on what is left)", Q["collateral"],
+    f"""SELECT product, cltv_band, bucket, loans, principal_balance, senior_lien_balance, collateral_value,
+          expected_shortfall, exposure FROM {table('collateral')}""")
 ok &= same("collections (prev bucket x tier)", Q["collections"],
     f"""SELECT from_bucket, tier, loans, paying_loans, cash_collected, cured_loans, cured_balance
         FROM {table('collections')}""")

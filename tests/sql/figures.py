@@ -78,6 +78,9 @@ def build(db, src, as_of, prev, m1):
         coalesce(c.senior_lien_balance, 0) AS senior,
         (c.collateral_value IS NOT NULL AND c.collateral_value > 0) AS secured,
         (c.status = 'charged_off' OR c.days_past_due > 0) AS delinquent,
+        CASE WHEN c.status = 'charged_off'
+             THEN greatest(0, coalesce(c.charge_off_amount, 0) - coalesce(c.recovered_to_date, 0))
+             ELSE c.principal_balance END AS exposure,
         round(c.collateral_value * 0.70, 2) - coalesce(c.senior_lien_balance, 0) AS cushion,
         coalesce(c.contactable, true) AS reachable,
         coalesce(c.legal_stage, 'none') AS stage,
@@ -89,9 +92,9 @@ def build(db, src, as_of, prev, m1):
         FROM {cur} c LEFT JOIN {P} p ON p.loan_id = c.loan_id LEFT JOIN {M} m ON m.loan_id = c.loan_id
         WHERE c.status <> 'paid_off'""")
     db.execute("""CREATE OR REPLACE VIEW routed AS SELECT *,
-        CASE WHEN secured AND delinquent THEN CASE WHEN cushion >= principal_balance THEN 'enforce'
+        CASE WHEN secured AND delinquent THEN CASE WHEN cushion >= exposure THEN 'enforce'
              WHEN cushion > 0 THEN 'negotiate' ELSE 'unsecured' END END AS route,
-        CASE WHEN secured AND delinquent THEN greatest(0, principal_balance - greatest(0, cushion)) END AS shortfall,
+        CASE WHEN secured AND delinquent THEN greatest(0, exposure - greatest(0, cushion)) END AS shortfall,
         status = 'active' AND days_past_due <= 7 AS candidate
         FROM facts""")
     db.execute("""CREATE OR REPLACE VIEW signals AS SELECT *, list_filter([
@@ -119,6 +122,17 @@ def build(db, src, as_of, prev, m1):
              array_to_string(ew, ';') AS ew, route, shortfall::DECIMAL(20,2) AS shortfall
            FROM signals""")
     q["worklist"] = "SELECT * FROM sql_worklist"
+    # The secured book (metrics.md, CLTV bands and v2 exposure of routed loans).
+    q["collateral"] = """SELECT product,
+          CASE WHEN (senior + principal_balance) * 100 <= 60 * collateral_value THEN '<=60%'
+               WHEN (senior + principal_balance) * 100 <= 80 * collateral_value THEN '60-80%'
+               WHEN (senior + principal_balance) * 100 <= 100 * collateral_value THEN '80-100%'
+               WHEN (senior + principal_balance) * 100 <= 120 * collateral_value THEN '100-120%'
+               ELSE '>120%' END AS cltv_band, bucket, count(*)::BIGINT AS loans,
+          sum(principal_balance)::DECIMAL(20,2), sum(senior)::DECIMAL(20,2), sum(collateral_value)::DECIMAL(20,2),
+          coalesce(sum(shortfall), 0)::DECIMAL(20,2),
+          coalesce(sum(exposure) FILTER (route IS NOT NULL), 0)::DECIMAL(20,2)
+        FROM routed WHERE secured GROUP BY ALL"""
 
     # Recovery (metrics.md, "Collections and recovery").
     q["collections"] = f"""SELECT coalesce(p.bucket, 'NEW') AS from_bucket, split_part(w.tier, '|', 1) AS tier,
