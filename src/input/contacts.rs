@@ -465,13 +465,18 @@ fn push_local_ts(
             .map(|v| v.div_euclid(1_000_000))
             .collect(),
     };
-    if tz.is_none() {
-        out.extend(millis);
-        return Ok(());
-    }
+    // Zone-less times are already borrower-local; zoned ones are instants,
+    // converted. Either way a time no calendar can show is bad input here,
+    // not a panic later when a rule prints its date (the fuzzer found one
+    // once `run` was fuzzed, not only `validate`).
     let mut bad = Offenders::default();
     for (i, ms) in millis.into_iter().enumerate() {
-        match zone.local(ms) {
+        let local = if tz.is_none() {
+            chrono::DateTime::from_timestamp_millis(ms).map(|t| t.naive_utc())
+        } else {
+            zone.local(ms)
+        };
+        match local {
             Some(t) => out.push(t.and_utc().timestamp_millis()),
             None => {
                 bad.push(base + i);

@@ -9,5 +9,7 @@ pub mod tables;
 pub mod worklist;
 
 /// Version of the output schemas, written into every file's key-value
-/// metadata. Bumped only when columns are added (never removed or retyped).
-pub const SCHEMA_VERSION: &str = "1";
+/// metadata. Bumped only when columns are added (never removed or retyped):
+/// 2 added `collateral.exposure` (and the manifest's `absent_columns`,
+/// `all_null_columns` and `periods[].tiers_from`).
+pub const SCHEMA_VERSION: &str = "2";

@@ -1,9 +1,12 @@
 //! Fuzzing the input path: mutated Parquet bytes and mutated schemas, each
-//! checked by `arrears validate` in a child process under a 4 GiB address
-//! space limit and a time limit. Whatever the input, the answer is exit 0
-//! (the mutation hit bytes that do not matter) or exit 4 (bad input, with a
-//! message): never a panic (101), an abort (a signal: out of memory under
-//! the limit), an internal error (1) or a hang.
+//! checked by `arrears validate` and by `arrears run` (which computes,
+//! reconciles and publishes: `validate` only decodes) in child processes
+//! under a 4 GiB address space limit and a time limit. Whatever the input,
+//! the answer is exit 0 (the mutation hit bytes that do not matter) or exit
+//! 4 (bad input, with a message), the same from both commands: never a
+//! panic (101), an abort (a signal: out of memory under the limit), an
+//! internal error (1), a failed reconciliation (5) or a hang; and a run
+//! that exits 4 leaves the published outputs exactly as they were.
 //!
 //! CI tries `FUZZ_CASES` inputs per test (default 48); the closing note's
 //! figures come from longer runs (`FUZZ_CASES=2000 cargo test --release
@@ -66,13 +69,23 @@ fn contacts_file(input: &Path) -> PathBuf {
 /// `arrears validate` on `input`; the exit code (0 or 4) and the message,
 /// or why it is neither.
 fn validate_full(input: &Path) -> Result<(i32, String), String> {
+    child("validate", input, None)
+}
+
+/// `arrears CMD` on `input` (and `--output` for `run`) in a child process
+/// under the limits; the exit code (0 or 4) and the message, or why it is
+/// neither.
+fn child(cmd: &str, input: &Path, output: Option<&Path>) -> Result<(i32, String), String> {
     let bin = assert_cmd::cargo::cargo_bin("arrears");
     let t0 = Instant::now();
+    let out_arg = output
+        .map(|o| format!(" --output '{}'", o.display()))
+        .unwrap_or_default();
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(
-            "ulimit -v 4194304; exec \"$0\" validate --threads 2 --input \"$1\" --as-of 2026-11-29",
-        )
+        .arg(format!(
+            "ulimit -v 4194304; exec \"$0\" {cmd} --threads 2 --input \"$1\" --as-of 2026-11-29{out_arg}"
+        ))
         .arg(&bin)
         .arg(input)
         .stdout(std::process::Stdio::null())
@@ -100,6 +113,33 @@ fn validate_full(input: &Path) -> Result<(i32, String), String> {
 
 fn validate(input: &Path) -> Result<i32, String> {
     validate_full(input).map(|(c, _)| c)
+}
+
+/// Both commands on `input`: `validate`, then `run` into `out` (which holds
+/// what earlier cases published). Their codes must agree, and a run that
+/// rejects its input must leave `out` as it found it.
+fn both(input: &Path, out: &Path) -> Result<i32, String> {
+    let v = validate(input)?;
+    let before = tree(out);
+    let (r, msg) = child("run", input, Some(out))?;
+    if r != v {
+        return Err(format!("validate exits {v} but run exits {r}: {msg}"));
+    }
+    if r == 4 && tree(out) != before {
+        return Err(format!("run exited 4 but changed the outputs: {msg}"));
+    }
+    Ok(r)
+}
+
+/// An output root holding the valid input's published run, for [`both`].
+fn published(dir: &Path, input: &Path) -> PathBuf {
+    let out = dir.join("out");
+    assert_eq!(
+        child("run", input, Some(&out)).map(|(c, _)| c),
+        Ok(0),
+        "the undamaged input runs"
+    );
+    out
 }
 
 /// One way to damage a file's bytes.
@@ -171,6 +211,7 @@ fn damaged_parquet_bytes_never_crash() {
     let d = tempfile::tempdir().unwrap();
     let input = base(d.path());
     assert_eq!(validate(&input), Ok(0), "the undamaged input is valid");
+    let out = published(d.path(), &input);
     let targets = [today_file(&input), contacts_file(&input)];
     let originals: Vec<Vec<u8>> = targets.iter().map(|p| fs::read(p).unwrap()).collect();
     let mut runner = runner();
@@ -178,7 +219,7 @@ fn damaged_parquet_bytes_never_crash() {
     runner
         .run(&(0usize..2, damage()), |(t, dmg)| {
             fs::write(&targets[t], apply(&originals[t], &dmg)).unwrap();
-            let r = validate(&input);
+            let r = both(&input, &out);
             fs::write(&targets[t], &originals[t]).unwrap();
             tally.record(r, || format!("{dmg:?} of file {t}"))
         })
@@ -208,6 +249,57 @@ fn regressions_stay_fixed() {
     assert!(
         !msg.contains("panicked"),
         "no panic report on stderr: {msg}"
+    );
+
+    // 2026-12-03, the first fuzzing of `run` (48 cases): bytes of the
+    // contacts file overwritten so that a zone-less `contact_ts` decoded to
+    // a time past the calendar's range. `validate` accepted it; `run`
+    // panicked printing the contact's local date for a compliance rule
+    // (exit 101). The contacts reader now rejects such times as it did
+    // zoned ones.
+    fs::write(&file, &bytes).unwrap();
+    let contacts = contacts_file(&input);
+    let original = fs::read(&contacts).unwrap();
+    let overwrite = vec![
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 53, 242, 166, 219, 122, 65, 45, 6, 67, 252, 223,
+        160, 233, 177, 41, 211, 8, 184, 217, 210, 135, 250, 251, 254,
+    ];
+    fs::write(
+        &contacts,
+        apply(&original, &Damage::Overwrite(9132, overwrite)),
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    assert_eq!(both(&input, &out), Ok(4));
+    let (_, msg) = validate_full(&input).unwrap();
+    assert!(msg.contains(&contacts.display().to_string()), "{msg}");
+}
+
+#[test]
+fn a_contact_time_past_the_calendar_is_bad_input() {
+    use arrow::array::TimestampMillisecondArray;
+    let d = tempfile::tempdir().unwrap();
+    let input = base(d.path());
+    let file = contacts_file(&input);
+    let b = read_parquet(&file);
+    let i = b.schema().index_of("contact_ts").unwrap();
+    let mut ms = vec![1_764_000_000_000i64; b.num_rows()];
+    ms[2] = 10_000_000_000_000_000; // about the year 318,857
+    let mut cols = b.columns().to_vec();
+    cols[i] = Arc::new(TimestampMillisecondArray::from(ms));
+    let mut fields: Vec<Field> = b.schema().fields().iter().map(|f| (**f).clone()).collect();
+    fields[i] = Field::new("contact_ts", cols[i].data_type().clone(), false);
+    let b = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap();
+    fs::remove_file(&file).unwrap();
+    write_partition(&input, "contacts", TODAY, "part-00000.parquet", &b, 100);
+    let out = d.path().join("out");
+    assert_eq!(both(&input, &out), Ok(4));
+    let (_, msg) = validate_full(&input).unwrap();
+    assert!(
+        msg.contains(
+            "column 'contact_ts': 1 row is a timestamp outside the representable range (row 2)"
+        ),
+        "{msg}"
     );
 }
 
@@ -282,6 +374,7 @@ fn mutate(b: &RecordBatch, changes: &[(usize, ColumnChange)]) -> Option<RecordBa
 fn mutated_schemas_never_crash() {
     let d = tempfile::tempdir().unwrap();
     let input = base(d.path());
+    let out = published(d.path(), &input);
     let file = today_file(&input);
     let original = fs::read(&file).unwrap();
     let batch = read_parquet(&file);
@@ -298,11 +391,46 @@ fn mutated_schemas_never_crash() {
                 };
                 fs::remove_file(&file).unwrap();
                 write_partition(&input, "loans", TODAY, "part-00000.parquet", &m, 7);
-                let r = validate(&input);
+                let r = both(&input, &out);
                 fs::write(&file, &original).unwrap();
                 tally.record(r, || format!("{changes:?}"))
             },
         )
         .unwrap();
     tally.report("schemas");
+}
+
+/// Every optional column left out, and null in every type accepted for it
+/// (data-contract.md v2): valid input, which both commands accept and
+/// `run` publishes. (Found by hand before the fuzzer ran `run`: an all-null
+/// `plan_status` made the run panic.)
+#[test]
+fn every_optional_column_absent_or_all_null_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let input = base(d.path());
+    let out = published(d.path(), &input);
+    let file = today_file(&input);
+    let original = fs::read(&file).unwrap();
+    let batch = read_parquet(&file);
+    let mut cases = 0;
+    for column in optional_columns() {
+        let mut variants = vec![(
+            format!("{column} absent"),
+            without_columns(&batch, &[column]),
+        )];
+        for t in accepted_types(column) {
+            variants.push((
+                format!("{column} all null as {t}"),
+                with_null_column(&batch, column, &t),
+            ));
+        }
+        for (what, b) in variants {
+            fs::remove_file(&file).unwrap();
+            write_partition(&input, "loans", TODAY, "part-00000.parquet", &b, 7);
+            assert_eq!(both(&input, &out), Ok(0), "{what}");
+            cases += 1;
+        }
+    }
+    fs::write(&file, &original).unwrap();
+    eprintln!("fuzz optional columns: {cases} inputs, all accepted and published");
 }

@@ -168,6 +168,28 @@ fn column_of_an_unaccepted_type() {
 }
 
 #[test]
+fn optional_column_of_an_unaccepted_type() {
+    // An optional column may be left out, but one that is there must be of
+    // an accepted type, even when every value is null.
+    let (_d, input, today) = edited(|b| {
+        let n = b.num_rows();
+        replace(
+            b,
+            "contactable",
+            arrow::array::new_null_array(&DataType::Utf8, n),
+        )
+    });
+    rejects(
+        &input,
+        4,
+        &[
+            &today.display().to_string(),
+            "column 'contactable' has type Utf8, expected Boolean",
+        ],
+    );
+}
+
+#[test]
 fn nulls_in_a_non_null_column() {
     let (_d, input, today) = edited(|b| set_cell(b, "origination_date", 3, None));
     rejects(
