@@ -8,8 +8,7 @@
 //! time: a timestamp without a zone already is; one with a zone holds a UTC
 //! instant (Arrow's rule) and is converted to the policy's zone.
 
-use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray};
@@ -344,8 +343,8 @@ pub fn read_window(
     Ok(c)
 }
 
-fn read_file(path: &PathBuf, date: i32, zone: Zone, c: &mut Contacts) -> Result<usize> {
-    let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+fn read_file(path: &Path, date: i32, zone: Zone, c: &mut Contacts) -> Result<usize> {
+    let file = guard::StrictFile::open(path)?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
     let problems = schema::check(builder.schema(), CONTACTS);
@@ -560,7 +559,7 @@ fn push_enum<T: Copy>(
 pub fn decode_floor(catalog: &Catalog, from: NaiveDate, to: NaiveDate) -> Result<usize> {
     let mut rows = 0;
     for (_, path) in window_files(catalog, from, to) {
-        let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+        let file = guard::StrictFile::open(path)?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
         let fields = builder.schema().fields().clone();

@@ -61,6 +61,66 @@ pub fn decoding<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     }
 }
 
+/// An input Parquet file whose readers fail on reading past its end,
+/// instead of reading nothing.
+///
+/// The Parquet decoder skips unknown Thrift fields of a page header by
+/// reading and discarding their bytes without checking how many it got: at
+/// the end of the file every read returns nothing, and a damaged header
+/// that declares a list of two billion doubles then spins for minutes (the
+/// fuzzer found one once `run` was fuzzed). A valid file never needs a read
+/// past its end, so refusing one turns that spin into an error at once.
+pub struct StrictFile(std::fs::File);
+
+impl StrictFile {
+    /// Opens an input file (a bad-input error if it cannot be opened).
+    pub fn open(path: &std::path::Path) -> Result<StrictFile> {
+        std::fs::File::open(path)
+            .map(StrictFile)
+            .map_err(|e| bad_input(format!("cannot open: {e}")))
+    }
+}
+
+impl parquet::file::reader::Length for StrictFile {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl parquet::file::reader::ChunkReader for StrictFile {
+    type T = std::io::BufReader<NoReadPastEnd>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        use std::io::Seek;
+        let mut f = self.0.try_clone()?;
+        f.seek(std::io::SeekFrom::Start(start))?;
+        Ok(std::io::BufReader::new(NoReadPastEnd(f)))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        // Reads exactly `length` bytes or fails: already strict.
+        self.0.get_bytes(start, length)
+    }
+}
+
+/// A file read that is an error, not an empty read, at the end of the file.
+pub struct NoReadPastEnd(std::fs::File);
+
+impl std::io::Read for NoReadPastEnd {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        match self.0.read(buf)? {
+            0 => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "read past the end of the file (damaged Parquet metadata)",
+            )),
+            n => Ok(n),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,6 @@
 //! so the snapshot is the same whatever the thread count.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -138,7 +137,7 @@ struct Chunk {
 }
 
 fn open(path: &Path, map: &ColumnMap, decoded: &[&str]) -> Result<OpenFile> {
-    let file = File::open(path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+    let file = guard::StrictFile::open(path)?;
     let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| bad_input(format!("not a readable Parquet file: {e}")))?;
     let problems = schema::check(&renamed(meta.schema(), map), LOANS);
@@ -226,7 +225,7 @@ const DIMENSIONS: &[&str] = &[
 fn row_group_reader(f: &OpenFile, rg: usize) -> Result<ParquetRecordBatchReader> {
     // A fresh handle per task: cloned handles share one file offset, and
     // the Parquet reader seeks, so tasks on one file would race.
-    let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+    let file = guard::StrictFile::open(&f.path)?;
     ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
         .with_projection(f.mask.clone())
         .with_row_groups(vec![rg])
@@ -452,101 +451,87 @@ fn decode(
                 }
             }
         }
-        let decoded: Vec<(&str, ArrayRef)> = DECODED
-            .iter()
-            .chain(if extent == Extent::RunDate {
-                RUN_DATE_ONLY
-            } else {
-                &[]
-            })
-            .map(|&name| (name, column(&batch, name)))
-            .collect();
-        let col = |name: &str| {
-            &decoded
-                .iter()
-                .find(|(n, _)| *n == name)
-                .expect("a decoded column")
-                .1
-        };
-        columns::push_ids(col("loan_id"), &mut c.ids, "loan_id", base)?;
+        // Absent optional columns come as columns of nulls ([`column`]).
+        let col = |name: &str| column(&batch, name);
+        columns::push_ids(&col("loan_id"), &mut c.ids, "loan_id", base)?;
         if base == file_row {
             // Id bytes: the first batch's average length, for the rest.
             c.ids.reserve_bytes_like_first(batch.num_rows(), n);
         }
-        columns::require_no_nulls(col("product"), "product", base)?;
-        c.product.push(col("product"), "product")?;
-        c.region.push(col("region"), "region")?;
-        c.grade.push(col("credit_grade"), "credit_grade")?;
+        columns::require_no_nulls(&col("product"), "product", base)?;
+        c.product.push(&col("product"), "product")?;
+        c.region.push(&col("region"), "region")?;
+        c.grade.push(&col("credit_grade"), "credit_grade")?;
         c.rounded += columns::push_money(
-            col("principal_balance"),
+            &col("principal_balance"),
             &mut c.balance,
             "principal_balance",
             base,
             true,
         )?;
         c.rounded += columns::push_money(
-            col("past_due_amount"),
+            &col("past_due_amount"),
             &mut c.past_due,
             "past_due_amount",
             base,
             true,
         )?;
         c.rounded +=
-            columns::push_money(col("paid_amount"), &mut c.paid, "paid_amount", base, true)?;
+            columns::push_money(&col("paid_amount"), &mut c.paid, "paid_amount", base, true)?;
         c.rounded += columns::push_money_or_zero(
-            col("recovered_to_date"),
+            &col("recovered_to_date"),
             &mut c.recovered,
             "recovered_to_date",
             base,
             true,
         )?;
         columns::push_dates(
-            col("origination_date"),
+            &col("origination_date"),
             &mut c.origination,
             "origination_date",
             base,
         )?;
         c.rounded += columns::push_money_or_null(
-            col("collateral_value"),
+            &col("collateral_value"),
             &mut c.collateral,
             "collateral_value",
             base,
             true,
         )?;
         c.rounded += columns::push_money_or_null(
-            col("senior_lien_balance"),
+            &col("senior_lien_balance"),
             &mut c.senior_lien,
             "senior_lien_balance",
             base,
             true,
         )?;
-        c.legal.push(col("legal_stage"), "legal_stage")?;
-        columns::push_flags(col("contactable"), &mut c.contactable, "contactable")?;
-        columns::push_dpd(col("days_past_due"), &mut c.dpd, "days_past_due", base)?;
+        c.legal.push(&col("legal_stage"), "legal_stage")?;
+        columns::push_flags(&col("contactable"), &mut c.contactable, "contactable")?;
+        columns::push_dpd(&col("days_past_due"), &mut c.dpd, "days_past_due", base)?;
         if extent == Extent::RunDate {
             c.rounded += columns::push_money(
-                col("original_principal"),
+                &col("original_principal"),
                 &mut c.original,
                 "original_principal",
                 base,
                 true,
             )?;
             columns::push_dates_or_null(
-                col("charge_off_date"),
+                &col("charge_off_date"),
                 &mut c.charge_off_date,
                 "charge_off_date",
             )?;
         }
         c.rounded += columns::push_money_or_zero(
-            col("charge_off_amount"),
+            &col("charge_off_amount"),
             &mut c.charge_off_amount,
             "charge_off_amount",
             base,
             true,
         )?;
-        columns::require_no_nulls(col("status"), "status", base)?;
-        status_dim.push(col("status"), "status")?;
-        plan_dim.push(col("plan_status"), "plan_status")?;
+        columns::require_no_nulls(&col("status"), "status", base)?;
+        status_dim.push(&col("status"), "status")?;
+        plan_dim.push(&col("plan_status"), "plan_status")?;
         check_partition_date(&batch, days, label, base)?;
         base += batch.num_rows();
     }
@@ -773,7 +758,7 @@ fn read_paid_file(
     paid: &mut Vec<i64>,
 ) -> Result<()> {
     {
-        let file = File::open(&f.path).map_err(|e| bad_input(format!("cannot open: {e}")))?;
+        let file = guard::StrictFile::open(&f.path)?;
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, f.meta.clone())
             .with_projection(f.mask.clone())
             .with_batch_size(BATCH_ROWS)
