@@ -216,17 +216,45 @@ pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistT
         })
         .collect();
     files.sort();
-    let mut out: Option<WorklistTiers> = None;
-    for file in &files {
-        read_worklist_file(file, date, &mut out)
-            .with_context(|| format!("worklist file '{}'", file.display()))?;
+    // One task per file (a worklist is written as files of a million loans);
+    // the first error in file order is reported, whatever finished first.
+    use rayon::prelude::*;
+    let parts = crate::error::first_error(
+        files
+            .par_iter()
+            .map(|file| {
+                read_worklist_file(file)
+                    .with_context(|| format!("worklist file '{}'", file.display()))
+            })
+            .collect(),
+    )?;
+    if parts.is_empty() {
+        return Err(anyhow!("no worklist files in '{}'", dir.display()));
     }
-    out.map(Some)
-        .ok_or_else(|| anyhow!("no worklist files in '{}'", dir.display()))
+    if parts
+        .iter()
+        .any(|(ids, _)| ids.is_int() != parts[0].0.is_int())
+    {
+        return Err(anyhow!(
+            "worklist files of '{}' type loan_id differently",
+            dir.display()
+        ));
+    }
+    let tiers = parts.iter().flat_map(|(_, t)| t.iter().copied()).collect();
+    let ids = if parts[0].0.is_int() {
+        let mut all = LoanIds::Int(Vec::new());
+        for (ids, _) in parts {
+            all.extend(ids);
+        }
+        all
+    } else {
+        LoanIds::concat(parts.into_iter().map(|(ids, _)| ids))
+    };
+    Ok(Some(WorklistTiers { date, ids, tiers }))
 }
 
-/// Appends one worklist file's ids and tiers.
-fn read_worklist_file(path: &Path, date: NaiveDate, out: &mut Option<WorklistTiers>) -> Result<()> {
+/// One worklist file's ids and tier indices.
+fn read_worklist_file(path: &Path) -> Result<(LoanIds, Vec<u8>)> {
     let file = File::open(path).context("cannot open")?;
     let b =
         ParquetRecordBatchReaderBuilder::try_new(file).context("not a readable Parquet file")?;
@@ -240,28 +268,40 @@ fn read_worklist_file(path: &Path, date: NaiveDate, out: &mut Option<WorklistTie
                 .ok_or_else(|| anyhow!("no column '{c}'"))
         })
         .collect::<Result<_>>()?;
-    let int_ids = fields[roots[0]].data_type() == &arrow::datatypes::DataType::Int64;
+    let mut ids = if fields[roots[0]].data_type() == &arrow::datatypes::DataType::Int64 {
+        LoanIds::Int(Vec::new())
+    } else {
+        LoanIds::empty_str()
+    };
+    let mut tiers = Vec::new();
     let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), roots);
-    let w = out.get_or_insert_with(|| WorklistTiers {
-        date,
-        ids: if int_ids {
-            LoanIds::Int(Vec::new())
-        } else {
-            LoanIds::empty_str()
-        },
-        tiers: Vec::new(),
-    });
     let mut base = 0;
     for batch in b.with_projection(mask).build()? {
         let batch = batch?;
-        columns::push_ids(batch.column(0), &mut w.ids, "loan_id", base)?;
-        for t in text_column(&batch, "tier")? {
-            let tier = Tier::parse(&t).ok_or_else(|| anyhow!("unknown tier {t:?}"))?;
-            w.tiers.push(tier.index() as u8);
+        columns::push_ids(batch.column(0), &mut ids, "loan_id", base)?;
+        let text = batch
+            .column(1)
+            .as_string_opt::<i32>()
+            .ok_or_else(|| anyhow!("column 'tier' is not Utf8"))?;
+        // A handful of distinct tiers: parse each run of equal values once.
+        let mut last: Option<(&str, u8)> = None;
+        for t in text.iter() {
+            let t = t.ok_or_else(|| anyhow!("column 'tier' has a null"))?;
+            let code = match last {
+                Some((l, c)) if l == t => c,
+                _ => {
+                    let c = Tier::parse(t)
+                        .ok_or_else(|| anyhow!("unknown tier {t:?}"))?
+                        .index() as u8;
+                    last = Some((t, c));
+                    c
+                }
+            };
+            tiers.push(code);
         }
         base += batch.num_rows();
     }
-    Ok(())
+    Ok((ids, tiers))
 }
 
 impl WorklistTiers {

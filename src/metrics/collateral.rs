@@ -97,7 +97,10 @@ pub fn tally(snap: &Snapshot, states: &States, s: &LoanStrategy) -> CollateralBo
                 c.senior += senior as i128;
                 c.collateral += coll as i128;
                 c.shortfall += s.shortfall[i] as i128;
-                c.exposure += s.exposure[i] as i128;
+                if s.route[i] != 0 {
+                    // Routed (delinquent): what is left to recover.
+                    c.exposure += crate::metrics::strategy::exposure_of(snap, i) as i128;
+                }
             }
             b
         })

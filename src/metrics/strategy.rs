@@ -50,8 +50,6 @@ pub struct LoanStrategy {
     pub cltv: Vec<f64>,
     /// Expected shortfall of routed loans, cents (0 elsewhere).
     pub shortfall: Vec<i64>,
-    /// [`exposure`] of routed loans, cents (0 elsewhere).
-    pub exposure: Vec<i64>,
 }
 
 /// An earlier snapshot and, per row of the snapshot being assigned, the
@@ -115,6 +113,16 @@ pub fn exposure(status: Status, balance: i64, charge_off_amount: i64, recovered:
     }
 }
 
+/// The [`exposure`] of row `i` of a snapshot.
+pub fn exposure_of(snap: &Snapshot, i: usize) -> i64 {
+    exposure(
+        snap.status[i],
+        snap.balance[i],
+        snap.charge_off_amount[i],
+        snap.recovered[i],
+    )
+}
+
 /// Route and expected shortfall of a delinquent secured loan with this
 /// [`exposure`].
 pub fn route(exposure: i64, cushion: i128) -> (Route, i64) {
@@ -167,7 +175,6 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     out.route.push(0);
                     out.cltv.push(f64::NAN);
                     out.shortfall.push(0);
-                    out.exposure.push(0);
                     continue;
                 }
                 let dpd = snap.dpd[i];
@@ -184,17 +191,12 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     f64::NAN
                 };
                 let delinquent = status == Status::ChargedOff || dpd > 0;
-                let (route, shortfall, exposure) = if secured && delinquent {
-                    let e = exposure(
-                        status,
-                        balance,
-                        snap.charge_off_amount[i],
-                        snap.recovered[i],
-                    );
+                let (route, shortfall) = if secured && delinquent {
+                    let e = exposure_of(snap, i);
                     let (r, s) = route(e, cushion(coll, senior, policy.haircut_bp));
-                    (Some(r), s, e)
+                    (Some(r), s)
                 } else {
-                    (None, 0, 0)
+                    (None, 0)
                 };
                 let contactable = snap.contactable[i] != 0;
                 let mut bits = 0u8;
@@ -251,7 +253,6 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     .push(ROUTES.iter().position(|r| *r == route).unwrap_or(0) as u8);
                 out.cltv.push(cltv);
                 out.shortfall.push(shortfall);
-                out.exposure.push(exposure);
             }
             out
         })
@@ -264,7 +265,6 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
         all.route.extend(p.route);
         all.cltv.extend(p.cltv);
         all.shortfall.extend(p.shortfall);
-        all.exposure.extend(p.exposure);
     }
     all
 }
