@@ -132,30 +132,22 @@ fn stages(c: &mut Criterion) {
             ))
         })
     });
+    // Without contacts or earlier runs: the figures of the snapshots alone.
+    let figures = || {
+        compute(
+            &policy,
+            &cur,
+            Some(&prev),
+            Some(&prev),
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap()
+    };
     grp.bench_function("compute all figures (3 snapshots)", |b| {
-        b.iter(|| {
-            black_box(
-                compute(
-                    &policy,
-                    &cur,
-                    Some(&prev),
-                    Some(&prev),
-                    &Default::default(),
-                    &Default::default(),
-                )
-                .unwrap(),
-            )
-        })
+        b.iter(|| black_box(figures()))
     });
-    let figs = compute(
-        &policy,
-        &cur,
-        Some(&prev),
-        Some(&prev),
-        &Default::default(),
-        &Default::default(),
-    )
-    .unwrap();
+    let figs = figures();
     let out = dir.path().join("t.parquet");
     grp.bench_function("write tables", |b| {
         b.iter(|| {
