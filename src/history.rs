@@ -191,7 +191,6 @@ pub fn load(
 /// only), in the worklist's order.
 #[derive(Clone, Debug)]
 pub struct WorklistTiers {
-    pub date: NaiveDate,
     pub ids: LoanIds,
     /// Tier index ([`Tier`]) of each worklist row.
     pub tiers: Vec<u8>,
@@ -207,15 +206,8 @@ pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistT
         return Ok(None);
     }
     let dir = part("worklist");
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("cannot list '{}'", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.ends_with(".parquet") && !name.starts_with(['.', '_'])
-        })
-        .collect();
-    files.sort();
+    // Listed as an input partition is: data files in name order.
+    let files = crate::input::discovery::list_files(&dir)?;
     // One task per file (a worklist is written as files of a million loans);
     // the first error in file order is reported, whatever finished first.
     use rayon::prelude::*;
@@ -250,7 +242,7 @@ pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistT
     } else {
         LoanIds::concat(parts.into_iter().map(|(ids, _)| ids))
     };
-    Ok(Some(WorklistTiers { date, ids, tiers }))
+    Ok(Some(WorklistTiers { ids, tiers }))
 }
 
 /// One worklist file's ids and tier indices.

@@ -147,7 +147,9 @@ fn unreadable(path: &Path, e: std::io::Error) -> anyhow::Error {
     bad_input(format!("cannot read '{}': {e}", path.display()))
 }
 
-fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// The data files of a partition folder in name order: regular files whose
+/// names do not start with `.` or `_`.
+pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| unreadable(dir, e))? {
         let entry = entry.map_err(|e| unreadable(dir, e))?;

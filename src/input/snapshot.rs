@@ -272,20 +272,6 @@ pub struct OptionalColumns {
     pub all_null: Vec<&'static str>,
 }
 
-impl OptionalColumns {
-    /// Why the book has no values of `column`, if it has none: the words
-    /// the report and `validate` use.
-    pub fn missing(&self, column: &str) -> Option<String> {
-        if self.absent.contains(&column) {
-            Some(format!("the book has no {column} column"))
-        } else if self.all_null.contains(&column) {
-            Some(format!("{column} is null for every loan"))
-        } else {
-            None
-        }
-    }
-}
-
 impl Snapshot {
     pub fn len(&self) -> usize {
         self.ids.len()
