@@ -292,10 +292,7 @@ fn channels_promises_and_recovery_as_worked_out() {
         "{legal:#?}"
     );
 
-    let m: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let m = manifest_of(&out, "2026-11-29");
     let f = &m["figures"];
     assert_eq!(
         (

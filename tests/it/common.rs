@@ -506,10 +506,15 @@ pub fn optional_columns() -> Vec<&'static str> {
 /// `b` with column `name` replaced by an all-null column of type `t`
 /// (added if absent).
 pub fn with_null_column(b: &RecordBatch, name: &str, t: &DataType) -> RecordBatch {
-    let a = arrow::array::new_null_array(t, b.num_rows());
+    with_column(b, name, arrow::array::new_null_array(t, b.num_rows()))
+}
+
+/// `b` with column `name` replaced by `a`, nullable, in `a`'s type (added
+/// if absent).
+pub fn with_column(b: &RecordBatch, name: &str, a: ArrayRef) -> RecordBatch {
     let mut fields: Vec<Field> = b.schema().fields().iter().map(|f| (**f).clone()).collect();
     let mut cols = b.columns().to_vec();
-    let f = Field::new(name, t.clone(), true);
+    let f = Field::new(name, a.data_type().clone(), true);
     match b.schema().index_of(name) {
         Ok(i) => {
             fields[i] = f;
@@ -551,4 +556,10 @@ pub fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         }
     }
     out
+}
+
+/// The manifest a run published for date `d` under `out`.
+pub fn manifest_of(out: &Path, d: &str) -> serde_json::Value {
+    let path = out.join(format!("manifest/as_of_date={d}/manifest.json"));
+    serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap()
 }

@@ -414,10 +414,7 @@ fn rates_match_hand_figures() {
 fn cash_and_recoveries_match_hand_figures() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_hand(dir.path(), mixed_variants(), 2);
-    let m: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let m = manifest_of(&out, "2026-11-29");
     let f = &m["figures"];
     // Cash: paid_amount today (fixtures/README.md, "Cash and recoveries").
     assert_eq!(f["cash_collected"], "1720.00");

@@ -128,11 +128,7 @@ fn only_the_required_columns_and_all_null_columns_of_every_type_agree() {
             assert!(&got[name] == bytes, "variant {k}: '{name}' differs");
         }
         // The manifest says the columns were there, but empty.
-        let m: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json"))
-                .unwrap(),
-        )
-        .unwrap();
+        let m = manifest_of(&out, "2026-11-29");
         assert_eq!(m["inputs"][0]["absent_columns"], serde_json::json!([]));
         assert!(
             m["inputs"][0]["all_null_columns"]
@@ -155,10 +151,7 @@ fn a_book_without_optional_columns_says_what_is_not_available() {
     let out = dir.path().join("out");
     run_every_date(&bare, &out);
 
-    let m: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let m = manifest_of(&out, "2026-11-29");
     for input in m["inputs"].as_array().unwrap() {
         if input["dataset"] == "loans" {
             assert_eq!(

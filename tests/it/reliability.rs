@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::array::{Array, ArrayRef, Int64Array, StringArray};
+use arrow::array::{Array, Int64Array, StringArray};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
 use crate::common::*;
@@ -62,22 +62,6 @@ fn rewrite(path: &Path, f: impl FnOnce(RecordBatch) -> RecordBatch) {
     );
 }
 
-/// The batch with column `name` replaced by `a` (typed as `a` is).
-fn replace(b: RecordBatch, name: &str, a: ArrayRef) -> RecordBatch {
-    let i = b.schema().index_of(name).unwrap();
-    let mut fields: Vec<Field> = b.schema().fields().iter().map(|f| (**f).clone()).collect();
-    fields[i] = Field::new(name, a.data_type().clone(), true);
-    let mut cols = b.columns().to_vec();
-    cols[i] = a;
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
-}
-
-fn without(b: RecordBatch, name: &str) -> RecordBatch {
-    let i = b.schema().index_of(name).unwrap();
-    let keep: Vec<usize> = (0..b.num_columns()).filter(|&c| c != i).collect();
-    b.project(&keep).unwrap()
-}
-
 /// Column `name` as text with row `row` set to `value` (None = null), cast
 /// back to the column's type.
 fn set_cell(b: RecordBatch, name: &str, row: usize, value: Option<&str>) -> RecordBatch {
@@ -95,7 +79,7 @@ fn set_cell(b: RecordBatch, name: &str, row: usize, value: Option<&str>) -> Reco
         })
         .collect();
     let back = cast(&edited, &t).unwrap();
-    replace(b, name, back)
+    with_column(&b, name, back)
 }
 
 // ---- running ----
@@ -146,7 +130,7 @@ fn rejects(input: &Path, code: i32, needles: &[&str]) -> String {
 
 #[test]
 fn missing_required_column() {
-    let (_d, input, today) = edited(|b| without(b, "days_past_due"));
+    let (_d, input, today) = edited(|b| without_columns(&b, &["days_past_due"]));
     rejects(
         &input,
         4,
@@ -158,7 +142,7 @@ fn missing_required_column() {
 fn column_of_an_unaccepted_type() {
     let (_d, input, today) = edited(|b| {
         let dpd = cast(b.column_by_name("days_past_due").unwrap(), &DataType::Utf8).unwrap();
-        replace(b, "days_past_due", dpd)
+        with_column(&b, "days_past_due", dpd)
     });
     rejects(
         &input,
@@ -173,8 +157,8 @@ fn optional_column_of_an_unaccepted_type() {
     // an accepted type, even when every value is null.
     let (_d, input, today) = edited(|b| {
         let n = b.num_rows();
-        replace(
-            b,
+        with_column(
+            &b,
             "contactable",
             arrow::array::new_null_array(&DataType::Utf8, n),
         )
@@ -305,7 +289,7 @@ fn decimal_scale_above_four() {
             &DataType::Decimal128(20, 5),
         )
         .unwrap();
-        replace(b, "paid_amount", c)
+        with_column(&b, "paid_amount", c)
     });
     rejects(
         &input,
@@ -326,7 +310,7 @@ fn an_amount_that_could_overflow_a_sum() {
             &DataType::Decimal128(30, 2),
         )
         .unwrap();
-        let b = replace(b, "principal_balance", c);
+        let b = with_column(&b, "principal_balance", c);
         set_cell(b, "principal_balance", 1, Some("2000000000000000.00"))
     });
     rejects(
@@ -349,7 +333,7 @@ fn loan_id_typed_differently_in_loans_and_contacts() {
     let file = input.join(format!("contacts/as_of_date={TODAY}/part-00000.parquet"));
     rewrite(&file, |b| {
         let ids: Int64Array = (0..b.num_rows()).map(|i| Some(i as i64)).collect();
-        replace(b, "loan_id", Arc::new(ids))
+        with_column(&b, "loan_id", Arc::new(ids))
     });
     rejects(&input, 4, &["loan_id", "Int64"]);
 }
@@ -367,7 +351,7 @@ fn contact_id_typed_differently_across_contacts_files() {
     let file = input.join(format!("contacts/as_of_date={TODAY}/part-00000.parquet"));
     rewrite(&file, |b| {
         let ids: Int64Array = (0..b.num_rows()).map(|i| Some(i as i64 + 1)).collect();
-        replace(b, "contact_id", Arc::new(ids))
+        with_column(&b, "contact_id", Arc::new(ids))
     });
     rejects(
         &input,
@@ -591,7 +575,7 @@ fn missing_comparison_snapshots_are_not_available_and_the_run_succeeds() {
         "{}",
         r.stdout
     );
-    let m = manifest(&out);
+    let m = manifest_of(&out, TODAY);
     assert_eq!(m["periods"][0]["available"], false);
     assert_eq!(m["periods"][1]["available"], false);
     let html =
@@ -602,14 +586,6 @@ fn missing_comparison_snapshots_are_not_available_and_the_run_succeeds() {
     assert!(v
         .stdout
         .contains("periods not available (no snapshot): prev, 1m"));
-}
-
-fn manifest(out: &Path) -> serde_json::Value {
-    serde_json::from_str(
-        &fs::read_to_string(out.join(format!("manifest/as_of_date={TODAY}/manifest.json")))
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 // ---- validate ----
@@ -637,27 +613,14 @@ fn validate_checks_without_writing() {
 /// Every file under `out` (lock and staging aside), the manifest without
 /// its run-time values: what a reader of the output sees.
 fn tree(out: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut m = BTreeMap::new();
-    let mut stack = vec![out.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
-        for e in rd {
-            let p = e.unwrap().path();
-            let rel = p.strip_prefix(out).unwrap().display().to_string();
-            if rel.starts_with(".arrears") {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if rel.ends_with("manifest.json") {
-                let mut v: serde_json::Value =
-                    serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
-                v.as_object_mut().unwrap().remove("timings");
-                v.as_object_mut().unwrap().remove("threads");
-                m.insert(rel, v.to_string().into_bytes());
-            } else {
-                m.insert(rel, fs::read(&p).unwrap());
-            }
+    let mut m = crate::common::tree(out);
+    m.retain(|rel, _| !rel.starts_with(".arrears"));
+    for (rel, bytes) in m.iter_mut() {
+        if rel.ends_with("manifest.json") {
+            let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            v.as_object_mut().unwrap().remove("timings");
+            v.as_object_mut().unwrap().remove("threads");
+            *bytes = v.to_string().into_bytes();
         }
     }
     m

@@ -51,10 +51,7 @@ fn every_rule_and_signal_as_worked_out() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_strategy(dir.path());
     let got = worklist(&out);
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest = manifest_of(&out, "2026-11-29");
     // S99's contact on the run date is an orphan; S17's and S18's promises
     // fall due in the window, S18's is kept.
     let f = &manifest["figures"];
@@ -215,13 +212,6 @@ fn tier_cells(out: &Path, period: &str) -> std::collections::BTreeMap<(String, S
         .collect()
 }
 
-fn manifest_of(out: &Path) -> serde_json::Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(out.join("manifest/as_of_date=2026-11-29/manifest.json")).unwrap(),
-    )
-    .unwrap()
-}
-
 #[test]
 fn earlier_tiers_come_from_the_earlier_runs_worklist() {
     let dir = tempfile::tempdir().unwrap();
@@ -246,7 +236,7 @@ fn earlier_tiers_come_from_the_earlier_runs_worklist() {
         *expected.entry((from.clone(), to)).or_insert(0i64) += 1;
     }
     assert_eq!(tier_cells(&out, "prev"), expected);
-    let m = manifest_of(&out);
+    let m = manifest_of(&out, "2026-11-29");
     assert_eq!(m["periods"][0]["tiers_from"], "worklist");
     // No run of the `1m` date (10-29) under this output: from its snapshot.
     assert_eq!(m["periods"][1]["tiers_from"], "snapshot");
@@ -275,7 +265,10 @@ fn earlier_tiers_come_from_the_earlier_runs_worklist() {
             + 1,
         "S04 moves from T3_field, not T4_legal, when the snapshot alone decides"
     );
-    assert_eq!(manifest_of(&fresh)["periods"][0]["tiers_from"], "snapshot");
+    assert_eq!(
+        manifest_of(&fresh, "2026-11-29")["periods"][0]["tiers_from"],
+        "snapshot"
+    );
 }
 
 #[test]
@@ -293,7 +286,7 @@ fn an_earlier_worklist_that_does_not_match_its_snapshot_is_not_used() {
     let b = contract_batch(&csv, "2026-11-28", Variant::default());
     write_partition(&input, "loans", "2026-11-28", "part-00000.parquet", &b, 100);
     run_date(&input, &out, "2026-11-29");
-    let m = manifest_of(&out);
+    let m = manifest_of(&out, "2026-11-29");
     assert_eq!(m["periods"][0]["tiers_from"], "snapshot");
     let html =
         std::fs::read_to_string(out.join("report/as_of_date=2026-11-29/report.html")).unwrap();
