@@ -33,69 +33,109 @@ impl Check {
     }
 }
 
-/// Plain per-bucket totals of a snapshot, straight from its columns.
-pub fn bucket_totals(snap: &Snapshot, st: &States) -> [Tally; BUCKETS] {
-    let mut t = [Tally::default(); BUCKETS];
-    for (r, &b) in st.bucket.iter().enumerate() {
-        t[b as usize].add(snap.balance[r], snap.past_due[r]);
+/// Control totals of one snapshot, straight from its raw columns: what
+/// the checks compare the figures against. Every field is a sum, so the
+/// controls of a book's partitions add up to the book's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Controls {
+    pub rows: u64,
+    pub balance: i128,
+    pub past_due: i128,
+    /// Sum of `paid_amount`.
+    pub cash: i128,
+    /// Active and charged-off loans (paid-off ones are outside the book).
+    pub book: Tally,
+    /// Active or charged-off loans without a class (must be none).
+    pub unclassified: u64,
+    pub charged_off: u64,
+    /// Per bucket, from the states and the raw balances.
+    pub buckets: [Tally; BUCKETS],
+    /// Loans per tier-transition state (tiers, then `PAID`).
+    pub tiers: Vec<u64>,
+}
+
+impl Controls {
+    /// The controls of a snapshot with its states and tier-transition codes.
+    pub fn of(snap: &Snapshot, st: &States, tiers: &[u8], tier_states: usize) -> Controls {
+        let mut c = Controls {
+            rows: snap.len() as u64,
+            tiers: vec![0; tier_states],
+            ..Controls::default()
+        };
+        for r in 0..snap.len() {
+            let (b, p) = (snap.balance[r], snap.past_due[r]);
+            c.balance += b as i128;
+            c.past_due += p as i128;
+            c.cash += snap.paid[r] as i128;
+            let s = snap.status[r];
+            if s != Status::PaidOff {
+                c.book.add(b, 0);
+                if st.class[r] == NO_CLASS {
+                    c.unclassified += 1;
+                }
+            }
+            if s == Status::ChargedOff {
+                c.charged_off += 1;
+            }
+            c.buckets[st.bucket[r] as usize].add(b, p);
+        }
+        for &t in tiers {
+            c.tiers[t as usize] += 1;
+        }
+        c
     }
-    t
+
+    pub fn merge(&mut self, o: &Controls) {
+        self.rows += o.rows;
+        self.balance += o.balance;
+        self.past_due += o.past_due;
+        self.cash += o.cash;
+        self.book.merge(&o.book);
+        self.unclassified += o.unclassified;
+        self.charged_off += o.charged_off;
+        crate::metrics::tally::merge_cells(&mut self.buckets, &o.buckets);
+        for (a, b) in self.tiers.iter_mut().zip(&o.tiers) {
+            *a += b;
+        }
+    }
 }
 
 /// Checks on the run date's book: ageing and classification against the raw columns.
-pub fn book(snap: &Snapshot, st: &States, t: &BookTally) -> Vec<Check> {
-    let raw_balance: i128 = snap.balance.iter().map(|&b| b as i128).sum();
-    let raw_past_due: i128 = snap.past_due.iter().map(|&b| b as i128).sum();
+pub fn book(c: &Controls, t: &BookTally) -> Vec<Check> {
     let ageing_total = t.ageing.iter().fold(Tally::default(), |mut a, c| {
         a.merge(c);
         a
     });
-    let mut book = Tally::default();
-    for (r, s) in snap.status.iter().enumerate() {
-        if *s != Status::PaidOff {
-            book.add(snap.balance[r], 0);
-        }
-    }
     let classified = t.class.iter().fold(Tally::default(), |mut a, c| {
         a.merge(c);
         a
     });
-    let unclassified_active = st
-        .class
-        .iter()
-        .zip(&snap.status)
-        .filter(|(&c, &s)| c == NO_CLASS && s != Status::PaidOff)
-        .count();
     vec![
-        Check::new(
-            "ageing.loans = snapshot rows",
-            snap.len(),
-            ageing_total.loans,
-        ),
+        Check::new("ageing.loans = snapshot rows", c.rows, ageing_total.loans),
         Check::new(
             "ageing.principal_balance = sum of principal_balance",
-            money::plain(raw_balance),
+            money::plain(c.balance),
             money::plain(ageing_total.balance),
         ),
         Check::new(
             "ageing.past_due_amount = sum of past_due_amount",
-            money::plain(raw_past_due),
+            money::plain(c.past_due),
             money::plain(ageing_total.past_due),
         ),
         Check::new(
             "classification.loans = active + charged-off loans",
-            book.loans,
+            c.book.loans,
             classified.loans,
         ),
         Check::new(
             "classification.principal_balance = balance of active + charged-off loans",
-            money::plain(book.balance),
+            money::plain(c.book.balance),
             money::plain(classified.balance),
         ),
         Check::new(
             "every active or charged-off loan has a class",
             0,
-            unclassified_active,
+            c.unclassified,
         ),
     ]
 }
@@ -104,15 +144,8 @@ pub fn book(snap: &Snapshot, st: &States, t: &BookTally) -> Vec<Check> {
 /// bucket, column totals the run date's, `NEW` and `EXIT` what the joins left.
 /// Checks of a tier transition matrix: column loans = the run date's loans
 /// per tier, and NEW + matched = run-date loans.
-pub fn tier_matrix(period: &str, m: &Matrix, earlier: &[u8], now: &[u8]) -> Vec<Check> {
-    let count = |codes: &[u8]| {
-        let mut c = vec![0u64; m.n];
-        for &x in codes {
-            c[x as usize] += 1;
-        }
-        c
-    };
-    let (e, c) = (count(earlier), count(now));
+pub fn tier_matrix(period: &str, m: &Matrix, earlier: &[u64], now: &[u64]) -> Vec<Check> {
+    let (e, c) = (earlier, now);
     let cols: Vec<u64> = (0..m.n).map(|j| m.col_total(j).loans).collect();
     let rows: Vec<u64> = (0..m.n).map(|i| m.row_total(i).loans).collect();
     vec![
@@ -128,7 +161,7 @@ pub fn tier_matrix(period: &str, m: &Matrix, earlier: &[u8], now: &[u8]) -> Vec<
         ),
         Check::new(
             format!("transitions[{period}, tier] NEW + matched = run-date loans"),
-            now.len(),
+            now.iter().sum::<u64>(),
             (0..=m.n).map(|j| m.col_total(j).loans).sum::<u64>() - m.col_total(m.n).loans,
         ),
     ]
@@ -200,13 +233,12 @@ pub fn failures(checks: &[Check]) -> Vec<String> {
 /// the raw columns, or the bucket transition matrix and recoveries of the
 /// `prev` period (`None` when there is no `prev` snapshot).
 pub fn recovery(
-    snap: &Snapshot,
+    c: &Controls,
     r: &crate::metrics::recovery::Recovery,
     prev: Option<(&Matrix, i128)>,
 ) -> Vec<Check> {
     use crate::metrics::recovery::TIER_STATES;
-    let raw_cash = crate::metrics::book::cash_collected(snap);
-    let raw_balance: i128 = snap.balance.iter().map(|&x| x as i128).sum();
+    let (raw_cash, raw_balance) = (c.cash, c.balance);
     let cells = r.collections.iter();
     let cash: i128 = cells.clone().map(|c| c.cash).sum();
     let loans: u64 = cells.map(|c| c.loans).sum();
@@ -214,14 +246,10 @@ pub fn recovery(
     let vintage_balance: i128 = r.vintage.values().map(|v| v.principal_balance).sum();
     let plan_loans: u64 = r.plans.iter().map(|g| g.tally.loans).sum();
     let legal_cash: i128 = r.legal.iter().map(|g| g.cash).sum();
-    let charged_off = snap
-        .status
-        .iter()
-        .filter(|&&s| s == Status::ChargedOff)
-        .count();
+    let charged_off = c.charged_off;
     let cohort_loans: u64 = r.cohorts.values().map(|c| c.loans).sum();
     let mut out = vec![
-        Check::new("collections.loans = snapshot rows", snap.len(), loans),
+        Check::new("collections.loans = snapshot rows", c.rows, loans),
         Check::new(
             "collections.cash_collected = sum of paid_amount",
             money::plain(raw_cash),
@@ -232,13 +260,13 @@ pub fn recovery(
             charged_off,
             cohort_loans,
         ),
-        Check::new("vintage.loans = snapshot rows", snap.len(), vintage_loans),
+        Check::new("vintage.loans = snapshot rows", c.rows, vintage_loans),
         Check::new(
             "vintage.principal_balance = sum of principal_balance",
             money::plain(raw_balance),
             money::plain(vintage_balance),
         ),
-        Check::new("plans.loans = snapshot rows", snap.len(), plan_loans),
+        Check::new("plans.loans = snapshot rows", c.rows, plan_loans),
         Check::new(
             "legal.cash_collected = sum of paid_amount",
             money::plain(raw_cash),
@@ -283,7 +311,7 @@ mod tests {
         // was counted.
         let mut m = Matrix::empty(2);
         m.add(0, 1, 100);
-        let checks = tier_matrix("prev", &m, &[0, 1], &[1, 1]);
+        let checks = tier_matrix("prev", &m, &[1, 1], &[0, 2]);
         let failed = failures(&checks);
         assert_eq!(failed.len(), 3, "{failed:?}");
         assert_eq!(
@@ -292,6 +320,6 @@ mod tests {
         );
         // The complete matrix passes.
         m.add(1, 1, 100);
-        assert!(failures(&tier_matrix("prev", &m, &[0, 1], &[1, 1])).is_empty());
+        assert!(failures(&tier_matrix("prev", &m, &[1, 1], &[0, 2])).is_empty());
     }
 }

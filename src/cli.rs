@@ -24,6 +24,31 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("'{s}' is not a date in the form YYYY-MM-DD"))
 }
 
+/// A size in bytes: a number with an optional K, M, G or T suffix
+/// (powers of 1024; a trailing B or iB is allowed).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, shift) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 30),
+        Some('T' | 't') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    match num.trim().parse::<u64>() {
+        Ok(n) if n > 0 => n
+            .checked_mul(1u64 << shift)
+            .ok_or_else(|| format!("'{s}' is too large")),
+        _ => Err(format!(
+            "'{s}' is not a size such as 1536M or 2G (a positive whole number with K, M, G or T)"
+        )),
+    }
+}
+
 fn parse_threads(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=1024).contains(&n) => Ok(n),
@@ -40,6 +65,11 @@ pub enum Command {
         /// Output root; tables, report and manifest go to <table>/as_of_date=D/.
         #[arg(long)]
         output: PathBuf,
+        /// Memory the run may use, e.g. 1536M or 2G [default: a quarter of
+        /// the machine's memory, at most 1G]. The book is folded in as many
+        /// loan-id partitions as this takes (see the manifest's `memory`).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        memory_limit: Option<u64>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -84,6 +114,10 @@ pub enum Command {
         /// Also write the month-end snapshot of each of this many months before --as-of's month.
         #[arg(long, default_value_t = 0)]
         months: usize,
+        /// Scatter the loan ids so that no snapshot is in id order (a book
+        /// exported unsorted).
+        #[arg(long)]
+        shuffle: bool,
     },
     /// Generate the built-in demo portfolio and run the nightly job on it.
     Demo {
@@ -163,6 +197,7 @@ pub fn demo_configs(
         output: root.join("output"),
         as_of: Some(as_of),
         threads: None,
+        memory_limit: None,
         policy,
         report,
     };

@@ -5,14 +5,13 @@ use chrono::NaiveDate;
 
 use crate::checks::Check;
 use crate::input::snapshot::LoanIds;
-use crate::metrics::book::{BookTally, Headline, States};
+use crate::metrics::book::{BookTally, Headline};
 use crate::metrics::channels::ChannelStats;
 use crate::metrics::collateral::CollateralBook;
 use crate::metrics::compliance::Exceptions;
 use crate::metrics::promises::PromiseDay;
 use crate::metrics::rates::Rate;
 use crate::metrics::recovery::Recovery;
-use crate::metrics::strategy::LoanStrategy;
 use crate::metrics::tally::Tally;
 use crate::metrics::transitions::Matrix;
 use crate::states::BUCKETS;
@@ -69,7 +68,7 @@ impl TierSource {
 }
 
 /// Labels of the dimension codes used in [`BookTally`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DimLabels {
     pub product: Vec<Option<String>>,
     pub region: Vec<Option<String>>,
@@ -95,10 +94,6 @@ pub struct Figures {
     /// Periods without a snapshot ("not available").
     pub unavailable: Vec<&'static str>,
     pub checks: Vec<Check>,
-    /// Bucket and class of every run-date row.
-    pub loan_states: States,
-    /// Loan-level tiers, signals and routes of the run date.
-    pub strategy: LoanStrategy,
     /// Tiers by rule, early warning by signal, product and region.
     pub strategy_summary: crate::metrics::strategy::Summary,
     /// The secured book by product, CLTV band, bucket and route.

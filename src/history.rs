@@ -24,6 +24,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use crate::input::columns;
 use crate::input::snapshot::{LoanIds, Snapshot};
 use crate::metrics::duration::{NightCounts, STATES};
+use crate::partitions::{IdBound, IdRange};
 use crate::policy::tiers::{Tier, TIERS};
 use crate::states::{Bucket, Status, BUCKETS};
 
@@ -194,6 +195,23 @@ pub struct WorklistTiers {
     pub ids: LoanIds,
     /// Tier index ([`Tier`]) of each worklist row.
     pub tiers: Vec<u8>,
+    /// Whether the ids are strictly increasing.
+    pub in_id_order: bool,
+}
+
+/// The first index in `0..n` where `before` is false (`before` true on a
+/// prefix).
+fn partition_point(n: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// Reads the worklist of the run of `date`, if that run was published (its
@@ -242,7 +260,12 @@ pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistT
     } else {
         LoanIds::concat(parts.into_iter().map(|(ids, _)| ids))
     };
-    Ok(Some(WorklistTiers { ids, tiers }))
+    let in_id_order = (1..ids.len()).all(|r| ids.cmp_natural(r - 1, &ids, r).is_lt());
+    Ok(Some(WorklistTiers {
+        ids,
+        tiers,
+        in_id_order,
+    }))
 }
 
 /// One worklist file's ids and tier indices.
@@ -297,6 +320,41 @@ fn read_worklist_file(path: &Path) -> Result<(LoanIds, Vec<u8>)> {
 }
 
 impl WorklistTiers {
+    /// [`WorklistTiers::for_rows`] for the loans of one id range: the
+    /// worklist rows in the range against the snapshot's rows (all in the
+    /// range).
+    pub fn for_range(
+        &self,
+        snap: &Snapshot,
+        range: &IdRange,
+    ) -> std::result::Result<Vec<u8>, String> {
+        if range.is_all() {
+            return self.for_rows(snap);
+        }
+        // A worklist in id order (the run read a book in id order) holds the
+        // range's rows together: found by two binary searches.
+        let rows: Vec<usize> = if self.in_id_order {
+            let n = self.ids.len();
+            let below = |b: &Option<IdBound>| match b {
+                None => None,
+                Some(b) => Some(partition_point(n, |r| b.cmp_row(&self.ids, r).is_lt())),
+            };
+            let from = below(&range.lo).unwrap_or(0);
+            let to = below(&range.hi).unwrap_or(n);
+            (from..to).collect()
+        } else {
+            (0..self.ids.len())
+                .filter(|&r| range.contains(&self.ids, r))
+                .collect()
+        };
+        WorklistTiers {
+            ids: self.ids.take(rows.iter().copied()),
+            tiers: rows.iter().map(|&r| self.tiers[r]).collect(),
+            in_id_order: self.in_id_order,
+        }
+        .for_rows(snap)
+    }
+
     /// The tier of every row of `snap` (the snapshot of the same date), as
     /// tier-transition states: a tier index, or [`TIERS`] (`PAID`) for a
     /// paid-off loan, which has no worklist row. `Err` says why the

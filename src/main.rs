@@ -101,6 +101,7 @@ fn dispatch(cmd: Command) -> Result<()> {
         Command::Run {
             source,
             output,
+            memory_limit,
             report,
         } => {
             let policy = load_policy(source.policy.as_deref())?;
@@ -109,6 +110,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 output,
                 as_of: source.as_of,
                 threads: source.threads,
+                memory_limit,
                 report: report.options(&policy),
                 policy,
             };
@@ -135,6 +137,7 @@ fn dispatch(cmd: Command) -> Result<()> {
             row_group,
             contact_days,
             months,
+            shuffle,
         } => {
             let cfg = GenConfig {
                 output,
@@ -148,6 +151,7 @@ fn dispatch(cmd: Command) -> Result<()> {
                 row_group,
                 contact_days,
                 months,
+                shuffle,
             };
             let g = generate::generate(&cfg)?;
             for (d, n) in &g.loans_rows {

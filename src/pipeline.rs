@@ -10,31 +10,28 @@ use chrono::NaiveDate;
 
 use crate::checks;
 use crate::error::{fail, FailureKind};
-use crate::figures::{ContactSummary, DimLabels, Figures, NoWorklist, Period, TierSource};
+use crate::figures::{Figures, NoWorklist, TierSource};
+use crate::fold::{self, Partial};
 use crate::history;
 use crate::input::contacts::{self, Contacts};
 use crate::input::discovery::{self, Partition};
-use crate::input::reader;
-use crate::input::snapshot::{LoanIds, Snapshot};
-use crate::metrics::book::BookTally;
-use crate::metrics::movement::Movement;
-use crate::metrics::promises::{self, ContactFlags};
-use crate::metrics::strategy;
-use crate::metrics::tally::Tally;
-use crate::metrics::{
-    book, channels, collateral, compliance, join, movement, rates, recovery, transitions,
-};
+use crate::input::reader::{self, Extent, LoansReader, OpenedLoans};
+use crate::input::snapshot::{IdSet, Snapshot};
+use crate::metrics::{channels, join, promises};
 use crate::money;
 use crate::output::manifest::{
-    HeadlineFigures, InputFile, InputPartition, Manifest, OutputTable, PeriodInfo, Timing,
+    HeadlineFigures, InputFile, InputPartition, Manifest, MemoryUse, OutputTable, PeriodInfo,
+    Timing,
 };
 use crate::output::publish::{self, Stage};
-use crate::output::{parquet_file, tables, worklist, SCHEMA_VERSION};
-use crate::policy::tiers::TIERS;
+use crate::output::worklist::WorklistSink;
+use crate::output::{parquet_file, tables, SCHEMA_VERSION};
+use crate::partitions::{self, GroupStats, IdRange, Plan};
 use crate::policy::Policy;
 use crate::report;
 use crate::report::view::RunInfo;
-use crate::states::BUCKETS;
+
+pub use crate::fold::{compute, ContactInput, EarlierRuns};
 
 /// A validated run request (built from the command line by `cli`).
 #[derive(Clone, Debug)]
@@ -43,6 +40,8 @@ pub struct RunConfig {
     pub output: PathBuf,
     pub as_of: Option<NaiveDate>,
     pub threads: Option<usize>,
+    /// Memory the run may use, bytes (`None`: [`default_memory_limit`]).
+    pub memory_limit: Option<u64>,
     pub policy: Policy,
     pub report: report::Options,
 }
@@ -72,12 +71,17 @@ impl Clock {
             timings: Vec::new(),
         }
     }
+    /// Ends a stage; a stage run once per partition adds up.
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
-        self.timings.push(Timing {
-            stage: stage.to_string(),
-            millis: (now - self.last).as_secs_f64() * 1000.0,
-        });
+        let millis = (now - self.last).as_secs_f64() * 1000.0;
+        match self.timings.iter_mut().find(|t| t.stage == stage) {
+            Some(t) => t.millis += millis,
+            None => self.timings.push(Timing {
+                stage: stage.to_string(),
+                millis,
+            }),
+        }
         self.last = now;
     }
 }
@@ -164,7 +168,13 @@ fn read_inputs(
         (None, _) => None,
     };
     clock.lap("read");
-    let contact_input = read_contacts(catalog, &cur.snap, prev.as_ref().map(|l| &l.snap), policy)?;
+    let contact_input = read_contacts(
+        catalog,
+        cur.snap.date,
+        cur.snap.ids.is_int(),
+        prev.as_ref().map(|l| l.snap.date),
+        policy,
+    )?;
     clock.lap("read contacts");
     Ok(Inputs {
         cur,
@@ -264,6 +274,258 @@ fn contacts_info(c: &ContactInput, as_of: NaiveDate) -> Option<InputPartition> {
     })
 }
 
+/// The loans partitions a run reads, their footers read and schemas
+/// checked; `m1` is `None` when it is the `prev` snapshot.
+struct Opened {
+    cur: OpenedLoans,
+    prev: Option<OpenedLoans>,
+    m1: Option<OpenedLoans>,
+    /// Whether the `1m` date is the `prev` snapshot.
+    m1_is_prev: bool,
+}
+
+fn open_inputs(dates: &discovery::RunDates, policy: &Policy) -> Result<Opened> {
+    let open = |p: &Partition, extent| reader::open_loans(p, &policy.columns, extent);
+    let cur = open(&dates.as_of, Extent::RunDate)?;
+    let prev = dates
+        .prev
+        .as_ref()
+        .map(|p| open(p, Extent::Comparison))
+        .transpose()?;
+    let m1_is_prev =
+        matches!((&dates.month_ago, &dates.prev), (Some(a), Some(b)) if a.date == b.date);
+    let m1 = match &dates.month_ago {
+        Some(p) if !m1_is_prev => Some(open(p, Extent::Comparison)?),
+        _ => None,
+    };
+    Ok(Opened {
+        cur,
+        prev,
+        m1,
+        m1_is_prev,
+    })
+}
+
+/// How much memory a run may use: `--memory-limit`, or a quarter of the
+/// machine's memory, at most 1 GiB.
+pub fn default_memory_limit() -> u64 {
+    const GIB: u64 = 1 << 30;
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(4 * GIB, |kb| kb * 1024);
+    (total / 4).min(GIB)
+}
+
+/// Memory a partition holds per run-date loan: each snapshot's decoded
+/// columns (about 150 bytes a loan), the run date's states, tiers and
+/// lookups, and its worklist rows being built (measured at 10M loans,
+/// BENCHMARKS.md).
+const BYTES_PER_LOAN_AND_SNAPSHOT: u64 = 150;
+const BYTES_PER_LOAN_OF_RESULTS: u64 = 150;
+
+/// Loans per partition under a memory limit: half of it for the
+/// partition, the other half for what does not shrink with partitions
+/// (the contacts window, the earlier worklists' tiers, the worklist file
+/// being filled, the allocator's slack).
+fn rows_per_partition(limit: u64, snapshots: usize) -> usize {
+    let per_loan = BYTES_PER_LOAN_AND_SNAPSHOT * snapshots as u64 + BYTES_PER_LOAN_OF_RESULTS;
+    ((limit / 2) / per_loan).max(1) as usize
+}
+
+/// The run's contacts cut by the partitions' id ranges: per partition, its
+/// contacts and their indices in the window.
+fn split_contacts(c: &Contacts, ranges: &[IdRange]) -> Vec<(Contacts, Vec<usize>)> {
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); ranges.len()];
+    for i in 0..c.len() {
+        // The last range whose lower bound is at or below the id.
+        let k = ranges.partition_point(|r| {
+            r.lo.as_ref()
+                .is_none_or(|lo| lo.cmp_row(&c.ids, i) != std::cmp::Ordering::Less)
+        });
+        rows[k.saturating_sub(1)].push(i);
+    }
+    rows.into_iter().map(|r| (c.take(&r), r)).collect()
+}
+
+/// What the manifest says of one input snapshot read partition by
+/// partition.
+struct Described {
+    role: &'static str,
+    rounded: u64,
+    all_null: Option<Vec<&'static str>>,
+    absent: Vec<&'static str>,
+}
+
+impl Described {
+    fn new(role: &'static str) -> Described {
+        Described {
+            role,
+            rounded: 0,
+            all_null: None,
+            absent: Vec::new(),
+        }
+    }
+    fn add(&mut self, s: &Snapshot) {
+        self.rounded += s.rounded_money_values;
+        self.absent = s.columns.absent.clone();
+        self.all_null = Some(match self.all_null.take() {
+            None => s.columns.all_null.clone(),
+            Some(mut a) => {
+                a.retain(|c| s.columns.all_null.contains(c));
+                a
+            }
+        });
+    }
+    fn partition(&self, o: &OpenedLoans) -> InputPartition {
+        InputPartition {
+            role: self.role.into(),
+            dataset: "loans".into(),
+            as_of_date: o.date().to_string(),
+            rows: o.rows(),
+            files: o
+                .files()
+                .map(|(p, rows)| InputFile {
+                    path: p.display().to_string(),
+                    rows,
+                })
+                .collect(),
+            rounded_money_values: self.rounded,
+            absent_columns: names(&self.absent),
+            all_null_columns: names(self.all_null.as_deref().unwrap_or_default()),
+        }
+    }
+}
+
+/// What folding the book partition by partition produced.
+struct Folded {
+    figures: Figures,
+    stage: Stage,
+    worklist_files: Vec<usize>,
+    inputs: Vec<InputPartition>,
+    partitions: usize,
+}
+
+/// Reads, folds and merges the book partition by partition, writing each
+/// partition's worklist rows as it goes; returns the finished figures.
+#[allow(clippy::too_many_arguments)]
+fn fold_book(
+    cfg: &RunConfig,
+    opened: &Opened,
+    plan: &Plan,
+    contact_input: &ContactInput,
+    earlier: &EarlierRuns,
+    lock: &publish::OutputLock,
+    clock: &mut Clock,
+) -> Result<Folded> {
+    let as_of = opened.cur.date().to_string();
+    let mut stage = Stage::new(&cfg.output, &as_of, lock)?;
+    let mut sink = WorklistSink::new(opened.cur.int_ids(), &as_of);
+    let mut cur_reader = LoansReader::new(&opened.cur);
+    let mut prev_reader = opened.prev.as_ref().map(LoansReader::new);
+    let mut m1_reader = opened.m1.as_ref().map(LoansReader::new);
+    let mut described = (
+        Described::new("as_of"),
+        Described::new("prev"),
+        Described::new("1m"),
+    );
+    let contacts: Vec<(Contacts, Vec<usize>)> = match &contact_input.contacts {
+        Some(c) if plan.ranges.len() > 1 => split_contacts(c, &plan.ranges),
+        _ => Vec::new(),
+    };
+    let whole_index: Vec<usize> = match &contact_input.contacts {
+        Some(c) if plan.ranges.len() == 1 => (0..c.len()).collect(),
+        _ => Vec::new(),
+    };
+    let mut acc: Option<Partial> = None;
+    for (k, range) in plan.ranges.iter().enumerate() {
+        let groups: Vec<usize> = plan.cur_groups[k].clone().collect();
+        let cur = cur_reader.read(&groups, range)?;
+        let prev = match (&mut prev_reader, &opened.prev) {
+            (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
+            _ => None,
+        };
+        let m1 = match (&mut m1_reader, &opened.m1) {
+            (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
+            _ => None,
+        };
+        clock.lap("read");
+        described.0.add(&cur);
+        if let Some(p) = &prev {
+            described.1.add(p);
+        }
+        if let Some(m) = &m1 {
+            described.2.add(m);
+        }
+        let m1_snap = if opened.m1_is_prev {
+            prev.as_ref()
+        } else {
+            m1.as_ref()
+        };
+        let slice_contacts = match (&contact_input.contacts, contacts.get(k)) {
+            (Some(_), Some((c, index))) => Some((c, index.as_slice())),
+            (Some(c), None) => Some((c, whole_index.as_slice())),
+            (None, _) => None,
+        };
+        let (partial, loans) = fold::fold(
+            &cfg.policy,
+            &fold::Slice {
+                cur: &cur,
+                prev: prev.as_ref(),
+                m1: m1_snap,
+                contacts: slice_contacts,
+                paid: &contact_input.paid,
+                earlier,
+                range,
+            },
+        )?;
+        clock.lap("compute");
+        sink.push(&cur, &loans, &cfg.policy, &mut stage)?;
+        clock.lap("write worklist");
+        acc = Some(match acc {
+            None => partial,
+            Some(a) => a.merge(partial),
+        });
+    }
+    let partial = acc.expect("at least one partition");
+    let today = epoch_days(opened.cur.date());
+    let channels = match &contact_input.contacts {
+        Some(c) => channels::stats(c, today),
+        None => channels::stats(&Contacts::empty(opened.cur.int_ids()), today),
+    };
+    let figures = partial.finish(channels);
+    let worklist_files = sink.finish(&mut stage)?;
+    clock.lap("write worklist");
+    let mut inputs = vec![described.0.partition(&opened.cur)];
+    if let Some(o) = &opened.prev {
+        inputs.push(described.1.partition(o));
+    }
+    if let Some(o) = &opened.m1 {
+        inputs.push(described.2.partition(o));
+    }
+    inputs.extend(contacts_info(contact_input, opened.cur.date()));
+    Ok(Folded {
+        figures,
+        stage,
+        worklist_files,
+        inputs,
+        partitions: plan.ranges.len(),
+    })
+}
+
+/// Peak resident memory of this process so far, bytes (Linux `VmHWM`).
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     let mut clock = Clock::new();
     // Templates first: a broken template folder fails before any data is read.
@@ -276,31 +538,80 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     let recovered = publish::recover(&cfg.output, &lock)?;
     clock.lap("discover");
 
-    let read = read_inputs(&catalog, &dates, &cfg.policy, &mut clock)?;
-    let earlier = EarlierRuns::read(&cfg.output, read.loaded().skip(1).map(|l| l.snap.date));
-    clock.lap("read earlier worklists");
-    let figures = compute(
+    // Footers and schemas of every snapshot first: a file that breaks the
+    // contract fails before any page is decoded.
+    let opened = open_inputs(&dates, &cfg.policy)?;
+    let contact_input = read_contacts(
+        &catalog,
+        opened.cur.date(),
+        opened.cur.int_ids(),
+        opened.prev.as_ref().map(|p| p.date()),
         &cfg.policy,
-        &read.cur.snap,
-        read.prev.as_ref().map(|l| &l.snap),
-        m1_snapshot(&dates, &read.prev, &read.m1),
-        &read.contact_input,
-        &earlier,
     )?;
+    clock.lap("read contacts");
+    let mut earlier = EarlierRuns::read(
+        &cfg.output,
+        opened.prev.iter().chain(opened.m1.iter()).map(|o| o.date()),
+    );
+    clock.lap("read earlier worklists");
+
+    // The partitions: as many as the memory limit asks for, when the
+    // snapshots' row groups say where each id range lies.
+    let memory_limit = cfg.memory_limit.unwrap_or_else(default_memory_limit);
+    let snapshots = 1 + opened.prev.is_some() as usize + opened.m1.is_some() as usize;
+    let earlier_groups: Vec<Vec<GroupStats>> = opened
+        .prev
+        .iter()
+        .chain(opened.m1.iter())
+        .map(|o| o.groups())
+        .collect();
+    let plan = partitions::plan(
+        &opened.cur.groups(),
+        &earlier_groups.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        rows_per_partition(memory_limit, snapshots),
+    );
+
+    // An earlier worklist that does not match its snapshot in one partition
+    // is not used in any: the book is folded again without it (rare: a
+    // restated input).
+    let folded = loop {
+        let f = fold_book(
+            cfg,
+            &opened,
+            &plan,
+            &contact_input,
+            &earlier,
+            &lock,
+            &mut clock,
+        )?;
+        let rejected: Vec<(NaiveDate, NoWorklist)> = f
+            .figures
+            .periods
+            .iter()
+            .filter_map(|p| match &p.tiers_from {
+                TierSource::Snapshot(why) if earlier.usable(p.from_date) => {
+                    Some((p.from_date, why.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        if rejected.is_empty() || f.partitions == 1 {
+            break f;
+        }
+        for (d, why) in rejected {
+            earlier.reject(d, why);
+        }
+    };
     drop(earlier);
-    clock.lap("compute");
+    drop(contact_input);
+    let Folded {
+        figures,
+        mut stage,
+        worklist_files,
+        inputs,
+        partitions,
+    } = folded;
     clock.timings.extend(figures.compute_steps.iter().cloned());
-    // The earlier snapshots and the contacts are done with: describe them
-    // for the manifest and free them before the tables are built (RSS
-    // falls from about 3.8 to 1.9 GiB at 10M loans for the write).
-    let inputs = read.describe();
-    let Inputs {
-        cur,
-        prev,
-        m1,
-        contact_input,
-    } = read;
-    drop((prev, m1, contact_input));
 
     let failed = checks::failures(&figures.checks);
     if !failed.is_empty() {
@@ -313,9 +624,19 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
             ),
         ));
     }
+    let in_book = figures.headline.npl[0].denominator as usize;
+    let worklist_rows: usize = worklist_files.iter().sum();
+    if worklist_rows != in_book {
+        return Err(fail(
+            FailureKind::Reconciliation,
+            format!(
+                "reconciliation failed for {}; nothing was published:\n  - worklist rows = active + charged-off loans: expected {in_book}, got {worklist_rows}",
+                figures.as_of,
+            ),
+        ));
+    }
 
     let as_of = figures.as_of.to_string();
-    let mut stage = Stage::new(&cfg.output, &as_of, &lock)?;
     let mut outputs = Vec::new();
     for (name, batch) in tables::all(&figures)? {
         let path = stage.file(name, "part-0.parquet")?;
@@ -330,25 +651,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
             rows: batch.num_rows(),
         });
     }
-    // The worklist: loan-level, split into files built and encoded in parallel.
-    let rows = worklist::rows(&figures);
-    let in_book = figures.headline.npl[0].denominator as usize;
-    if rows.len() != in_book {
-        return Err(fail(
-            FailureKind::Reconciliation,
-            format!(
-                "reconciliation failed for {}; nothing was published:\n  - worklist rows = active + charged-off loans: expected {in_book}, got {}",
-                figures.as_of,
-                rows.len()
-            ),
-        ));
-    }
-    let paths: Vec<PathBuf> = (0..worklist::files(rows.len()))
-        .map(|k| stage.file("worklist", &format!("part-{k:05}.parquet")))
-        .collect::<Result<_>>()?;
-    let written = worklist::write(&figures, &cur.snap, &cfg.policy, &rows, &paths, &as_of)?;
-    drop(rows);
-    for (k, n) in written.iter().enumerate() {
+    for (k, n) in worklist_files.iter().enumerate() {
         outputs.push(OutputTable {
             table: "worklist".to_string(),
             path: stage
@@ -383,6 +686,16 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         schema_version: SCHEMA_VERSION.into(),
         as_of_date: as_of.clone(),
         threads: rayon::current_num_threads(),
+        memory: MemoryUse {
+            limit_bytes: memory_limit,
+            partitions,
+            partitioned_by: match plan.whole_because {
+                Some(why) => format!("whole book: {why}"),
+                None if partitions == 1 => "whole book: it fits the limit".into(),
+                None => "loan-id ranges from the row groups' statistics".into(),
+            },
+            peak_rss_bytes: peak_rss(),
+        },
         inputs,
         figures: HeadlineFigures {
             loans: figures.headline.loans,
@@ -437,34 +750,33 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
 }
 
 /// Contacts of D-13..D (promises made up to 13 days ago can fall due in
-/// D-6..D) and, when promises are followed (due or open), `paid_amount` of the loans
-/// snapshots after the earliest such promise that the run has not read.
+/// D-6..D) and, when promises are followed (due or open), `paid_amount` of
+/// the loans snapshots after the earliest such promise that the run does
+/// not read anyway (the run date's and `prev`'s), for the promised loans
+/// only.
 fn read_contacts(
     catalog: &discovery::Catalog,
-    cur: &Snapshot,
-    prev: Option<&Snapshot>,
+    date: NaiveDate,
+    int_ids: bool,
+    prev: Option<NaiveDate>,
     policy: &Policy,
 ) -> Result<ContactInput> {
-    let from = cur.date - chrono::Days::new(13);
-    let contacts = contacts::read_window(
-        catalog,
-        from,
-        cur.date,
-        cur.ids.is_int(),
-        policy.compliance.time_zone,
-    )?;
-    let today = epoch_days(cur.date);
-    let earliest_due = (0..contacts.len())
+    let from = date - chrono::Days::new(13);
+    let contacts =
+        contacts::read_window(catalog, from, date, int_ids, policy.compliance.time_zone)?;
+    let today = epoch_days(date);
+    let promised: Vec<usize> = (0..contacts.len())
         .filter(|&c| promises::followed(&contacts, c, today))
-        .map(|c| contacts.date[c])
-        .min();
+        .collect();
+    let earliest_due = promised.iter().map(|&c| contacts.date[c]).min();
     let mut paid = Vec::new();
     if let Some(first) = earliest_due {
+        let wanted = IdSet::of(&contacts.ids, &promised);
         for part in &catalog.loans.partitions {
             let d = epoch_days(part.date);
-            let loaded = part.date == cur.date || prev.is_some_and(|p| p.date == part.date);
+            let loaded = part.date == date || prev == Some(part.date);
             if d > first && d < today && !loaded {
-                let (ids, amounts) = reader::read_paid(part, &policy.columns)?;
+                let (ids, amounts) = reader::read_paid(part, &policy.columns, &wanted)?;
                 paid.push((part.date, ids, amounts));
             }
         }
@@ -501,388 +813,6 @@ fn names(columns: &[&str]) -> Vec<String> {
     columns.iter().map(|c| c.to_string()).collect()
 }
 
-/// What earlier runs under `--output` published that this run uses: the
-/// tiers of the comparison dates from their own worklists.
-#[derive(Debug, Default)]
-pub struct EarlierRuns {
-    pub worklists: Vec<(
-        NaiveDate,
-        std::result::Result<history::WorklistTiers, NoWorklist>,
-    )>,
-}
-
-impl EarlierRuns {
-    /// Reads the worklists of the comparison dates. Never fails the run: an
-    /// unreadable worklist is a reason to compute those tiers from the
-    /// snapshot instead, and the report says so.
-    pub fn read(output: &Path, dates: impl Iterator<Item = NaiveDate>) -> EarlierRuns {
-        EarlierRuns {
-            worklists: dates
-                .map(|d| {
-                    let w = match history::worklist_tiers(output, d) {
-                        Ok(Some(w)) => Ok(w),
-                        Ok(None) => Err(NoWorklist::NoRun),
-                        Err(e) => Err(NoWorklist::Unusable(format!("{e:#}"))),
-                    };
-                    (d, w)
-                })
-                .collect(),
-        }
-    }
-
-    /// The earlier date's tiers of every row of `snap` from that run's
-    /// worklist, or why not.
-    fn tiers(&self, snap: &Snapshot) -> std::result::Result<Vec<u8>, NoWorklist> {
-        match self.worklists.iter().find(|(d, _)| *d == snap.date) {
-            None => Err(NoWorklist::NoRun),
-            Some((_, Err(why))) => Err(why.clone()),
-            Some((_, Ok(w))) => w.for_rows(snap).map_err(|e| {
-                NoWorklist::Unusable(format!(
-                    "the worklist of {} does not match its snapshot: {e}",
-                    snap.date
-                ))
-            }),
-        }
-    }
-}
-
-/// What a comparison period needs from its earlier snapshot.
-#[derive(Clone)]
-struct Comparison {
-    movement: Movement,
-    tally: BookTally,
-    bucket_totals: [Tally; BUCKETS],
-    /// Tier codes at the earlier date (paid-off loans as `PAID`).
-    tiers: Vec<u8>,
-    tiers_from: TierSource,
-    /// The earlier rows sorted by key; `None` when both dates were joined
-    /// in input order.
-    sorted: Option<join::SortedIds>,
-    states: book::States,
-}
-
-/// An earlier snapshot as the recovery figures look back at it.
-fn earlier_view<'a>(
-    snap: Option<&'a Snapshot>,
-    w: &'a Option<Comparison>,
-) -> Option<recovery::Earlier<'a>> {
-    snap.zip(w.as_ref()).map(|(snap, w)| recovery::Earlier {
-        snap,
-        rows: &w.movement.earlier_row,
-        buckets: &w.states.bucket,
-    })
-}
-
-/// State label of the plan cohort's rates: loans in an active plan at `1m`.
-pub const PLAN_COHORT: &str = "active_plan";
-
-/// Tier transition states: the seven tiers, then `PAID` (no tier).
-pub const TIER_STATES: usize = TIERS + 1;
-
-/// Tier codes of a strategy with paid-off loans as state `TIERS` (`PAID`).
-fn tier_codes(s: &strategy::LoanStrategy) -> Vec<u8> {
-    s.tier
-        .iter()
-        .map(|&t| {
-            if t == strategy::NO_TIER {
-                TIERS as u8
-            } else {
-                t
-            }
-        })
-        .collect()
-}
-
-/// The contacts of the window and, for promise keeping, `paid_amount` of
-/// the loans snapshots between the promises and their dates (besides the
-/// run date's and `prev`'s, which the run has already read).
-#[derive(Debug, Default)]
-pub struct ContactInput {
-    pub contacts: Option<Contacts>,
-    pub paid: Vec<(NaiveDate, LoanIds, Vec<i64>)>,
-}
-
 fn epoch_days(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-}
-
-/// Computes every figure of a run date from its snapshot and the
-/// comparison snapshots that exist. Pure: no I/O.
-pub fn compute(
-    policy: &Policy,
-    cur: &Snapshot,
-    prev: Option<&Snapshot>,
-    m1: Option<&Snapshot>,
-    contact_input: &ContactInput,
-    earlier: &EarlierRuns,
-) -> Result<Figures> {
-    let mut steps = Clock::new();
-    let cur_states = book::assign(cur, policy);
-    let tally = book::tally(cur, &cur_states)?;
-    let headline = book::headline(&tally, cur);
-    let by_bucket = tally.by_bucket();
-    let mut checks = checks::book(cur, &cur_states, &tally);
-    // Snapshots that list their loans in id order are joined as they are
-    // and looked up through that order. The run date is sorted by key only
-    // when it is out of order or an earlier snapshot is (the sorted join
-    // needs both sides sorted); sorting also finds duplicate ids, which a
-    // strictly increasing order cannot have.
-    let cur_in_order = join::in_id_order(cur);
-    let prev_in_order = prev.map(|e| cur_in_order && join::in_id_order(e));
-    let m1_in_order = match (m1, prev) {
-        (Some(a), Some(b)) if std::ptr::eq(a, b) => prev_in_order,
-        _ => m1.map(|e| cur_in_order && join::in_id_order(e)),
-    };
-    let cur_sorted = if cur_in_order && prev_in_order != Some(false) && m1_in_order != Some(false) {
-        None
-    } else {
-        Some(join::sort_ids(cur)?)
-    };
-    let cur_index = promises::IdIndex::of(cur_sorted.as_ref());
-    let cur_buckets = checks::bucket_totals(cur, &cur_states);
-
-    // What a period needs from its earlier snapshot. On a monthly schedule
-    // (or with a single daily snapshot) `prev` and `1m` are the same
-    // snapshot: it is classified, sorted and joined once.
-    // An earlier date's tiers come from the worklist its own run published
-    // (exact); without one, from that date's snapshot alone, where the
-    // signals that look further back or at contacts are not evaluated
-    // (README, "Tier transitions").
-    let snapshot_tiers = |e: &Snapshot| -> Vec<u8> {
-        tier_codes(&strategy::assign(
-            e,
-            policy,
-            &strategy::Context {
-                today: epoch_days(e.date),
-                prev: None,
-                m1: None,
-                refused_7d: &[],
-                broken_promise: &[],
-            },
-        ))
-    };
-    let earlier_tiers = |e: &Snapshot| -> (Vec<u8>, TierSource) {
-        match earlier.tiers(e) {
-            Ok(t) => (t, TierSource::Worklist),
-            Err(why) => (snapshot_tiers(e), TierSource::Snapshot(why)),
-        }
-    };
-    let against = |e: &Snapshot, both_in_order: bool| -> Result<Comparison> {
-        let states = book::assign(e, policy);
-        // In id order, the earlier snapshot needs no sort (and has no
-        // duplicates); otherwise sorting also finds them.
-        let sorted = if both_in_order {
-            None
-        } else {
-            Some(join::sort_ids(e)?)
-        };
-        let order = match (&sorted, &cur_sorted) {
-            (None, _) => join::Order::InputOrder,
-            (Some(s), Some(c)) => join::Order::Sorted(s, c),
-            (Some(_), None) => unreachable!("the run date is sorted when an earlier date is"),
-        };
-        let movement = movement::walk(e, &states.bucket, cur, &cur_states.bucket, order, BUCKETS)?;
-        let (tiers, tiers_from) = earlier_tiers(e);
-        Ok(Comparison {
-            movement,
-            tally: book::tally(e, &states)?,
-            bucket_totals: checks::bucket_totals(e, &states),
-            tiers,
-            tiers_from,
-            sorted,
-            states,
-        })
-    };
-    steps.lap("compute/book");
-    let prev_work = prev
-        .zip(prev_in_order)
-        .map(|(e, o)| against(e, o))
-        .transpose()?;
-    let m1_work = match (m1, prev, &prev_work) {
-        (Some(a), Some(b), Some(w)) if std::ptr::eq(a, b) => Some(w.clone()),
-        _ => m1
-            .zip(m1_in_order)
-            .map(|(e, o)| against(e, o))
-            .transpose()?,
-    };
-    steps.lap("compute/comparisons");
-
-    // The strategy: contacts first (refusals, promises), then each loan's
-    // signals, route and tier with the dpd it had at `prev` and `1m`.
-    let today = epoch_days(cur.date);
-    let flags = match &contact_input.contacts {
-        Some(c) => {
-            let mut paid = vec![promises::PaidSnapshot {
-                date: today,
-                ids: &cur.ids,
-                paid: &cur.paid,
-                index: Some(cur_index),
-            }];
-            if let (Some(p), Some(w)) = (prev, &prev_work) {
-                paid.push(promises::PaidSnapshot {
-                    date: epoch_days(p.date),
-                    ids: &p.ids,
-                    paid: &p.paid,
-                    // Joined in input order: `prev` is in id order too.
-                    index: Some(promises::IdIndex::of(w.sorted.as_ref())),
-                });
-            }
-            for (d, ids, amounts) in &contact_input.paid {
-                paid.push(promises::PaidSnapshot {
-                    date: epoch_days(*d),
-                    ids,
-                    paid: amounts,
-                    index: None,
-                });
-            }
-            promises::flags(cur, cur_index, c, today, &paid)
-        }
-        None => ContactFlags::default(),
-    };
-    steps.lap("compute/promises");
-    let strategy = strategy::assign(
-        cur,
-        policy,
-        &strategy::Context {
-            today,
-            prev: prev
-                .zip(prev_work.as_ref())
-                .map(|(snap, w)| strategy::Lookback {
-                    snap,
-                    rows: &w.movement.earlier_row,
-                }),
-            m1: m1
-                .zip(m1_work.as_ref())
-                .map(|(snap, w)| strategy::Lookback {
-                    snap,
-                    rows: &w.movement.earlier_row,
-                }),
-            refused_7d: &flags.refused_7d,
-            broken_promise: &flags.broken_promise,
-        },
-    );
-
-    let cur_tiers = tier_codes(&strategy);
-    steps.lap("compute/strategy");
-    let recovery = recovery::compute(
-        cur,
-        &cur_states.bucket,
-        &strategy.tier,
-        earlier_view(prev, &prev_work),
-        earlier_view(m1, &m1_work),
-    );
-    steps.lap("compute/recovery");
-    let credit_repair_ids = cur
-        .ids
-        .take(recovery.credit_repair.iter().map(|r| r.row as usize));
-    let (channels, compliance) = match &contact_input.contacts {
-        Some(c) => {
-            let found = compliance::check(
-                c,
-                &compliance::Day {
-                    today,
-                    contacts: &flags.today,
-                    buckets: &cur_states.bucket,
-                },
-                &policy.compliance,
-            );
-            (
-                channels::stats(c, today),
-                compliance::Exceptions::collect(c, found, policy.compliance.profile),
-            )
-        }
-        None => (
-            channels::stats(&Contacts::empty(cur.ids.is_int()), today),
-            compliance::Exceptions::empty(policy.compliance.profile),
-        ),
-    };
-    steps.lap("compute/channels and compliance");
-    let mut periods = Vec::new();
-    let mut unavailable = Vec::new();
-    for (name, earlier, work) in [("prev", prev, prev_work), ("1m", m1, m1_work)] {
-        let (Some(e), Some(w)) = (earlier, work) else {
-            unavailable.push(name);
-            continue;
-        };
-        let Comparison {
-            movement: mv,
-            tally: e_tally,
-            bucket_totals: earlier_buckets,
-            tiers: e_tiers,
-            tiers_from,
-            ..
-        } = w;
-        let tiers = transitions::matrix_via_rows(
-            e,
-            &e_tiers,
-            cur,
-            &cur_tiers,
-            &mv.earlier_row,
-            TIER_STATES,
-        );
-        checks.extend(checks::tier_matrix(name, &tiers, &e_tiers, &cur_tiers));
-        let m = mv.matrix;
-        checks.extend(checks::matrix(name, &m, &earlier_buckets, &cur_buckets));
-        let mut r = rates::from_matrix(&m);
-        if name == "1m" {
-            r.extend(rates::flow(&e_tally.by_bucket(), &by_bucket));
-            if let Some(pc) = &recovery.plan_cohort {
-                rates::rate_pair("plan_cure", PLAN_COHORT, pc.cured, pc.start, &mut r);
-                rates::rate_pair("plan_broken", PLAN_COHORT, pc.broken, pc.start, &mut r);
-            }
-        }
-        periods.push(Period {
-            name,
-            from_date: e.date,
-            buckets: m,
-            rates: r,
-            headline: book::headline(&e_tally, e),
-            recovered: mv.recovered,
-            tiers,
-            tiers_from,
-        });
-    }
-    checks.extend(checks::recovery(
-        cur,
-        &recovery,
-        periods
-            .iter()
-            .find(|p| p.name == "prev")
-            .map(|p| (&p.buckets, p.recovered)),
-    ));
-    steps.lap("compute/periods and checks");
-    Ok(Figures {
-        compute_steps: steps.timings,
-        as_of: cur.date,
-        labels: DimLabels {
-            product: cur.product.labels.clone(),
-            region: cur.region.labels.clone(),
-            grade: cur.grade.labels.clone(),
-            legal: cur.legal.labels.clone(),
-        },
-        columns: cur.columns.clone(),
-        book: tally,
-        by_bucket,
-        headline,
-        current_rates: rates::from_headline(&headline),
-        periods,
-        unavailable,
-        checks,
-        collateral: collateral::tally(cur, &cur_states, &strategy),
-        strategy_summary: strategy::summarize(cur, &strategy, policy.rules.len()),
-        loan_states: cur_states,
-        strategy,
-        contacts: ContactSummary {
-            orphans: flags.orphans,
-            promises_due: flags.promises_due,
-            promises_kept: flags.promises_kept,
-            promises_open: flags.promises.iter().filter(|p| p.open).count(),
-            today: flags.today.len(),
-        },
-        recovery,
-        credit_repair_ids,
-        channels,
-        promises: promises::by_due_date(&flags.promises),
-        compliance,
-    })
 }

@@ -73,6 +73,15 @@ pub struct GenConfig {
     /// Extra month-end snapshots: the last day of each of this many months
     /// before `as_of`'s month (for trend history).
     pub months: usize,
+    /// Scatter the loan ids (a bijection of the natural ids) so that no
+    /// snapshot lists its loans in id order: a book exported unsorted.
+    pub shuffle: bool,
+}
+
+/// A loan's id in a shuffled book: multiplication by an odd constant is a
+/// bijection modulo 2^40, and sends consecutive ids far apart.
+fn scattered(id: u64) -> u64 {
+    id.wrapping_mul(0x9E37_79B9_7F4B) & ((1 << 40) - 1)
 }
 
 impl GenConfig {
@@ -89,6 +98,7 @@ impl GenConfig {
             row_group: 256 * 1024,
             contact_days: 7,
             months: 0,
+            shuffle: false,
         }
     }
 
@@ -210,6 +220,13 @@ fn money_array(c: &GenConfig, v: Vec<Option<i64>>) -> ArrayRef {
 }
 
 fn id_array(c: &GenConfig, ids: &[u64], prefix: &str) -> ArrayRef {
+    let scattered_ids: Vec<u64>;
+    let ids = if c.shuffle && prefix == "L" {
+        scattered_ids = ids.iter().map(|&i| scattered(i)).collect();
+        &scattered_ids
+    } else {
+        ids
+    };
     match c.id_type {
         IdType::Int => Arc::new(Int64Array::from(
             ids.iter().map(|&i| i as i64).collect::<Vec<_>>(),

@@ -154,6 +154,21 @@ impl LocalDim {
         c
     }
 
+    /// The given rows (increasing), with only the labels they use: a label
+    /// no row uses is not data (see [`LocalDim::push`]).
+    pub fn select(&self, rows: &[u32]) -> LocalDim {
+        let mut out = LocalDim::with_capacity(rows.len());
+        let mut recode = vec![u32::MAX; self.labels.len()];
+        for &r in rows {
+            let c = self.codes[r as usize] as usize;
+            if recode[c] == u32::MAX {
+                recode[c] = out.code_of(self.labels[c].as_deref());
+            }
+            out.codes.push(recode[c]);
+        }
+        out
+    }
+
     /// Appends another column's codes, re-coded into this column's labels.
     pub fn append(&mut self, other: LocalDim) {
         let recode: Vec<u32> = other

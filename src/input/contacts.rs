@@ -273,6 +273,27 @@ impl Contacts {
     pub fn len(&self) -> usize {
         self.outcome.len()
     }
+    /// The given contacts (increasing indices), as a window of their own
+    /// (same agent labels; `files` left empty: they describe the window).
+    pub fn take(&self, rows: &[usize]) -> Contacts {
+        fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
+            rows.iter().map(|&r| v[r]).collect()
+        }
+        Contacts {
+            date: pick(&self.date, rows),
+            contact_ids: self.contact_ids.take(rows.iter().copied()),
+            ids: self.ids.take(rows.iter().copied()),
+            local_ts: pick(&self.local_ts, rows),
+            channel: pick(&self.channel, rows),
+            outcome: pick(&self.outcome, rows),
+            ptp_amount: pick(&self.ptp_amount, rows),
+            ptp_date: pick(&self.ptp_date, rows),
+            agent: self
+                .agent
+                .select(&rows.iter().map(|&r| r as u32).collect::<Vec<_>>()),
+            files: Vec::new(),
+        }
+    }
     pub fn is_empty(&self) -> bool {
         self.outcome.is_empty()
     }

@@ -29,7 +29,8 @@ use crate::input::columns::{self, LocalDim};
 use crate::input::discovery::Partition;
 use crate::input::guard;
 use crate::input::schema::{self, AS_OF_DATE, LOANS};
-use crate::input::snapshot::{Dim, LoanIds, OptionalColumns, Origin, Snapshot};
+use crate::input::snapshot::{Dim, IdSet, LoanIds, OptionalColumns, Origin, Snapshot};
+use crate::partitions::{GroupStats, IdBound, IdRange};
 use crate::states::{PlanStatus, Status};
 
 /// The loans columns the core figures decode; the rest are only type-checked.
@@ -107,10 +108,11 @@ fn renamed(schema: &Schema, map: &ColumnMap) -> Schema {
     Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
-/// A decoded row group.
+/// A decoded row group (or the rows of one that fall in a partition).
 struct Chunk {
     file: usize,
-    file_row: usize,
+    /// Runs of consecutive file rows: (first chunk row, its file row).
+    runs: Vec<(usize, usize)>,
     ids: LoanIds,
     product: LocalDim,
     region: LocalDim,
@@ -303,9 +305,43 @@ fn optional_decoded(extent: Extent) -> impl Iterator<Item = (usize, &'static str
     })
 }
 
-/// Reads and checks a loans partition; `map` renames the lender's columns
-/// onto the contract's (empty: the files use the contract's names).
+/// Reads and checks a loans partition whole; `map` renames the lender's
+/// columns onto the contract's (empty: the files use the contract's names).
 pub fn read_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<Snapshot> {
+    let opened = open_loans(part, map, extent)?;
+    let all: Vec<usize> = (0..opened.tasks.len()).collect();
+    LoansReader::new(&opened).read(&all, &IdRange::all())
+}
+
+/// A loans partition whose footers are read and schemas checked, ready to
+/// decode any of its row groups: what the partitioned run reads a
+/// snapshot through.
+pub struct OpenedLoans {
+    part: Partition,
+    map: ColumnMap,
+    extent: Extent,
+    files: Vec<OpenFile>,
+    int_ids: bool,
+    absent: Vec<&'static str>,
+    /// The non-empty row groups in file order.
+    tasks: Vec<Task>,
+    file_rows: Vec<usize>,
+}
+
+/// One non-empty row group: file, row group, its first row in the file,
+/// its rows, and the `loan_id` range its statistics give.
+#[derive(Clone, Debug)]
+struct Task {
+    fi: usize,
+    rg: usize,
+    row: usize,
+    stats: GroupStats,
+}
+
+/// Opens every file of a loans partition: footers, the contract and
+/// one-schema-per-partition checks, and the row groups with their id
+/// statistics. No page is decoded.
+pub fn open_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<OpenedLoans> {
     let label = part.date.format("%Y-%m-%d").to_string();
     if part.files.is_empty() {
         return Err(bad_input(format!(
@@ -341,44 +377,255 @@ pub fn read_loans(part: &Partition, map: &ColumnMap, extent: Extent) -> Result<S
     let mut file_rows = Vec::with_capacity(opened.len());
     for (fi, f) in opened.iter().enumerate() {
         let mut row = 0usize;
+        let id_leaf = id_leaf(f, map);
         for (rg, md) in f.meta.metadata().row_groups().iter().enumerate() {
             let n = md.num_rows() as usize;
             if n > 0 {
-                tasks.push((fi, rg, row));
+                let ids = id_leaf.and_then(|leaf| id_stats(md.column(leaf), int_ids));
+                tasks.push(Task {
+                    fi,
+                    rg,
+                    row,
+                    stats: GroupStats { rows: n, ids },
+                });
             }
             row += n;
         }
         file_rows.push(row);
     }
-    let days = (part.date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
-
-    let chunks: Vec<Result<Chunk>> = tasks
-        .par_iter()
-        .map(|&(fi, rg, row)| {
-            guard::decoding(&format!("row group {rg}"), || {
-                decode(&opened[fi], fi, rg, row, int_ids, days, &label, map, extent)
-            })
-            .with_context(|| format!("loans file '{}'", part.files[fi].display()))
-        })
-        .collect::<Vec<_>>();
-    let chunks = first_error(chunks)?;
-
-    let total: usize = chunks.iter().map(|c| c.dpd.len()).sum();
-    if total == 0 {
+    if tasks.is_empty() {
         return Err(bad_input(format!(
             "loans partition '{}' has no rows",
             part.dir.display()
         )));
     }
-    // Optional columns present in the files without one non-null value.
-    let filled = chunks.iter().fold(0u32, |m, c| m | c.filled);
-    let all_null = optional_decoded(extent)
-        .filter(|&(k, name)| filled & (1 << k) == 0 && !absent.contains(&name))
-        .map(|(_, name)| name)
-        .collect();
-    let mut snap = assemble(part, chunks, file_rows, int_ids, total);
-    snap.columns = OptionalColumns { absent, all_null };
-    Ok(snap)
+    Ok(OpenedLoans {
+        part: part.clone(),
+        map: map.clone(),
+        extent,
+        files: opened,
+        int_ids,
+        absent,
+        tasks,
+        file_rows,
+    })
+}
+
+/// The Parquet leaf column of `loan_id` in a file (under the lender's name).
+fn id_leaf(f: &OpenFile, map: &ColumnMap) -> Option<usize> {
+    let name = map.get("loan_id").map_or("loan_id", String::as_str);
+    f.meta
+        .parquet_schema()
+        .columns()
+        .iter()
+        .position(|c| c.path().parts().len() == 1 && c.name() == name)
+}
+
+/// A row group's `loan_id` range from its statistics, when they are exact.
+fn id_stats(
+    col: &parquet::file::metadata::ColumnChunkMetaData,
+    int_ids: bool,
+) -> Option<(IdBound, IdBound)> {
+    use parquet::file::statistics::Statistics;
+    let st = col.statistics()?;
+    if !st.min_is_exact() || !st.max_is_exact() {
+        return None;
+    }
+    match st {
+        Statistics::Int64(v) if int_ids => {
+            Some((IdBound::Int(*v.min_opt()?), IdBound::Int(*v.max_opt()?)))
+        }
+        Statistics::ByteArray(v) if !int_ids => Some((
+            IdBound::Str(v.min_opt()?.data().to_vec()),
+            IdBound::Str(v.max_opt()?.data().to_vec()),
+        )),
+        _ => None,
+    }
+}
+
+impl OpenedLoans {
+    pub fn date(&self) -> NaiveDate {
+        self.part.date
+    }
+    /// Whether `loan_id` is Int64 (else a string).
+    pub fn int_ids(&self) -> bool {
+        self.int_ids
+    }
+    /// The files with their rows.
+    pub fn files(&self) -> impl Iterator<Item = (&std::path::PathBuf, usize)> {
+        self.part.files.iter().zip(self.file_rows.iter().copied())
+    }
+    /// Rows of the partition (from the footers).
+    pub fn rows(&self) -> usize {
+        self.tasks.iter().map(|t| t.stats.rows).sum()
+    }
+    /// The non-empty row groups, in file order, with their id statistics.
+    pub fn groups(&self) -> Vec<GroupStats> {
+        self.tasks.iter().map(|t| t.stats.clone()).collect()
+    }
+    /// The row groups that may hold ids of `range`.
+    pub fn groups_in(&self, range: &IdRange) -> Vec<usize> {
+        (0..self.tasks.len())
+            .filter(|&k| match &self.tasks[k].stats.ids {
+                Some((min, max)) => range.overlaps(min, max),
+                None => true,
+            })
+            .collect()
+    }
+}
+
+/// Decodes an opened partition a few row groups at a time. A row group
+/// that holds ids of the next partition too (its statistics straddle the
+/// cut) is decoded once and kept for it.
+pub struct LoansReader<'a> {
+    opened: &'a OpenedLoans,
+    kept: Vec<(usize, Chunk)>,
+}
+
+impl<'a> LoansReader<'a> {
+    pub fn new(opened: &'a OpenedLoans) -> LoansReader<'a> {
+        LoansReader {
+            opened,
+            kept: Vec::new(),
+        }
+    }
+
+    /// The rows of row groups `groups` (indices into
+    /// [`OpenedLoans::groups`]) whose ids are in `range`, as a snapshot.
+    /// Its `rounded_money_values` and all-null columns count the row groups
+    /// decoded by this call only, so that they add up over a run's calls.
+    pub fn read(&mut self, groups: &[usize], range: &IdRange) -> Result<Snapshot> {
+        let o = self.opened;
+        let label = o.part.date.format("%Y-%m-%d").to_string();
+        let days =
+            (o.part.date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+        let mut kept = std::mem::take(&mut self.kept);
+        let fresh: Vec<usize> = groups
+            .iter()
+            .copied()
+            .filter(|k| !kept.iter().any(|(j, _)| j == k))
+            .collect();
+        let decoded = fresh
+            .par_iter()
+            .map(|&k| {
+                let t = &o.tasks[k];
+                guard::decoding(&format!("row group {}", t.rg), || {
+                    decode(
+                        &o.files[t.fi],
+                        t.fi,
+                        t.rg,
+                        t.row,
+                        o.int_ids,
+                        days,
+                        &label,
+                        &o.map,
+                        o.extent,
+                    )
+                })
+                .with_context(|| format!("loans file '{}'", o.part.files[t.fi].display()))
+            })
+            .collect::<Vec<_>>();
+        let decoded = first_error(decoded)?;
+        let filled = decoded.iter().fold(0u32, |m, c| m | c.filled);
+        let rounded: u64 = decoded.iter().map(|c| c.rounded).sum();
+        let mut fresh_chunks = fresh.into_iter().zip(decoded);
+        let mut chunks = Vec::with_capacity(groups.len());
+        for &k in groups {
+            let chunk = match kept.iter().position(|(j, _)| *j == k) {
+                Some(i) => kept.swap_remove(i).1,
+                None => {
+                    fresh_chunks
+                        .next()
+                        .expect("one decoded chunk per fresh group")
+                        .1
+                }
+            };
+            let stats = &o.tasks[k].stats;
+            let covered = match &stats.ids {
+                Some((min, max)) => range.covers(min, max),
+                None => range.is_all(),
+            };
+            if covered {
+                chunks.push(chunk);
+                continue;
+            }
+            // Part of the group belongs to a later partition: keep it.
+            let later = match (&stats.ids, &range.hi) {
+                (Some((_, max)), Some(hi)) => max >= hi,
+                _ => range.hi.is_some(),
+            };
+            let rows: Vec<u32> = (0..chunk.dpd.len())
+                .filter(|&r| range.contains(&chunk.ids, r))
+                .map(|r| r as u32)
+                .collect();
+            chunks.push(chunk.select(&rows));
+            if later {
+                self.kept.push((k, chunk));
+            }
+        }
+        let total: usize = chunks.iter().map(|c| c.dpd.len()).sum();
+        // Optional columns present in the files without one non-null value
+        // (in the row groups this call decoded).
+        let all_null = optional_decoded(o.extent)
+            .filter(|&(k, name)| filled & (1 << k) == 0 && !o.absent.contains(&name))
+            .map(|(_, name)| name)
+            .collect();
+        let mut snap = assemble(&o.part, chunks, o.file_rows.clone(), o.int_ids, total);
+        snap.rounded_money_values = rounded;
+        snap.columns = OptionalColumns {
+            absent: o.absent.clone(),
+            all_null,
+        };
+        Ok(snap)
+    }
+}
+
+impl Chunk {
+    /// The given rows (increasing) of a chunk, as a chunk.
+    fn select(&self, rows: &[u32]) -> Chunk {
+        fn pick<T: Copy>(v: &[T], rows: &[u32]) -> Vec<T> {
+            if v.is_empty() {
+                return Vec::new();
+            }
+            rows.iter().map(|&r| v[r as usize]).collect()
+        }
+        // Runs of consecutive rows keep file rows exact for error messages.
+        let file_row = |r: usize| {
+            let i = self.runs.partition_point(|&(at, _)| at <= r) - 1;
+            self.runs[i].1 + (r - self.runs[i].0)
+        };
+        let mut runs = Vec::new();
+        for (k, &r) in rows.iter().enumerate() {
+            if k == 0 || rows[k - 1] + 1 != r {
+                runs.push((k, file_row(r as usize)));
+            }
+        }
+        Chunk {
+            file: self.file,
+            runs,
+            ids: self.ids.take(rows.iter().map(|&r| r as usize)),
+            product: self.product.select(rows),
+            region: self.region.select(rows),
+            grade: self.grade.select(rows),
+            status: pick(&self.status, rows),
+            plan: pick(&self.plan, rows),
+            dpd: pick(&self.dpd, rows),
+            balance: pick(&self.balance, rows),
+            past_due: pick(&self.past_due, rows),
+            paid: pick(&self.paid, rows),
+            recovered: pick(&self.recovered, rows),
+            origination: pick(&self.origination, rows),
+            collateral: pick(&self.collateral, rows),
+            senior_lien: pick(&self.senior_lien, rows),
+            legal: self.legal.select(rows),
+            contactable: pick(&self.contactable, rows),
+            original: pick(&self.original, rows),
+            charge_off_date: pick(&self.charge_off_date, rows),
+            charge_off_amount: pick(&self.charge_off_amount, rows),
+            rounded: 0,
+            filled: 0,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -401,7 +648,7 @@ fn decode(
     let run_n = if extent == Extent::RunDate { n } else { 0 };
     let mut c = Chunk {
         file: fi,
-        file_row,
+        runs: vec![(0, file_row)],
         ids: if int_ids {
             LoanIds::Int(Vec::with_capacity(n))
         } else {
@@ -595,18 +842,16 @@ fn assemble(
     let (legal_labels, legal_maps) = global(|c| &c.legal);
     let origins = {
         let mut first_row = 0;
-        chunks
-            .iter()
-            .map(|c| {
-                let o = Origin {
-                    first_row,
-                    file: c.file,
-                    file_row: c.file_row,
-                };
-                first_row += c.dpd.len();
-                o
-            })
-            .collect()
+        let mut out = Vec::with_capacity(chunks.len());
+        for c in &chunks {
+            out.extend(c.runs.iter().map(|&(at, file_row)| Origin {
+                first_row: first_row + at,
+                file: c.file,
+                file_row,
+            }));
+            first_row += c.dpd.len();
+        }
+        out
     };
     let rounded_money_values = chunks.iter().map(|c| c.rounded).sum();
     // Each column is moved out of the pieces as it is concatenated (fields
@@ -722,7 +967,7 @@ fn concat_map<S: Sync, T: Copy + Send + Sync>(
 /// `loan_id` and `paid_amount` of a loans partition: what promise keeping
 /// needs from the snapshots between a promise and its date, without
 /// decoding the rest.
-pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>)> {
+pub fn read_paid(part: &Partition, map: &ColumnMap, wanted: &IdSet) -> Result<(LoanIds, Vec<i64>)> {
     let opened = part
         .files
         .par_iter()
@@ -744,10 +989,21 @@ pub fn read_paid(part: &Partition, map: &ColumnMap) -> Result<(LoanIds, Vec<i64>
         LoanIds::empty_str()
     };
     let mut paid = Vec::new();
+    let mut kept_ids = ids.take(std::iter::empty());
+    let mut kept_paid = Vec::new();
     for f in &opened {
         guard::decoding("the file", || read_paid_file(f, map, &mut ids, &mut paid))?;
+        // Only the promised loans are kept: the snapshot's other rows are
+        // dropped file by file.
+        let keep: Vec<usize> = (0..ids.len())
+            .filter(|&r| wanted.contains(&ids, r))
+            .collect();
+        kept_paid.extend(keep.iter().map(|&r| paid[r]));
+        kept_ids.extend(ids.take(keep.iter().copied()));
+        ids = ids.take(std::iter::empty());
+        paid.clear();
     }
-    Ok((ids, paid))
+    Ok((kept_ids, kept_paid))
 }
 
 /// Appends one file's ids and `paid_amount` (see [`read_paid`]).

@@ -161,6 +161,33 @@ impl LoanIds {
     }
 }
 
+/// A set of loan ids, to keep only the rows of given loans while reading.
+#[derive(Clone, Debug)]
+pub struct IdSet {
+    ids: LoanIds,
+    /// Key -> rows of `ids` with that key.
+    by_key: std::collections::HashMap<u64, Vec<usize>>,
+}
+
+impl IdSet {
+    /// The ids of the given rows of `ids`.
+    pub fn of(ids: &LoanIds, rows: &[usize]) -> IdSet {
+        let ids = ids.take(rows.iter().copied());
+        let mut by_key: std::collections::HashMap<u64, Vec<usize>> = Default::default();
+        for r in 0..ids.len() {
+            by_key.entry(ids.key(r)).or_default().push(r);
+        }
+        IdSet { ids, by_key }
+    }
+    /// Whether row `r` of `other` is one of the set's ids.
+    pub fn contains(&self, other: &LoanIds, r: usize) -> bool {
+        self.by_key.get(&other.key(r)).is_some_and(|rows| {
+            rows.iter()
+                .any(|&k| self.ids.cmp_natural(k, other, r).is_eq())
+        })
+    }
+}
+
 /// A well-mixed 64-bit hash of a short byte string (wyhash-style folding).
 /// Not for security: collisions are resolved by comparing the bytes.
 #[inline]

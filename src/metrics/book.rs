@@ -67,6 +67,30 @@ impl BookTally {
         merge_cells(&mut self.class, &o.class);
         self
     }
+    /// Re-codes the dimensions (`maps[d][old] = new`, into `shape` codes).
+    pub fn recode(&self, maps: [&[u32]; 3], shape: [usize; 3]) -> BookTally {
+        let mut out = BookTally::empty(shape);
+        let [_, nr, ng] = self.shape;
+        for (i, t) in self.ageing.iter().enumerate() {
+            if *t != Tally::default() {
+                let cell = i / BUCKETS;
+                let (p, r, g) = (cell / (nr * ng), (cell / ng) % nr, cell % ng);
+                let k = out.ageing_index(
+                    maps[0][p] as usize,
+                    maps[1][r] as usize,
+                    maps[2][g] as usize,
+                    i % BUCKETS,
+                );
+                out.ageing[k].merge(t);
+            }
+        }
+        for (i, t) in self.class.iter().enumerate() {
+            if *t != Tally::default() {
+                out.class[maps[0][i / CLASSES] as usize * CLASSES + i % CLASSES].merge(t);
+            }
+        }
+        out
+    }
     #[inline]
     pub fn ageing_index(&self, p: usize, r: usize, g: usize, b: usize) -> usize {
         ((p * self.shape[1] + r) * self.shape[2] + g) * BUCKETS + b
@@ -196,8 +220,13 @@ pub struct Headline {
 }
 
 /// DPD1+/30+/90+ on the active book and the NPL ratio on the whole book.
-pub fn headline(t: &BookTally, snap: &Snapshot) -> Headline {
-    let by_b = t.by_bucket();
+pub fn headline(t: &BookTally, cash: i128) -> Headline {
+    headline_of(&t.by_bucket(), &t.by_class(), cash)
+}
+
+/// [`headline`] from the per-bucket and per-class totals and the cash
+/// collected (sum of `paid_amount`, cents).
+pub fn headline_of(by_b: &[Tally; BUCKETS], by_c: &[Tally; CLASSES], cash: i128) -> Headline {
     let sum = |bs: &[Bucket]| -> Tally {
         let mut s = Tally::default();
         for b in bs {
@@ -213,7 +242,6 @@ pub fn headline(t: &BookTally, snap: &Snapshot) -> Headline {
             Ratio::new(num.balance, den.balance),
         ]
     };
-    let by_c = t.by_class();
     let mut book = Tally::default();
     let mut npl = Tally::default();
     for c in Class::ALL {
@@ -232,7 +260,7 @@ pub fn headline(t: &BookTally, snap: &Snapshot) -> Headline {
         dpd30: pair(from(2), active),
         dpd90: pair(from(4), active),
         npl: pair(npl, book),
-        cash_collected: cash_collected(snap),
+        cash_collected: cash,
     }
 }
 

@@ -51,6 +51,25 @@ impl CollateralBook {
     pub fn index(&self, product: usize, band: usize, bucket: usize, route: usize) -> usize {
         ((product * BANDS.len() + band) * BUCKETS + bucket) * ROUTES.len() + route
     }
+    /// Adds another partition's cells (same product codes).
+    pub fn merge(mut self, o: CollateralBook) -> CollateralBook {
+        for (a, b) in self.cells.iter_mut().zip(&o.cells) {
+            a.merge(b);
+        }
+        self
+    }
+    /// Re-codes products (`product[old] = new`, into `products` codes).
+    pub fn recode(&mut self, product: &[u32], products: usize) {
+        let per_product = BANDS.len() * BUCKETS * ROUTES.len();
+        let mut out = CollateralBook::empty(products);
+        for (i, c) in self.cells.iter().enumerate() {
+            if *c != Secured::default() {
+                let p = product[i / per_product] as usize;
+                out.cells[p * per_product + i % per_product].merge(c);
+            }
+        }
+        *self = out;
+    }
     fn empty(products: usize) -> CollateralBook {
         CollateralBook {
             products,

@@ -310,6 +310,27 @@ pub struct PromiseDay {
     pub paid_amount: i128,
 }
 
+/// Adds two partitions' promise days (each in date order) by due date.
+pub fn merge_days(a: Vec<PromiseDay>, b: Vec<PromiseDay>) -> Vec<PromiseDay> {
+    let mut days: std::collections::BTreeMap<i32, PromiseDay> =
+        a.into_iter().map(|d| (d.due_date, d)).collect();
+    for d in b {
+        let e = days.entry(d.due_date).or_insert(PromiseDay {
+            due_date: d.due_date,
+            ..PromiseDay::default()
+        });
+        e.promises += d.promises;
+        e.due += d.due;
+        e.kept += d.kept;
+        e.broken += d.broken;
+        e.open += d.open;
+        e.promised_amount += d.promised_amount;
+        e.kept_amount += d.kept_amount;
+        e.paid_amount += d.paid_amount;
+    }
+    days.into_values().collect()
+}
+
 /// Groups promises by due date, in date order.
 pub fn by_due_date(promises: &[Promise]) -> Vec<PromiseDay> {
     let mut days: std::collections::BTreeMap<i32, PromiseDay> = Default::default();

@@ -178,6 +178,77 @@ impl Recovery {
     pub fn cell(&self, from: usize, tier: usize) -> &CollectionCell {
         &self.collections[from * TIER_STATES + tier]
     }
+
+    /// Adds the figures of another partition of the book (its loans come
+    /// after this one's: the credit-repair list stays in input order). Both
+    /// must use the same legal-stage codes ([`Recovery::recode`]).
+    pub fn merge(mut self, o: Recovery) -> Recovery {
+        for (a, b) in self.collections.iter_mut().zip(&o.collections) {
+            a.merge(b);
+        }
+        for (k, c) in o.cohorts {
+            match self.cohorts.entry(k) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(c);
+                }
+                std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(&c),
+            }
+        }
+        for (k, v) in o.vintage {
+            self.vintage.entry(k).or_insert(v.zeroed()).merge(&v);
+        }
+        for (a, b) in self.plans.iter_mut().zip(&o.plans) {
+            a.merge(b);
+        }
+        self.plan_cohort = match (self.plan_cohort, o.plan_cohort) {
+            (Some(mut a), Some(b)) => {
+                a.start.merge(&b.start);
+                a.cured.merge(&b.cured);
+                a.broken.merge(&b.broken);
+                Some(a)
+            }
+            (a, b) => a.or(b),
+        };
+        for (a, b) in self.legal.iter_mut().zip(&o.legal) {
+            a.merge(b);
+        }
+        self.credit_repair.extend(o.credit_repair);
+        self
+    }
+
+    /// Re-codes legal stages (`legal[old] = new`, into `stages` codes) and
+    /// the credit-repair rows' products and regions.
+    pub fn recode(&mut self, legal: &[u32], stages: usize, product: &[u32], region: &[u32]) {
+        let mut out = vec![Group::default(); stages];
+        for (old, g) in self.legal.iter().enumerate() {
+            if *g != Group::default() {
+                out[legal[old] as usize].merge(g);
+            }
+        }
+        self.legal = out;
+        for r in &mut self.credit_repair {
+            r.product = product[r.product as usize];
+            r.region = region[r.region as usize];
+        }
+    }
+}
+
+impl Vintage {
+    fn zeroed(&self) -> Vintage {
+        Vintage {
+            months_on_book: self.months_on_book,
+            ..Vintage::default()
+        }
+    }
+    fn merge(&mut self, v: &Vintage) {
+        self.months_on_book = self.months_on_book.max(v.months_on_book);
+        self.loans += v.loans;
+        self.original_principal += v.original_principal;
+        self.principal_balance += v.principal_balance;
+        self.dpd30_balance += v.dpd30_balance;
+        self.dpd90_balance += v.dpd90_balance;
+        self.charge_off_amount += v.charge_off_amount;
+    }
 }
 
 /// Month index (year x 12 + month - 1) of each day in `lo..=hi`: a table
@@ -249,13 +320,7 @@ impl Partial {
             self.cohorts.entry(k).or_insert_with(Cohort::zero).merge(&c);
         }
         for (e, v) in self.vintage.iter_mut().zip(o.vintage) {
-            e.months_on_book = e.months_on_book.max(v.months_on_book);
-            e.loans += v.loans;
-            e.original_principal += v.original_principal;
-            e.principal_balance += v.principal_balance;
-            e.dpd30_balance += v.dpd30_balance;
-            e.dpd90_balance += v.dpd90_balance;
-            e.charge_off_amount += v.charge_off_amount;
+            e.merge(&v);
         }
         for (a, b) in self.plans.iter_mut().zip(&o.plans) {
             a.merge(b);

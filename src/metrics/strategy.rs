@@ -342,7 +342,8 @@ impl Summary {
             flagged: 0,
         }
     }
-    fn merge(mut self, o: Summary) -> Summary {
+    /// Adds another partition's summary (same product and region codes).
+    pub fn merge(mut self, o: Summary) -> Summary {
         crate::metrics::tally::merge_cells(&mut self.by_rule, &o.by_rule);
         for (a, b) in self.by_signal.iter_mut().zip(o.by_signal) {
             *a += b;
@@ -360,6 +361,25 @@ impl Summary {
         self.flagged += o.flagged;
         self
     }
+}
+
+impl Summary {
+    /// Re-codes products and regions (`product[old] = new`).
+    pub fn recode(&mut self, product: &[u32], products: usize, region: &[u32], regions: usize) {
+        self.flagged_by_product = recode_counts(&self.flagged_by_product, product, products);
+        self.flagged_by_region = recode_counts(&self.flagged_by_region, region, regions);
+    }
+}
+
+/// Counts by code, moved to new codes.
+fn recode_counts(v: &[u64], map: &[u32], n: usize) -> Vec<u64> {
+    let mut out = vec![0; n];
+    for (old, &c) in v.iter().enumerate() {
+        if c != 0 {
+            out[map[old] as usize] += c;
+        }
+    }
+    out
 }
 
 /// Aggregates a snapshot's strategy.

@@ -86,10 +86,24 @@ pub struct Manifest {
     pub schema_version: String,
     pub as_of_date: String,
     pub threads: usize,
+    pub memory: MemoryUse,
     pub inputs: Vec<InputPartition>,
     pub periods: Vec<PeriodInfo>,
     pub figures: HeadlineFigures,
     pub outputs: Vec<OutputTable>,
     pub checks: Vec<Check>,
     pub timings: Vec<Timing>,
+}
+
+/// How the run kept to its memory limit.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemoryUse {
+    /// `--memory-limit` (or its default), bytes.
+    pub limit_bytes: u64,
+    /// Loan-id partitions the book was folded in.
+    pub partitions: usize,
+    /// How the partitions were found, or why the book was read whole.
+    pub partitioned_by: String,
+    /// Peak resident memory of the process when the manifest was written.
+    pub peak_rss_bytes: Option<u64>,
 }

@@ -16,9 +16,12 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
-use crate::figures::Figures;
+use std::path::PathBuf;
+
+use crate::fold::LoanLevel;
 use crate::input::snapshot::{LoanIds, Snapshot};
 use crate::metrics::strategy::{NO_TIER, ROUTES, SIGNALS};
+use crate::output::publish::Stage;
 use crate::output::tables::{date32, money_type, Money};
 use crate::policy::tiers::Tier;
 use crate::policy::Policy;
@@ -59,60 +62,133 @@ pub fn schema(int_ids: bool) -> Schema {
 }
 
 /// The run-date rows that get a worklist row (active or charged off), in order.
-pub fn rows(f: &Figures) -> Vec<u32> {
-    (0..f.strategy.tier.len() as u32)
-        .filter(|&i| f.strategy.tier[i as usize] != NO_TIER)
+pub fn rows(loans: &LoanLevel) -> Vec<u32> {
+    (0..loans.strategy.tier.len() as u32)
+        .filter(|&i| loans.strategy.tier[i as usize] != NO_TIER)
         .collect()
 }
 
-/// How many files `rows` loans take (at least one, possibly empty).
-pub fn files(rows: usize) -> usize {
-    rows.div_ceil(ROWS_PER_FILE).max(1)
+/// Writes the worklist as the run folds the book, partition after
+/// partition: each partition's rows are built into Arrow columns, and every
+/// time [`ROWS_PER_FILE`] rows are ready a file is written. Rows short of a
+/// file wait for the next partition, so the files (and their bytes) are
+/// the same however the book was cut.
+pub struct WorklistSink {
+    schema: Arc<Schema>,
+    as_of: String,
+    /// Built rows not yet written (fewer than a file).
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    /// Rows of each file written.
+    written: Vec<usize>,
 }
 
-/// Builds and writes the worklist files in parallel, one batch per file,
-/// each dropped once written (so at most one batch per thread is in
-/// memory). Returns the row count of each file.
-pub fn write(
-    f: &Figures,
-    cur: &Snapshot,
-    policy: &Policy,
-    rows: &[u32],
-    paths: &[std::path::PathBuf],
-    as_of: &str,
-) -> Result<Vec<usize>> {
-    let schema = Arc::new(schema(cur.ids.is_int()));
-    let chunks: Vec<&[u32]> = if rows.is_empty() {
-        vec![&[]]
-    } else {
-        rows.chunks(ROWS_PER_FILE).collect()
-    };
-    assert_eq!(chunks.len(), paths.len(), "one path per file");
-    let written = chunks
-        .par_iter()
-        .zip(paths)
-        .map(|(chunk, path)| {
-            let batch = build(f, cur, policy, chunk, schema.clone())?;
-            crate::output::parquet_file::write(
-                path,
-                "worklist",
-                as_of,
-                std::slice::from_ref(&batch),
-            )?;
-            Ok(batch.num_rows())
-        })
-        .collect::<Vec<_>>();
-    crate::error::first_error(written)
+impl WorklistSink {
+    pub fn new(int_ids: bool, as_of: &str) -> WorklistSink {
+        WorklistSink {
+            schema: Arc::new(schema(int_ids)),
+            as_of: as_of.to_string(),
+            pending: Vec::new(),
+            pending_rows: 0,
+            written: Vec::new(),
+        }
+    }
+
+    /// Rows written or waiting.
+    pub fn rows(&self) -> usize {
+        self.written.iter().sum::<usize>() + self.pending_rows
+    }
+
+    /// Adds a partition's worklist rows; writes the files they complete
+    /// (built and encoded in parallel, one task per file).
+    pub fn push(
+        &mut self,
+        cur: &Snapshot,
+        loans: &LoanLevel,
+        policy: &Policy,
+        stage: &mut Stage,
+    ) -> Result<()> {
+        let rows = rows(loans);
+        // Pieces: the rest of the pending file, whole files, then what is
+        // left over for the next partition.
+        let mut cuts = Vec::new();
+        let mut at = 0usize;
+        let first = (ROWS_PER_FILE - self.pending_rows).min(rows.len());
+        if first > 0 {
+            cuts.push(0..first);
+            at = first;
+        }
+        while at < rows.len() {
+            let end = (at + ROWS_PER_FILE).min(rows.len());
+            cuts.push(at..end);
+            at = end;
+        }
+        let built = cuts
+            .par_iter()
+            .map(|c| build(loans, cur, policy, &rows[c.clone()], self.schema.clone()))
+            .collect::<Vec<_>>();
+        let built = crate::error::first_error(built)?;
+        let mut files: Vec<(PathBuf, Vec<RecordBatch>)> = Vec::new();
+        for b in built {
+            let n = b.num_rows();
+            self.pending.push(b);
+            self.pending_rows += n;
+            if self.pending_rows == ROWS_PER_FILE {
+                let k = self.written.len() + files.len();
+                let path = stage.file("worklist", &format!("part-{k:05}.parquet"))?;
+                files.push((path, std::mem::take(&mut self.pending)));
+                self.pending_rows = 0;
+            }
+        }
+        self.write(files)
+    }
+
+    /// Writes what is left (an empty file when the book had no worklist
+    /// rows at all) and returns the rows of each file.
+    pub fn finish(mut self, stage: &mut Stage) -> Result<Vec<usize>> {
+        if self.pending_rows > 0 || self.written.is_empty() {
+            let k = self.written.len();
+            let path = stage.file("worklist", &format!("part-{k:05}.parquet"))?;
+            let pending = std::mem::take(&mut self.pending);
+            self.write(vec![(path, pending)])?;
+        }
+        Ok(self.written)
+    }
+
+    /// Writes files in parallel, each from its pieces joined into one
+    /// batch (as if built at once: the same bytes).
+    fn write(&mut self, files: Vec<(PathBuf, Vec<RecordBatch>)>) -> Result<()> {
+        let schema = self.schema.clone();
+        let as_of = self.as_of.clone();
+        let written = files
+            .into_par_iter()
+            .map(|(path, pieces)| {
+                let batch = match pieces.len() {
+                    1 => pieces.into_iter().next().expect("one piece"),
+                    _ => arrow::compute::concat_batches(&schema, &pieces)?,
+                };
+                crate::output::parquet_file::write(
+                    &path,
+                    "worklist",
+                    &as_of,
+                    std::slice::from_ref(&batch),
+                )?;
+                Ok(batch.num_rows())
+            })
+            .collect::<Vec<_>>();
+        self.written.extend(crate::error::first_error(written)?);
+        Ok(())
+    }
 }
 
 fn build(
-    f: &Figures,
+    loans: &LoanLevel,
     cur: &Snapshot,
     policy: &Policy,
     rows: &[u32],
     schema: Arc<Schema>,
 ) -> Result<RecordBatch> {
-    let s = &f.strategy;
+    let s = &loans.strategy;
     let n = rows.len();
     let ids: ArrayRef = match &cur.ids {
         LoanIds::Int(v) => {
@@ -130,7 +206,7 @@ fn build(
             Arc::new(b.finish())
         }
     };
-    let st = &f.loan_states;
+    let st = &loans.states;
     let mut ew = BooleanBuilder::with_capacity(n);
     let mut reasons = ListBuilder::new(StringBuilder::new());
     let mut cltv = Float64Builder::with_capacity(n);

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::figures::Figures;
+use crate::fold::PLAN_COHORT;
 use crate::history::History;
 use crate::input::contacts::Channel;
 use crate::metrics::rates::{wilson, Basis};
 use crate::metrics::recovery::{month_label, FROM_NEW, FROM_STATES, FROM_UNKNOWN, TIER_STATES};
 use crate::output::recovery::profile_label;
-use crate::pipeline::PLAN_COHORT;
 use crate::policy::tiers::{Tier, TIERS};
 use crate::report::format;
 use crate::report::locale::Locale;

@@ -27,6 +27,7 @@ fn gen_and_run(
         output: out.clone(),
         as_of: None,
         threads: None,
+        memory_limit: None,
         policy: Policy::default(),
         report: Default::default(),
     })

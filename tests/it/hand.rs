@@ -18,6 +18,7 @@ fn run_hand(dir: &Path, variants: [Variant; 3], threads: usize) -> std::path::Pa
         output: out.clone(),
         as_of: None,
         threads: Some(threads),
+        memory_limit: None,
         policy: Policy::default(),
         report: Default::default(),
     })

@@ -8,6 +8,7 @@ mod fuzz;
 mod generated;
 mod hand;
 mod optional;
+mod partitions;
 mod policy;
 mod props;
 mod reliability;

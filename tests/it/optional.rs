@@ -67,6 +67,7 @@ fn run_every_date(input: &Path, out: &Path) {
             output: out.to_path_buf(),
             as_of: Some(NaiveDate::parse_from_str(&d, "%Y-%m-%d").unwrap()),
             threads: Some(2),
+            memory_limit: None,
             policy: Policy::default(),
             report: Default::default(),
         })

@@ -301,7 +301,7 @@ proptest! {
         g.id_type = if int_ids { IdType::Int } else { IdType::String };
         g.money = if int_ids { MoneyType::Float64 } else { MoneyType::Decimal };
         generate(&g).unwrap();
-        let cfg = RunConfig { input: dir.path().join("in"), output: dir.path().join("out"), as_of: None, threads: Some(2), policy: Policy::default(), report: Default::default() };
+        let cfg = RunConfig { input: dir.path().join("in"), output: dir.path().join("out"), as_of: None, threads: Some(2), memory_limit: None, policy: Policy::default(), report: Default::default() };
         let s = run(&cfg).unwrap();
         prop_assert_eq!(s.as_of, as_of);
         // 2026-03-31 minus one month is 2026-02-28: the 1m snapshot exists,
