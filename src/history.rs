@@ -335,9 +335,9 @@ impl WorklistTiers {
         // range's rows together: found by two binary searches.
         let rows: Vec<usize> = if self.in_id_order {
             let n = self.ids.len();
-            let below = |b: &Option<IdBound>| match b {
-                None => None,
-                Some(b) => Some(partition_point(n, |r| b.cmp_row(&self.ids, r).is_lt())),
+            let below = |b: &Option<IdBound>| {
+                b.as_ref()
+                    .map(|b| partition_point(n, |r| b.cmp_row(&self.ids, r).is_lt()))
             };
             let from = below(&range.lo).unwrap_or(0);
             let to = below(&range.hi).unwrap_or(n);

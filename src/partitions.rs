@@ -138,7 +138,7 @@ impl Plan {
     pub fn whole(groups: usize, because: Option<&'static str>) -> Plan {
         Plan {
             ranges: vec![IdRange::all()],
-            cur_groups: vec![0..groups],
+            cur_groups: std::iter::once(0..groups).collect(),
             whole_because: because,
         }
     }

@@ -353,6 +353,47 @@ fn split_contacts(c: &Contacts, ranges: &[IdRange]) -> Vec<(Contacts, Vec<usize>
     rows.into_iter().map(|r| (c.take(&r), r)).collect()
 }
 
+/// The contacts window as the partitions use it: cut by their id ranges
+/// (then the whole window is dropped), with what is computed over the
+/// whole window first.
+struct PartitionContacts {
+    /// Per partition, its contacts and their indices in the window (none
+    /// without a contacts dataset).
+    parts: Vec<(Contacts, Vec<usize>)>,
+    paid: Vec<(NaiveDate, crate::input::snapshot::LoanIds, Vec<i64>)>,
+    channels: Vec<channels::ChannelStats>,
+    info: Option<InputPartition>,
+}
+
+impl PartitionContacts {
+    fn new(input: ContactInput, date: NaiveDate, int_ids: bool, plan: &Plan) -> PartitionContacts {
+        let info = contacts_info(&input, date);
+        let today = epoch_days(date);
+        let (channels, parts) = match input.contacts {
+            Some(c) => {
+                let channels = channels::stats(&c, today);
+                let parts = if plan.ranges.len() > 1 {
+                    split_contacts(&c, &plan.ranges)
+                } else {
+                    let index = (0..c.len()).collect();
+                    vec![(c, index)]
+                };
+                (channels, parts)
+            }
+            None => (
+                channels::stats(&Contacts::empty(int_ids), today),
+                Vec::new(),
+            ),
+        };
+        PartitionContacts {
+            parts,
+            paid: input.paid,
+            channels,
+            info,
+        }
+    }
+}
+
 /// What the manifest says of one input snapshot read partition by
 /// partition.
 struct Described {
@@ -418,7 +459,7 @@ fn fold_book(
     cfg: &RunConfig,
     opened: &Opened,
     plan: &Plan,
-    contact_input: &ContactInput,
+    contacts: &PartitionContacts,
     earlier: &EarlierRuns,
     lock: &publish::OutputLock,
     clock: &mut Clock,
@@ -434,14 +475,6 @@ fn fold_book(
         Described::new("prev"),
         Described::new("1m"),
     );
-    let contacts: Vec<(Contacts, Vec<usize>)> = match &contact_input.contacts {
-        Some(c) if plan.ranges.len() > 1 => split_contacts(c, &plan.ranges),
-        _ => Vec::new(),
-    };
-    let whole_index: Vec<usize> = match &contact_input.contacts {
-        Some(c) if plan.ranges.len() == 1 => (0..c.len()).collect(),
-        _ => Vec::new(),
-    };
     let mut acc: Option<Partial> = None;
     for (k, range) in plan.ranges.iter().enumerate() {
         let groups: Vec<usize> = plan.cur_groups[k].clone().collect();
@@ -467,11 +500,10 @@ fn fold_book(
         } else {
             m1.as_ref()
         };
-        let slice_contacts = match (&contact_input.contacts, contacts.get(k)) {
-            (Some(_), Some((c, index))) => Some((c, index.as_slice())),
-            (Some(c), None) => Some((c, whole_index.as_slice())),
-            (None, _) => None,
-        };
+        let slice_contacts = contacts
+            .parts
+            .get(k)
+            .map(|(c, index)| (c, index.as_slice()));
         let (partial, loans) = fold::fold(
             &cfg.policy,
             &fold::Slice {
@@ -479,7 +511,7 @@ fn fold_book(
                 prev: prev.as_ref(),
                 m1: m1_snap,
                 contacts: slice_contacts,
-                paid: &contact_input.paid,
+                paid: &contacts.paid,
                 earlier,
                 range,
             },
@@ -493,12 +525,7 @@ fn fold_book(
         });
     }
     let partial = acc.expect("at least one partition");
-    let today = epoch_days(opened.cur.date());
-    let channels = match &contact_input.contacts {
-        Some(c) => channels::stats(c, today),
-        None => channels::stats(&Contacts::empty(opened.cur.int_ids()), today),
-    };
-    let figures = partial.finish(channels);
+    let figures = partial.finish(contacts.channels.clone());
     let worklist_files = sink.finish(&mut stage)?;
     clock.lap("write worklist");
     let mut inputs = vec![described.0.partition(&opened.cur)];
@@ -508,7 +535,7 @@ fn fold_book(
     if let Some(o) = &opened.m1 {
         inputs.push(described.2.partition(o));
     }
-    inputs.extend(contacts_info(contact_input, opened.cur.date()));
+    inputs.extend(contacts.info.clone());
     Ok(Folded {
         figures,
         stage,
@@ -574,16 +601,14 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     // An earlier worklist that does not match its snapshot in one partition
     // is not used in any: the book is folded again without it (rare: a
     // restated input).
+    let contacts = PartitionContacts::new(
+        contact_input,
+        opened.cur.date(),
+        opened.cur.int_ids(),
+        &plan,
+    );
     let folded = loop {
-        let f = fold_book(
-            cfg,
-            &opened,
-            &plan,
-            &contact_input,
-            &earlier,
-            &lock,
-            &mut clock,
-        )?;
+        let f = fold_book(cfg, &opened, &plan, &contacts, &earlier, &lock, &mut clock)?;
         let rejected: Vec<(NaiveDate, NoWorklist)> = f
             .figures
             .periods
@@ -603,7 +628,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         }
     };
     drop(earlier);
-    drop(contact_input);
+    drop(contacts);
     let Folded {
         figures,
         mut stage,

@@ -69,38 +69,73 @@ pub fn rows(loans: &LoanLevel) -> Vec<u32> {
 }
 
 /// Writes the worklist as the run folds the book, partition after
-/// partition: each partition's rows are built into Arrow columns, and every
-/// time [`ROWS_PER_FILE`] rows are ready a file is written. Rows short of a
-/// file wait for the next partition, so the files (and their bytes) are
-/// the same however the book was cut.
+/// partition: each partition's rows are built into Arrow columns (in
+/// parallel), and every time [`ROWS_PER_FILE`] rows are ready the file is
+/// handed to a writer thread, which encodes it while the run reads and
+/// folds the next partition. Rows short of a file wait for the next
+/// partition, so the files (and their bytes) are the same however the book
+/// was cut.
 pub struct WorklistSink {
     schema: Arc<Schema>,
-    as_of: String,
-    /// Built rows not yet written (fewer than a file).
+    /// Built rows not yet handed over (fewer than a file).
     pending: Vec<RecordBatch>,
     pending_rows: usize,
-    /// Rows of each file written.
-    written: Vec<usize>,
+    /// Files handed to the writer.
+    files: usize,
+    rows: usize,
+    writer: Option<Writer>,
+}
+
+/// A file to write: its path and its rows in pieces.
+type Job = (PathBuf, Vec<RecordBatch>);
+
+struct Writer {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+    done: std::thread::JoinHandle<Result<Vec<usize>>>,
 }
 
 impl WorklistSink {
     pub fn new(int_ids: bool, as_of: &str) -> WorklistSink {
+        let schema = Arc::new(schema(int_ids));
+        // One file waiting while one is written: at most two files' rows
+        // in memory besides the partition's.
+        let (jobs, rx) = std::sync::mpsc::sync_channel::<Job>(1);
+        let (s, as_of) = (schema.clone(), as_of.to_string());
+        let done = std::thread::spawn(move || -> Result<Vec<usize>> {
+            let mut written = Vec::new();
+            for (path, pieces) in rx {
+                // Pieces joined into one batch: the bytes of a file built
+                // at once.
+                let batch = match pieces.len() {
+                    1 => pieces.into_iter().next().expect("one piece"),
+                    _ => arrow::compute::concat_batches(&s, &pieces)?,
+                };
+                crate::output::parquet_file::write(
+                    &path,
+                    "worklist",
+                    &as_of,
+                    std::slice::from_ref(&batch),
+                )?;
+                written.push(batch.num_rows());
+            }
+            Ok(written)
+        });
         WorklistSink {
-            schema: Arc::new(schema(int_ids)),
-            as_of: as_of.to_string(),
+            schema,
             pending: Vec::new(),
             pending_rows: 0,
-            written: Vec::new(),
+            files: 0,
+            rows: 0,
+            writer: Some(Writer { jobs, done }),
         }
     }
 
-    /// Rows written or waiting.
+    /// Rows built so far.
     pub fn rows(&self) -> usize {
-        self.written.iter().sum::<usize>() + self.pending_rows
+        self.rows
     }
 
-    /// Adds a partition's worklist rows; writes the files they complete
-    /// (built and encoded in parallel, one task per file).
+    /// Adds a partition's worklist rows; hands over the files they complete.
     pub fn push(
         &mut self,
         cur: &Snapshot,
@@ -128,56 +163,57 @@ impl WorklistSink {
             .map(|c| build(loans, cur, policy, &rows[c.clone()], self.schema.clone()))
             .collect::<Vec<_>>();
         let built = crate::error::first_error(built)?;
-        let mut files: Vec<(PathBuf, Vec<RecordBatch>)> = Vec::new();
+        self.rows += rows.len();
         for b in built {
             let n = b.num_rows();
             self.pending.push(b);
             self.pending_rows += n;
             if self.pending_rows == ROWS_PER_FILE {
-                let k = self.written.len() + files.len();
-                let path = stage.file("worklist", &format!("part-{k:05}.parquet"))?;
-                files.push((path, std::mem::take(&mut self.pending)));
-                self.pending_rows = 0;
+                self.hand_over(stage)?;
             }
         }
-        self.write(files)
+        Ok(())
+    }
+
+    fn hand_over(&mut self, stage: &mut Stage) -> Result<()> {
+        let path = stage.file("worklist", &format!("part-{:05}.parquet", self.files))?;
+        let job = (path, std::mem::take(&mut self.pending));
+        self.pending_rows = 0;
+        self.files += 1;
+        let sent = self.writer.as_ref().map(|w| w.jobs.send(job));
+        if !matches!(sent, Some(Ok(()))) {
+            // The writer stopped on an error: report it.
+            return self.join().map(|_| ());
+        }
+        Ok(())
+    }
+
+    fn join(&mut self) -> Result<Vec<usize>> {
+        let w = self.writer.take().expect("the writer runs until joined");
+        drop(w.jobs);
+        match w.done.join() {
+            Ok(r) => r,
+            Err(_) => Err(anyhow::anyhow!("the worklist writer panicked")),
+        }
     }
 
     /// Writes what is left (an empty file when the book had no worklist
-    /// rows at all) and returns the rows of each file.
+    /// rows at all), waits for the writer and returns the rows of each file.
     pub fn finish(mut self, stage: &mut Stage) -> Result<Vec<usize>> {
-        if self.pending_rows > 0 || self.written.is_empty() {
-            let k = self.written.len();
-            let path = stage.file("worklist", &format!("part-{k:05}.parquet"))?;
-            let pending = std::mem::take(&mut self.pending);
-            self.write(vec![(path, pending)])?;
+        if self.pending_rows > 0 || self.files == 0 {
+            self.hand_over(stage)?;
         }
-        Ok(self.written)
+        self.join()
     }
+}
 
-    /// Writes files in parallel, each from its pieces joined into one
-    /// batch (as if built at once: the same bytes).
-    fn write(&mut self, files: Vec<(PathBuf, Vec<RecordBatch>)>) -> Result<()> {
-        let schema = self.schema.clone();
-        let as_of = self.as_of.clone();
-        let written = files
-            .into_par_iter()
-            .map(|(path, pieces)| {
-                let batch = match pieces.len() {
-                    1 => pieces.into_iter().next().expect("one piece"),
-                    _ => arrow::compute::concat_batches(&schema, &pieces)?,
-                };
-                crate::output::parquet_file::write(
-                    &path,
-                    "worklist",
-                    &as_of,
-                    std::slice::from_ref(&batch),
-                )?;
-                Ok(batch.num_rows())
-            })
-            .collect::<Vec<_>>();
-        self.written.extend(crate::error::first_error(written)?);
-        Ok(())
+impl Drop for WorklistSink {
+    /// A run that fails mid-way stops the writer before its staging folder
+    /// is removed.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            let _ = self.join();
+        }
     }
 }
 
