@@ -36,7 +36,8 @@ use crate::metrics::strategy::{self, LoanStrategy, Summary};
 use crate::metrics::tally::Tally;
 use crate::metrics::transitions::{self, Matrix};
 use crate::metrics::{join, rates};
-use crate::output::manifest::Timing;
+use crate::output::manifest::{Clock, Timing};
+use crate::output::tables::date32;
 use crate::partitions::IdRange;
 use crate::policy::tiers::TIERS;
 use crate::policy::Policy;
@@ -183,32 +184,6 @@ pub struct LoanLevel {
     pub strategy: LoanStrategy,
 }
 
-struct Clock {
-    last: std::time::Instant,
-    timings: Vec<Timing>,
-}
-
-impl Clock {
-    fn new() -> Clock {
-        Clock {
-            last: std::time::Instant::now(),
-            timings: Vec::new(),
-        }
-    }
-    fn lap(&mut self, stage: &str) {
-        let now = std::time::Instant::now();
-        self.timings.push(Timing {
-            stage: stage.to_string(),
-            millis: (now - self.last).as_secs_f64() * 1000.0,
-        });
-        self.last = now;
-    }
-}
-
-fn epoch_days(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-}
-
 /// Tier codes of a strategy with paid-off loans as state `TIERS` (`PAID`).
 fn tier_codes(s: &LoanStrategy) -> Vec<u8> {
     s.tier
@@ -286,7 +261,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
             e,
             policy,
             &strategy::Context {
-                today: epoch_days(e.date),
+                today: date32(e.date),
                 prev: None,
                 m1: None,
                 refused_7d: &[],
@@ -339,7 +314,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
 
     // The strategy: contacts first (refusals, promises), then each loan's
     // signals, route and tier with the dpd it had at `prev` and `1m`.
-    let today = epoch_days(cur.date);
+    let today = date32(cur.date);
     let flags = match &s.contacts {
         Some((c, _)) => {
             let mut paid = vec![promises::PaidSnapshot {
@@ -350,7 +325,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
             }];
             if let (Some(p), Some(w)) = (prev, &prev_work) {
                 paid.push(promises::PaidSnapshot {
-                    date: epoch_days(p.date),
+                    date: date32(p.date),
                     ids: &p.ids,
                     paid: &p.paid,
                     // Joined in input order: `prev` is in id order too.
@@ -359,7 +334,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
             }
             for (d, ids, amounts) in s.paid {
                 paid.push(promises::PaidSnapshot {
-                    date: epoch_days(*d),
+                    date: date32(*d),
                     ids,
                     paid: amounts,
                     index: None,
@@ -758,7 +733,7 @@ pub fn compute(
             range: &all,
         },
     )?;
-    let today = epoch_days(cur.date);
+    let today = date32(cur.date);
     let channels = match &contact_input.contacts {
         Some(c) => channels::stats(c, today),
         None => channels::stats(&Contacts::empty(cur.ids.is_int()), today),

@@ -3,7 +3,6 @@
 //! report and manifest -> publish atomically.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -20,10 +19,10 @@ use crate::input::snapshot::{IdSet, Snapshot};
 use crate::metrics::{channels, join, promises};
 use crate::money;
 use crate::output::manifest::{
-    HeadlineFigures, InputFile, InputPartition, Manifest, MemoryUse, OutputTable, PeriodInfo,
-    Timing,
+    Clock, HeadlineFigures, InputFile, InputPartition, Manifest, MemoryUse, OutputTable, PeriodInfo,
 };
 use crate::output::publish::{self, Stage};
+use crate::output::tables::date32;
 use crate::output::worklist::WorklistSink;
 use crate::output::{parquet_file, tables, SCHEMA_VERSION};
 use crate::partitions::{self, GroupStats, IdRange, Plan};
@@ -57,33 +56,6 @@ pub struct RunSummary {
     /// What a crashed earlier run had left in the output, and was finished
     /// or removed before this run.
     pub recovered: publish::Recovered,
-}
-
-struct Clock {
-    last: Instant,
-    timings: Vec<Timing>,
-}
-
-impl Clock {
-    fn new() -> Clock {
-        Clock {
-            last: Instant::now(),
-            timings: Vec::new(),
-        }
-    }
-    /// Ends a stage; a stage run once per partition adds up.
-    fn lap(&mut self, stage: &str) {
-        let now = Instant::now();
-        let millis = (now - self.last).as_secs_f64() * 1000.0;
-        match self.timings.iter_mut().find(|t| t.stage == stage) {
-            Some(t) => t.millis += millis,
-            None => self.timings.push(Timing {
-                stage: stage.to_string(),
-                millis,
-            }),
-        }
-        self.last = now;
-    }
 }
 
 /// Runs the nightly job with its own thread pool.
@@ -368,7 +340,7 @@ struct PartitionContacts {
 impl PartitionContacts {
     fn new(input: ContactInput, date: NaiveDate, int_ids: bool, plan: &Plan) -> PartitionContacts {
         let info = contacts_info(&input, date);
-        let today = epoch_days(date);
+        let today = date32(date);
         let (channels, parts) = match input.contacts {
             Some(c) => {
                 let channels = channels::stats(&c, today);
@@ -789,7 +761,7 @@ fn read_contacts(
     let from = date - chrono::Days::new(13);
     let contacts =
         contacts::read_window(catalog, from, date, int_ids, policy.compliance.time_zone)?;
-    let today = epoch_days(date);
+    let today = date32(date);
     let promised: Vec<usize> = (0..contacts.len())
         .filter(|&c| promises::followed(&contacts, c, today))
         .collect();
@@ -798,7 +770,7 @@ fn read_contacts(
     if let Some(first) = earliest_due {
         let wanted = IdSet::of(&contacts.ids, &promised);
         for part in &catalog.loans.partitions {
-            let d = epoch_days(part.date);
+            let d = date32(part.date);
             let loaded = part.date == date || prev == Some(part.date);
             if d > first && d < today && !loaded {
                 let (ids, amounts) = reader::read_paid(part, &policy.columns, &wanted)?;
@@ -836,8 +808,4 @@ fn input_info(l: &Loaded) -> InputPartition {
 
 fn names(columns: &[&str]) -> Vec<String> {
     columns.iter().map(|c| c.to_string()).collect()
-}
-
-fn epoch_days(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
 }

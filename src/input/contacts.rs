@@ -299,10 +299,6 @@ impl Contacts {
     }
 }
 
-fn days(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-}
-
 /// Milliseconds in a day.
 pub const DAY_MS: i64 = 86_400_000;
 
@@ -351,8 +347,10 @@ pub fn read_window(
         .par_iter()
         .map(|&(date, path)| {
             let mut part = Contacts::empty(int_ids);
-            let rows = guard::decoding("the file", || read_file(path, days(date), zone, &mut part))
-                .with_context(|| format!("contacts file '{}'", path.display()))?;
+            let rows = guard::decoding("the file", || {
+                read_file(path, crate::output::tables::date32(date), zone, &mut part)
+            })
+            .with_context(|| format!("contacts file '{}'", path.display()))?;
             part.files.push((path.clone(), rows));
             Ok(part)
         })

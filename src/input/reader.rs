@@ -497,8 +497,7 @@ impl<'a> LoansReader<'a> {
     pub fn read(&mut self, groups: &[usize], range: &IdRange) -> Result<Snapshot> {
         let o = self.opened;
         let label = o.part.date.format("%Y-%m-%d").to_string();
-        let days =
-            (o.part.date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+        let days = crate::output::tables::date32(o.part.date);
         let mut kept = std::mem::take(&mut self.kept);
         let fresh: Vec<usize> = groups
             .iter()

@@ -107,3 +107,37 @@ pub struct MemoryUse {
     /// Peak resident memory of the process when the manifest was written.
     pub peak_rss_bytes: Option<u64>,
 }
+
+/// Times the stages of a run for the manifest's `timings`.
+pub struct Clock {
+    last: std::time::Instant,
+    pub timings: Vec<Timing>,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        Clock {
+            last: std::time::Instant::now(),
+            timings: Vec::new(),
+        }
+    }
+    /// Ends a stage; a stage run several times (once per partition) adds up.
+    pub fn lap(&mut self, stage: &str) {
+        let now = std::time::Instant::now();
+        let millis = (now - self.last).as_secs_f64() * 1000.0;
+        match self.timings.iter_mut().find(|t| t.stage == stage) {
+            Some(t) => t.millis += millis,
+            None => self.timings.push(Timing {
+                stage: stage.to_string(),
+                millis,
+            }),
+        }
+        self.last = now;
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock::new()
+    }
+}
