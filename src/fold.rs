@@ -174,6 +174,9 @@ pub struct Partial {
     pub compliance: Exceptions,
     /// Index in the contacts window of each compliance row's contact.
     pub compliance_order: Vec<usize>,
+    /// Per channel, the run date's contacts of the partition's loans
+    /// (distinct loans add up: partitions hold different loans).
+    pub channels: Vec<ChannelStats>,
     pub steps: Vec<Timing>,
 }
 
@@ -379,6 +382,10 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
     let credit_repair_ids = cur
         .ids
         .take(recovery.credit_repair.iter().map(|r| r.row as usize));
+    let channels = match &s.contacts {
+        Some((c, _)) => channels::stats(c, today),
+        None => channels::stats(&Contacts::empty(cur.ids.is_int()), today),
+    };
     let (compliance, compliance_order) = match &s.contacts {
         Some((c, index)) => {
             let found = compliance::check(
@@ -456,6 +463,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
         promises: promises::by_due_date(&flags.promises),
         compliance,
         compliance_order,
+        channels,
         steps: Vec::new(),
     };
     steps.lap("compute/periods");
@@ -592,6 +600,9 @@ impl Partial {
         self.compliance.loan_ids.extend(o.compliance.loan_ids);
         self.compliance.rows.extend(o.compliance.rows);
         self.compliance_order.extend(o.compliance_order);
+        for (a, b) in self.channels.iter_mut().zip(&o.channels) {
+            a.merge(b);
+        }
         for t in o.steps {
             match self.steps.iter_mut().find(|x| x.stage == t.stage) {
                 Some(x) => x.millis += t.millis,
@@ -602,9 +613,9 @@ impl Partial {
     }
 
     /// The figures of the whole book: ratios, rates and reconciliation
-    /// checks from the merged sums; `channels` from the whole contacts
+    /// checks from the merged sums.
     /// window (they do not depend on the loans).
-    pub fn finish(self, channels: Vec<ChannelStats>) -> Figures {
+    pub fn finish(self) -> Figures {
         let Partial {
             as_of,
             labels,
@@ -621,6 +632,7 @@ impl Partial {
             promises,
             mut compliance,
             compliance_order,
+            channels,
             steps,
         } = self;
         let headline = book::headline(&tally, controls.cash);
@@ -733,10 +745,5 @@ pub fn compute(
             range: &all,
         },
     )?;
-    let today = date32(cur.date);
-    let channels = match &contact_input.contacts {
-        Some(c) => channels::stats(c, today),
-        None => channels::stats(&Contacts::empty(cur.ids.is_int()), today),
-    };
-    Ok(partial.finish(channels))
+    Ok(partial.finish())
 }

@@ -16,12 +16,13 @@ use crate::input::contacts::{self, Contacts};
 use crate::input::discovery::{self, Partition};
 use crate::input::reader::{self, Extent, LoansReader, OpenedLoans};
 use crate::input::snapshot::{IdSet, Snapshot};
-use crate::metrics::{channels, join, promises};
+use crate::input::spill::{self, SpillWriter};
+use crate::metrics::{join, promises};
 use crate::money;
 use crate::output::manifest::{
     Clock, HeadlineFigures, InputFile, InputPartition, Manifest, MemoryUse, OutputTable, PeriodInfo,
 };
-use crate::output::publish::{self, Stage};
+use crate::output::publish::{self, Scratch, Stage};
 use crate::output::tables::date32;
 use crate::output::worklist::WorklistSink;
 use crate::output::{parquet_file, tables, SCHEMA_VERSION};
@@ -224,16 +225,20 @@ pub fn validate(
 /// The contacts window as an input of the manifest (none when no file).
 fn contacts_info(c: &ContactInput, as_of: NaiveDate) -> Option<InputPartition> {
     let c = c.contacts.as_ref()?;
-    if c.files.is_empty() {
+    window_info(&c.files, as_of)
+}
+
+/// The contacts files of the window, as the manifest lists them.
+fn window_info(files: &[(PathBuf, usize)], as_of: NaiveDate) -> Option<InputPartition> {
+    if files.is_empty() {
         return None;
     }
     Some(InputPartition {
         role: "contacts".into(),
         dataset: "contacts".into(),
         as_of_date: format!("{}..{}", as_of - chrono::Days::new(13), as_of),
-        rows: c.len(),
-        files: c
-            .files
+        rows: files.iter().map(|f| f.1).sum(),
+        files: files
             .iter()
             .map(|(p, rows)| InputFile {
                 path: p.display().to_string(),
@@ -310,9 +315,9 @@ fn rows_per_partition(limit: u64, snapshots: usize) -> usize {
     ((limit / 2) / per_loan).max(1) as usize
 }
 
-/// The run's contacts cut by the partitions' id ranges: per partition, its
-/// contacts and their indices in the window.
-fn split_contacts(c: &Contacts, ranges: &[IdRange]) -> Vec<(Contacts, Vec<usize>)> {
+/// Contacts cut by the partitions' id ranges: per partition, the indices
+/// of its contacts.
+fn split_contacts(c: &Contacts, ranges: &[IdRange]) -> Vec<Vec<usize>> {
     let mut rows: Vec<Vec<usize>> = vec![Vec::new(); ranges.len()];
     for i in 0..c.len() {
         // The last range whose lower bound is at or below the id.
@@ -322,47 +327,101 @@ fn split_contacts(c: &Contacts, ranges: &[IdRange]) -> Vec<(Contacts, Vec<usize>
         });
         rows[k.saturating_sub(1)].push(i);
     }
-    rows.into_iter().map(|r| (c.take(&r), r)).collect()
+    rows
 }
 
-/// The contacts window as the partitions use it: cut by their id ranges
-/// (then the whole window is dropped), with what is computed over the
-/// whole window first.
+/// The contacts window as the partitions use it: read file by file, each
+/// file's contacts cut by the partitions' id ranges as it is read, so the
+/// whole window is never held twice.
 struct PartitionContacts {
-    /// Per partition, its contacts and their indices in the window (none
-    /// without a contacts dataset).
-    parts: Vec<(Contacts, Vec<usize>)>,
+    parts: ContactParts,
+    /// `paid_amount` of the snapshots in the promise windows the run does
+    /// not read anyway, for the promised loans only.
     paid: Vec<(NaiveDate, crate::input::snapshot::LoanIds, Vec<i64>)>,
-    channels: Vec<channels::ChannelStats>,
     info: Option<InputPartition>,
 }
 
+/// Per partition, its contacts and their indices in the window.
+enum ContactParts {
+    /// One partition: the window in memory.
+    Whole(Box<Contacts>, Vec<usize>),
+    /// Several: spilled to one scratch file each, read back in turn.
+    Spilled {
+        paths: Vec<PathBuf>,
+        int_ids: bool,
+        _scratch: Scratch,
+    },
+}
+
 impl PartitionContacts {
-    fn new(input: ContactInput, date: NaiveDate, int_ids: bool, plan: &Plan) -> PartitionContacts {
-        let info = contacts_info(&input, date);
+    /// Contacts of D-13..D (promises made up to 13 days ago can fall due in
+    /// D-6..D) and, when promises are followed (due or open), the promised
+    /// loans' `paid_amount` in the loans snapshots after the earliest such
+    /// promise.
+    fn read(
+        catalog: &discovery::Catalog,
+        opened: &Opened,
+        plan: &Plan,
+        policy: &Policy,
+        scratch: impl FnOnce() -> Result<Scratch>,
+    ) -> Result<PartitionContacts> {
+        let date = opened.cur.date();
+        let int_ids = opened.cur.int_ids();
         let today = date32(date);
-        let (channels, parts) = match input.contacts {
-            Some(c) => {
-                let channels = channels::stats(&c, today);
-                let parts = if plan.ranges.len() > 1 {
-                    split_contacts(&c, &plan.ranges)
-                } else {
-                    let index = (0..c.len()).collect();
-                    vec![(c, index)]
-                };
-                (channels, parts)
-            }
-            None => (
-                channels::stats(&Contacts::empty(int_ids), today),
-                Vec::new(),
-            ),
+        let n = plan.ranges.len();
+        let mut whole = (Contacts::empty(int_ids), Vec::new());
+        let spill = if n > 1 {
+            let s = scratch()?;
+            let w = SpillWriter::create(&s.dir, n)?;
+            Some((s, w))
+        } else {
+            None
         };
-        PartitionContacts {
+        let mut spill = spill;
+        let mut files = Vec::new();
+        let mut promised = Contacts::empty(int_ids);
+        let mut next = 0usize;
+        contacts::read_window_each(
+            catalog,
+            date - chrono::Days::new(13),
+            date,
+            int_ids,
+            policy.compliance.time_zone,
+            |c| {
+                files.extend(c.files.iter().cloned());
+                let followed: Vec<usize> = (0..c.len())
+                    .filter(|&k| promises::followed(&c, k, today))
+                    .collect();
+                promised.append(c.take(&followed))?;
+                let Some((_, w)) = &mut spill else {
+                    // One partition: the file's contacts as they are.
+                    whole.1.extend(next..next + c.len());
+                    next += c.len();
+                    return whole.0.append(c);
+                };
+                for (k, rows) in split_contacts(&c, &plan.ranges).into_iter().enumerate() {
+                    let index: Vec<usize> = rows.iter().map(|&r| r + next).collect();
+                    w.push(k, &c.take(&rows), &index)?;
+                }
+                next += c.len();
+                Ok(())
+            },
+        )?;
+        let prev = opened.prev.as_ref().map(|p| p.date());
+        let paid = read_promised_paid(catalog, date, prev, &promised, policy)?;
+        let parts = match spill {
+            None => ContactParts::Whole(Box::new(whole.0), whole.1),
+            Some((scratch, w)) => ContactParts::Spilled {
+                paths: w.finish()?,
+                int_ids,
+                _scratch: scratch,
+            },
+        };
+        Ok(PartitionContacts {
             parts,
-            paid: input.paid,
-            channels,
-            info,
-        }
+            paid,
+            info: window_info(&files, date),
+        })
     }
 }
 
@@ -472,17 +531,21 @@ fn fold_book(
         } else {
             m1.as_ref()
         };
-        let slice_contacts = contacts
-            .parts
-            .get(k)
-            .map(|(c, index)| (c, index.as_slice()));
+        let loaded;
+        let slice_contacts = match &contacts.parts {
+            ContactParts::Whole(c, index) => (c.as_ref(), index.as_slice()),
+            ContactParts::Spilled { paths, int_ids, .. } => {
+                loaded = spill::read(&paths[k], *int_ids)?;
+                (&loaded.0, loaded.1.as_slice())
+            }
+        };
         let (partial, loans) = fold::fold(
             &cfg.policy,
             &fold::Slice {
                 cur: &cur,
                 prev: prev.as_ref(),
                 m1: m1_snap,
-                contacts: slice_contacts,
+                contacts: Some(slice_contacts),
                 paid: &contacts.paid,
                 earlier,
                 range,
@@ -497,7 +560,7 @@ fn fold_book(
         });
     }
     let partial = acc.expect("at least one partition");
-    let figures = partial.finish(contacts.channels.clone());
+    let figures = partial.finish();
     let worklist_files = sink.finish(&mut stage)?;
     clock.lap("write worklist");
     let mut inputs = vec![described.0.partition(&opened.cur)];
@@ -540,19 +603,6 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     // Footers and schemas of every snapshot first: a file that breaks the
     // contract fails before any page is decoded.
     let opened = open_inputs(&dates, &cfg.policy)?;
-    let contact_input = read_contacts(
-        &catalog,
-        opened.cur.date(),
-        opened.cur.int_ids(),
-        opened.prev.as_ref().map(|p| p.date()),
-        &cfg.policy,
-    )?;
-    clock.lap("read contacts");
-    let mut earlier = EarlierRuns::read(
-        &cfg.output,
-        opened.prev.iter().chain(opened.m1.iter()).map(|o| o.date()),
-    );
-    clock.lap("read earlier worklists");
 
     // The partitions: as many as the memory limit asks for, when the
     // snapshots' row groups say where each id range lies.
@@ -569,16 +619,19 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         &earlier_groups.iter().map(Vec::as_slice).collect::<Vec<_>>(),
         rows_per_partition(memory_limit, snapshots),
     );
+    let contacts = PartitionContacts::read(&catalog, &opened, &plan, &cfg.policy, || {
+        Scratch::new(&cfg.output, &lock)
+    })?;
+    clock.lap("read contacts");
+    let mut earlier = EarlierRuns::read(
+        &cfg.output,
+        opened.prev.iter().chain(opened.m1.iter()).map(|o| o.date()),
+    );
+    clock.lap("read earlier worklists");
 
     // An earlier worklist that does not match its snapshot in one partition
     // is not used in any: the book is folded again without it (rare: a
     // restated input).
-    let contacts = PartitionContacts::new(
-        contact_input,
-        opened.cur.date(),
-        opened.cur.int_ids(),
-        &plan,
-    );
     let folded = loop {
         let f = fold_book(cfg, &opened, &plan, &contacts, &earlier, &lock, &mut clock)?;
         let rejected: Vec<(NaiveDate, NoWorklist)> = f
@@ -765,23 +818,38 @@ fn read_contacts(
     let promised: Vec<usize> = (0..contacts.len())
         .filter(|&c| promises::followed(&contacts, c, today))
         .collect();
-    let earliest_due = promised.iter().map(|&c| contacts.date[c]).min();
-    let mut paid = Vec::new();
-    if let Some(first) = earliest_due {
-        let wanted = IdSet::of(&contacts.ids, &promised);
-        for part in &catalog.loans.partitions {
-            let d = date32(part.date);
-            let loaded = part.date == date || prev == Some(part.date);
-            if d > first && d < today && !loaded {
-                let (ids, amounts) = reader::read_paid(part, &policy.columns, &wanted)?;
-                paid.push((part.date, ids, amounts));
-            }
-        }
-    }
+    let paid = read_promised_paid(catalog, date, prev, &contacts.take(&promised), policy)?;
     Ok(ContactInput {
         contacts: Some(contacts),
         paid,
     })
+}
+
+/// `paid_amount` of the `promised` contacts' loans in the loans snapshots
+/// after the earliest promise's contact date and before `date`, except
+/// `date`'s own and `prev`'s (the run reads those anyway).
+fn read_promised_paid(
+    catalog: &discovery::Catalog,
+    date: NaiveDate,
+    prev: Option<NaiveDate>,
+    promised: &Contacts,
+    policy: &Policy,
+) -> Result<Vec<(NaiveDate, crate::input::snapshot::LoanIds, Vec<i64>)>> {
+    let Some(first) = promised.date.iter().min().copied() else {
+        return Ok(Vec::new());
+    };
+    let all: Vec<usize> = (0..promised.len()).collect();
+    let wanted = IdSet::of(&promised.ids, &all);
+    let mut paid = Vec::new();
+    for part in &catalog.loans.partitions {
+        let d = date32(part.date);
+        let loaded = part.date == date || prev == Some(part.date);
+        if d > first && d < date32(date) && !loaded {
+            let (ids, amounts) = reader::read_paid(part, &policy.columns, &wanted)?;
+            paid.push((part.date, ids, amounts));
+        }
+    }
+    Ok(paid)
 }
 
 fn input_info(l: &Loaded) -> InputPartition {

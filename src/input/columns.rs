@@ -125,6 +125,26 @@ pub struct LocalDim {
 }
 
 impl LocalDim {
+    /// A column from its codes and labels (distinct labels).
+    pub fn from_parts(codes: Vec<u32>, labels: Vec<Option<String>>) -> LocalDim {
+        let mut index = HashMap::new();
+        let mut null_code = None;
+        for (k, l) in labels.iter().enumerate() {
+            match l {
+                Some(s) => {
+                    index.insert(s.clone(), k as u32);
+                }
+                None => null_code = Some(k as u32),
+            }
+        }
+        LocalDim {
+            codes,
+            labels,
+            index,
+            null_code,
+        }
+    }
+
     /// An empty column with room for `n` codes.
     pub fn with_capacity(n: usize) -> LocalDim {
         LocalDim {

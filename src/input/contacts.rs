@@ -217,7 +217,7 @@ pub struct Contacts {
 impl Contacts {
     /// Appends the contacts of a later file; every file must type
     /// `contact_id` alike. Agent codes are re-coded into this table's.
-    fn append(&mut self, other: Contacts) -> Result<()> {
+    pub fn append(&mut self, other: Contacts) -> Result<()> {
         let first_file = self.files.is_empty();
         if first_file {
             self.contact_ids = if other.contact_ids.is_int() {
@@ -273,8 +273,9 @@ impl Contacts {
     pub fn len(&self) -> usize {
         self.outcome.len()
     }
-    /// The given contacts (increasing indices), as a window of their own
-    /// (same agent labels; `files` left empty: they describe the window).
+    /// The given contacts (increasing indices), as contacts of their own
+    /// (the same files listed, so that they append like the file they
+    /// came from).
     pub fn take(&self, rows: &[usize]) -> Contacts {
         fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
             rows.iter().map(|&r| v[r]).collect()
@@ -291,7 +292,7 @@ impl Contacts {
             agent: self
                 .agent
                 .select(&rows.iter().map(|&r| r as u32).collect::<Vec<_>>()),
-            files: Vec::new(),
+            files: self.files.clone(),
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -340,26 +341,56 @@ pub fn read_window(
     int_ids: bool,
     zone: Zone,
 ) -> Result<Contacts> {
-    use rayon::prelude::*;
-    // One task per file (a day's contacts), appended in file order.
-    let files: Vec<(NaiveDate, &PathBuf)> = window_files(catalog, from, to).collect();
-    let parts = files
-        .par_iter()
-        .map(|&(date, path)| {
-            let mut part = Contacts::empty(int_ids);
-            let rows = guard::decoding("the file", || {
-                read_file(path, crate::output::tables::date32(date), zone, &mut part)
-            })
-            .with_context(|| format!("contacts file '{}'", path.display()))?;
-            part.files.push((path.clone(), rows));
-            Ok(part)
-        })
-        .collect::<Vec<_>>();
     let mut c = Contacts::empty(int_ids);
-    for part in first_error(parts)? {
-        c.append(part)?;
-    }
+    read_window_each(catalog, from, to, int_ids, zone, |part| c.append(part))?;
     Ok(c)
+}
+
+/// Reads the contacts files dated `from..=to` a few at a time (one task
+/// per file) and hands each file's contacts to `each` in date and file
+/// order, so that the caller need not hold the whole window. Every file
+/// must type `contact_id` as the first does; the first error in file order
+/// is the one reported.
+pub fn read_window_each(
+    catalog: &Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+    int_ids: bool,
+    zone: Zone,
+    mut each: impl FnMut(Contacts) -> Result<()>,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let files: Vec<(NaiveDate, &PathBuf)> = window_files(catalog, from, to).collect();
+    let wave = rayon::current_num_threads().max(1);
+    let mut first_int: Option<bool> = None;
+    for group in files.chunks(wave) {
+        let parts = group
+            .par_iter()
+            .map(|&(date, path)| {
+                let mut part = Contacts::empty(int_ids);
+                let rows = guard::decoding("the file", || {
+                    read_file(path, crate::output::tables::date32(date), zone, &mut part)
+                })
+                .with_context(|| format!("contacts file '{}'", path.display()))?;
+                part.files.push((path.clone(), rows));
+                Ok(part)
+            })
+            .collect::<Vec<_>>();
+        for part in first_error(parts)? {
+            let is_int = part.contact_ids.is_int();
+            if *first_int.get_or_insert(is_int) != is_int {
+                let path = part.files.first().map(|f| f.0.display().to_string());
+                return Err(bad_input(format!(
+                    "column 'contact_id' is {} here but {} in earlier contacts files: one type for all",
+                    if is_int { "Int64" } else { "a string" },
+                    if is_int { "string" } else { "Int64" },
+                )))
+                .with_context(|| format!("contacts file '{}'", path.unwrap_or_default()));
+            }
+            each(part)?;
+        }
+    }
+    Ok(())
 }
 
 fn read_file(path: &Path, date: i32, zone: Zone, c: &mut Contacts) -> Result<usize> {

@@ -8,3 +8,4 @@ pub mod guard;
 pub mod reader;
 pub mod schema;
 pub mod snapshot;
+pub mod spill;

@@ -24,7 +24,8 @@ pub struct ChannelStats {
 
 impl ChannelStats {
     /// Adds another channel's counts (distinct loans add up only across
-    /// different channels or days, which is what the callers do).
+    /// different channels, days or loan partitions, which is what the
+    /// callers do).
     pub fn merge(&mut self, o: &ChannelStats) {
         self.contacts += o.contacts;
         self.attempts += o.attempts;

@@ -312,6 +312,38 @@ impl Stage {
     }
 }
 
+/// A scratch folder for one run's spill files, in the output's staging
+/// area (the output's file system); removed when dropped, and by the next
+/// run's recovery if this one is killed.
+pub struct Scratch {
+    out: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(out: &Path, _lock: &OutputLock) -> Result<Scratch> {
+        let dir = out
+            .join(STAGING)
+            .join(format!("scratch-{}", std::process::id()));
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| output_err("cannot clear", &dir, e))?;
+        }
+        fs::create_dir_all(&dir)
+            .map_err(|e| output_err("cannot write to output directory", &dir, e))?;
+        Ok(Scratch {
+            out: out.to_path_buf(),
+            dir,
+        })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+        let _ = fs::remove_dir(self.out.join(STAGING));
+    }
+}
+
 impl Drop for Stage {
     fn drop(&mut self) {
         if !self.published {

@@ -1,0 +1,299 @@
+//! Contacts spilled to a scratch folder, one file per loan-id partition, so
+//! that a run holds one partition's contacts at a time however large the
+//! contacts window (README, "How a run folds the book").
+//!
+//! The format is private to one run (written and read back by the same
+//! process, then deleted): each piece is a window's file's contacts of one
+//! partition, as length-prefixed little-endian columns.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::input::columns::LocalDim;
+use crate::input::contacts::{Channel, Contacts, Outcome};
+use crate::input::snapshot::LoanIds;
+
+/// Writers of the partitions' spill files.
+pub struct SpillWriter {
+    files: Vec<(PathBuf, BufWriter<File>)>,
+}
+
+impl SpillWriter {
+    /// One spill file per partition under `dir`.
+    pub fn create(dir: &Path, partitions: usize) -> Result<SpillWriter> {
+        let files = (0..partitions)
+            .map(|k| {
+                let path = dir.join(format!("contacts-{k:05}.bin"));
+                let f = File::create(&path)
+                    .with_context(|| format!("cannot create scratch file '{}'", path.display()))?;
+                Ok((path, BufWriter::with_capacity(1 << 20, f)))
+            })
+            .collect::<Result<_>>()?;
+        Ok(SpillWriter { files })
+    }
+
+    /// Appends a piece of partition `k`: contacts and their window indices.
+    pub fn push(&mut self, k: usize, c: &Contacts, index: &[usize]) -> Result<()> {
+        let (path, w) = &mut self.files[k];
+        write_piece(w, c, index)
+            .with_context(|| format!("cannot write scratch file '{}'", path.display()))
+    }
+
+    /// Flushes every file; returns their paths, by partition.
+    pub fn finish(self) -> Result<Vec<PathBuf>> {
+        self.files
+            .into_iter()
+            .map(|(path, mut w)| {
+                w.flush()
+                    .with_context(|| format!("cannot write scratch file '{}'", path.display()))?;
+                Ok(path)
+            })
+            .collect()
+    }
+}
+
+/// Reads a partition's spill file back: its contacts (pieces appended in
+/// window order) and their window indices.
+pub fn read(path: &Path, int_ids: bool) -> Result<(Contacts, Vec<usize>)> {
+    let f = File::open(path)
+        .with_context(|| format!("cannot open scratch file '{}'", path.display()))?;
+    let mut r = BufReader::with_capacity(1 << 20, f);
+    let mut c = Contacts::empty(int_ids);
+    let mut index = Vec::new();
+    while let Some((piece, idx)) = read_piece(&mut r)
+        .with_context(|| format!("cannot read scratch file '{}'", path.display()))?
+    {
+        c.append(piece)?;
+        index.extend(idx);
+    }
+    Ok((c, index))
+}
+
+fn put_u64(w: &mut impl Write, x: u64) -> std::io::Result<()> {
+    w.write_all(&x.to_le_bytes())
+}
+
+fn get_u64(r: &mut impl Read) -> std::io::Result<u64> {
+    let mut b = [0u8; 8];
+    r.read_exact(&mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+fn put_bytes(w: &mut impl Write, b: &[u8]) -> std::io::Result<()> {
+    put_u64(w, b.len() as u64)?;
+    w.write_all(b)
+}
+
+fn get_bytes(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let n = get_u64(r)? as usize;
+    let mut b = vec![0u8; n];
+    r.read_exact(&mut b)?;
+    Ok(b)
+}
+
+/// Fixed-width integers as little-endian bytes, and back.
+trait Le: Sized + Copy {
+    const N: usize;
+    fn put(self, out: &mut Vec<u8>);
+    fn get(b: &[u8]) -> Self;
+}
+
+macro_rules! le {
+    ($($t:ty),*) => {$(
+        impl Le for $t {
+            const N: usize = std::mem::size_of::<$t>();
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn get(b: &[u8]) -> Self {
+                <$t>::from_le_bytes(b.try_into().expect("width"))
+            }
+        }
+    )*};
+}
+le!(i32, i64, u32, u64, u8);
+
+fn put_vec<T: Le>(w: &mut impl Write, v: &[T]) -> std::io::Result<()> {
+    let mut b = Vec::with_capacity(v.len() * T::N);
+    for &x in v {
+        x.put(&mut b);
+    }
+    put_bytes(w, &b)
+}
+
+fn get_vec<T: Le>(r: &mut impl Read) -> std::io::Result<Vec<T>> {
+    let b = get_bytes(r)?;
+    Ok(b.chunks_exact(T::N).map(T::get).collect())
+}
+
+fn put_ids(w: &mut impl Write, ids: &LoanIds) -> std::io::Result<()> {
+    match ids {
+        LoanIds::Int(v) => {
+            put_u64(w, 0)?;
+            put_vec(w, v)
+        }
+        LoanIds::Str { offsets, bytes } => {
+            put_u64(w, 1)?;
+            let o: Vec<u64> = offsets.iter().map(|&x| x as u64).collect();
+            put_vec(w, &o)?;
+            put_bytes(w, bytes)
+        }
+    }
+}
+
+fn get_ids(r: &mut impl Read) -> std::io::Result<LoanIds> {
+    Ok(match get_u64(r)? {
+        0 => LoanIds::Int(get_vec(r)?),
+        _ => LoanIds::Str {
+            offsets: get_vec::<u64>(r)?.into_iter().map(|x| x as usize).collect(),
+            bytes: get_bytes(r)?,
+        },
+    })
+}
+
+fn write_piece(w: &mut impl Write, c: &Contacts, index: &[usize]) -> std::io::Result<()> {
+    put_u64(w, 1)?; // a piece follows
+    let idx: Vec<u64> = index.iter().map(|&x| x as u64).collect();
+    put_vec(w, &idx)?;
+    put_vec(w, &c.date)?;
+    put_ids(w, &c.contact_ids)?;
+    put_ids(w, &c.ids)?;
+    put_vec(w, &c.local_ts)?;
+    let ch: Vec<u8> = c.channel.iter().map(|x| x.index() as u8).collect();
+    put_vec(w, &ch)?;
+    let oc: Vec<u8> = c
+        .outcome
+        .iter()
+        .map(|x| {
+            Outcome::ALL
+                .iter()
+                .position(|o| o == x)
+                .expect("an outcome") as u8
+        })
+        .collect();
+    put_vec(w, &oc)?;
+    put_vec(w, &c.ptp_amount)?;
+    put_vec(w, &c.ptp_date)?;
+    put_vec(w, &c.agent.codes)?;
+    put_u64(w, c.agent.labels.len() as u64)?;
+    for l in &c.agent.labels {
+        match l {
+            None => put_u64(w, 0)?,
+            Some(s) => {
+                put_u64(w, 1)?;
+                put_bytes(w, s.as_bytes())?;
+            }
+        }
+    }
+    put_u64(w, c.files.len() as u64)?;
+    for (p, rows) in &c.files {
+        put_bytes(w, p.as_os_str().as_encoded_bytes())?;
+        put_u64(w, *rows as u64)?;
+    }
+    Ok(())
+}
+
+fn read_piece(r: &mut impl Read) -> Result<Option<(Contacts, Vec<usize>)>> {
+    let mut tag = [0u8; 8];
+    match r.read_exact(&mut tag) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let index: Vec<usize> = get_vec::<u64>(r)?.into_iter().map(|x| x as usize).collect();
+    let date = get_vec(r)?;
+    let contact_ids = get_ids(r)?;
+    let ids = get_ids(r)?;
+    let local_ts = get_vec(r)?;
+    let channel = get_vec::<u8>(r)?
+        .into_iter()
+        .map(|x| Channel::ALL[x as usize])
+        .collect();
+    let outcome = get_vec::<u8>(r)?
+        .into_iter()
+        .map(|x| Outcome::ALL[x as usize])
+        .collect();
+    let ptp_amount = get_vec(r)?;
+    let ptp_date = get_vec(r)?;
+    let codes = get_vec(r)?;
+    let mut labels = Vec::new();
+    for _ in 0..get_u64(r)? {
+        labels.push(match get_u64(r)? {
+            0 => None,
+            _ => Some(String::from_utf8(get_bytes(r)?).map_err(|e| anyhow!("{e}"))?),
+        });
+    }
+    let mut files = Vec::new();
+    for _ in 0..get_u64(r)? {
+        let p = String::from_utf8(get_bytes(r)?).map_err(|e| anyhow!("{e}"))?;
+        files.push((PathBuf::from(p), get_u64(r)? as usize));
+    }
+    Ok(Some((
+        Contacts {
+            date,
+            contact_ids,
+            ids,
+            local_ts,
+            channel,
+            outcome,
+            ptp_amount,
+            ptp_date,
+            agent: LocalDim::from_parts(codes, labels),
+            files,
+        },
+        index,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A piece written and read back is the same contacts, for string and
+    /// integer ids, with a null agent.
+    #[test]
+    fn pieces_round_trip() {
+        for int_ids in [true, false] {
+            let ids = if int_ids {
+                LoanIds::Int(vec![7, -3])
+            } else {
+                LoanIds::Str {
+                    offsets: vec![0, 2, 5],
+                    bytes: b"L1L22".to_vec(),
+                }
+            };
+            let c = Contacts {
+                date: vec![20000, 20001],
+                contact_ids: LoanIds::Int(vec![1, 2]),
+                ids,
+                local_ts: vec![-5, 1 << 40],
+                channel: vec![Channel::ALL[2], Channel::ALL[6]],
+                outcome: vec![Outcome::ALL[7], Outcome::ALL[0]],
+                ptp_amount: vec![i64::MIN, 12_345],
+                ptp_date: vec![i32::MIN, 20010],
+                agent: LocalDim::from_parts(vec![1, 0], vec![None, Some("A007".into())]),
+                files: vec![(PathBuf::from("/x/part-0.parquet"), 2)],
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = SpillWriter::create(dir.path(), 2).unwrap();
+            w.push(1, &c, &[4, 9]).unwrap();
+            w.push(1, &c, &[10, 11]).unwrap();
+            let paths = w.finish().unwrap();
+            let (back, index) = read(&paths[1], int_ids).unwrap();
+            assert_eq!(index, vec![4, 9, 10, 11]);
+            assert_eq!(back.len(), 4);
+            assert_eq!(back.ids.display(3), c.ids.display(1));
+            assert_eq!(back.local_ts[2..], c.local_ts[..]);
+            assert_eq!(back.outcome[..2], c.outcome[..]);
+            assert_eq!(back.agent_label(0), Some("A007"));
+            assert_eq!(back.agent_label(1), None);
+            assert_eq!(back.agent_label(2), Some("A007"));
+            assert_eq!(back.ptp_amount[3], 12_345);
+            let (empty, none) = read(&paths[0], int_ids).unwrap();
+            assert!(empty.is_empty() && none.is_empty());
+        }
+    }
+}
