@@ -30,7 +30,7 @@ check: ## fmt check, clippy (warnings are errors), tests
 bench: ## criterion benchmarks per stage
 	$(CARGO) bench --bench stages
 
-bench-e2e: ## end-to-end timing of `arrears run` on generated books (1M and 10M loans)
+bench-e2e: ## end-to-end `arrears run` on 10M, 30M and shuffled 10M books, with decode floors and DuckDB and Polars peers
 	bash benches/e2e.sh
 
 crosscheck: ## DuckDB writes a book, arrears runs on it, SQL recomputes every figure: must agree to the cent
