@@ -307,12 +307,27 @@ const BYTES_PER_LOAN_AND_SNAPSHOT: u64 = 150;
 const BYTES_PER_LOAN_OF_RESULTS: u64 = 150;
 
 /// Loans per partition under a memory limit: half of it for the
-/// partition, the other half for what does not shrink with partitions
-/// (the contacts window, the earlier worklists' tiers, the worklist file
-/// being filled, the allocator's slack).
+/// partitions, the other half for what does not shrink with them (the
+/// earlier worklists' tiers, the worklist files being filled, the
+/// allocator's slack). Two partitions are in memory at once (one folded
+/// while the next is read).
 fn rows_per_partition(limit: u64, snapshots: usize) -> usize {
     let per_loan = BYTES_PER_LOAN_AND_SNAPSHOT * snapshots as u64 + BYTES_PER_LOAN_OF_RESULTS;
-    ((limit / 2) / per_loan).max(1) as usize
+    ((limit / 4) / per_loan).max(1) as usize
+}
+
+/// A partition size in whole rounds of row groups over the threads (a
+/// partition of three row groups on two threads decodes in two rounds, the
+/// second with a thread idle): at least one round once the size reaches a
+/// row group, so that every thread has a row group to decode.
+fn whole_rounds(rows: usize, groups: &[GroupStats]) -> usize {
+    let per_group = groups.iter().map(|g| g.rows).max().unwrap_or(1).max(1);
+    let round = per_group * rayon::current_num_threads().max(1);
+    if rows < per_group {
+        rows
+    } else {
+        (rows / round).max(1) * round
+    }
 }
 
 /// Contacts cut by the partitions' id ranges: per partition, the indices
@@ -498,61 +513,42 @@ fn fold_book(
     let as_of = opened.cur.date().to_string();
     let mut stage = Stage::new(&cfg.output, &as_of, lock)?;
     let mut sink = WorklistSink::new(opened.cur.int_ids(), &as_of);
-    let mut cur_reader = LoansReader::new(&opened.cur);
-    let mut prev_reader = opened.prev.as_ref().map(LoansReader::new);
-    let mut m1_reader = opened.m1.as_ref().map(LoansReader::new);
+    let mut readers = Readers {
+        cur: LoansReader::new(&opened.cur),
+        prev: opened.prev.as_ref().map(LoansReader::new),
+        m1: opened.m1.as_ref().map(LoansReader::new),
+    };
     let mut described = (
         Described::new("as_of"),
         Described::new("prev"),
         Described::new("1m"),
     );
     let mut acc: Option<Partial> = None;
-    for (k, range) in plan.ranges.iter().enumerate() {
-        let groups: Vec<usize> = plan.cur_groups[k].clone().collect();
-        let cur = cur_reader.read(&groups, range)?;
-        let prev = match (&mut prev_reader, &opened.prev) {
-            (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
-            _ => None,
-        };
-        let m1 = match (&mut m1_reader, &opened.m1) {
-            (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
-            _ => None,
-        };
-        clock.lap("read");
-        described.0.add(&cur);
-        if let Some(p) = &prev {
+    let n = plan.ranges.len();
+    let mut next = Some(readers.read(opened, plan, 0, contacts));
+    clock.lap("read");
+    for k in 0..n {
+        let input = next
+            .take()
+            .expect("each partition is read before it is folded")?;
+        described.0.add(&input.cur);
+        if let Some(p) = &input.prev {
             described.1.add(p);
         }
-        if let Some(m) = &m1 {
+        if let Some(m) = &input.m1 {
             described.2.add(m);
         }
-        let m1_snap = if opened.m1_is_prev {
-            prev.as_ref()
-        } else {
-            m1.as_ref()
-        };
-        let loaded;
-        let slice_contacts = match &contacts.parts {
-            ContactParts::Whole(c, index) => (c.as_ref(), index.as_slice()),
-            ContactParts::Spilled { paths, int_ids, .. } => {
-                loaded = spill::read(&paths[k], *int_ids)?;
-                (&loaded.0, loaded.1.as_slice())
-            }
-        };
-        let (partial, loans) = fold::fold(
-            &cfg.policy,
-            &fold::Slice {
-                cur: &cur,
-                prev: prev.as_ref(),
-                m1: m1_snap,
-                contacts: Some(slice_contacts),
-                paid: &contacts.paid,
-                earlier,
-                range,
-            },
-        )?;
-        clock.lap("compute");
-        sink.push(&cur, &loans, &cfg.policy, &mut stage)?;
+        // Partition k is folded while partition k + 1 is read: the two
+        // share the cores (each alone leaves one idle at times). Errors
+        // still come in partition order: the fold's first.
+        let (folded, upcoming) = rayon::join(
+            || fold_partition(cfg, opened, &input, contacts, earlier, &plan.ranges[k]),
+            || (k + 1 < n).then(|| readers.read(opened, plan, k + 1, contacts)),
+        );
+        let (partial, loans) = folded?;
+        next = upcoming;
+        clock.lap("read and compute");
+        sink.push(&input.cur, &loans, &cfg.policy, &mut stage)?;
         clock.lap("write worklist");
         acc = Some(match acc {
             None => partial,
@@ -578,6 +574,90 @@ fn fold_book(
         inputs,
         partitions: plan.ranges.len(),
     })
+}
+
+/// The readers of the snapshots, each keeping the row groups that straddle
+/// a cut for the next partition.
+struct Readers<'a> {
+    cur: LoansReader<'a>,
+    prev: Option<LoansReader<'a>>,
+    m1: Option<LoansReader<'a>>,
+}
+
+/// One partition's rows on every date, and its contacts when they were
+/// spilled (read back from the scratch file).
+struct PartitionInput {
+    cur: Snapshot,
+    prev: Option<Snapshot>,
+    m1: Option<Snapshot>,
+    spilled: Option<(Contacts, Vec<usize>)>,
+}
+
+impl Readers<'_> {
+    fn read(
+        &mut self,
+        opened: &Opened,
+        plan: &Plan,
+        k: usize,
+        contacts: &PartitionContacts,
+    ) -> Result<PartitionInput> {
+        let range = &plan.ranges[k];
+        let groups: Vec<usize> = plan.cur_groups[k].clone().collect();
+        let cur = self.cur.read(&groups, range)?;
+        let prev = match (&mut self.prev, &opened.prev) {
+            (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
+            _ => None,
+        };
+        let m1 = match (&mut self.m1, &opened.m1) {
+            (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
+            _ => None,
+        };
+        let spilled = match &contacts.parts {
+            ContactParts::Whole(..) => None,
+            ContactParts::Spilled { paths, int_ids, .. } => Some(spill::read(&paths[k], *int_ids)?),
+        };
+        Ok(PartitionInput {
+            cur,
+            prev,
+            m1,
+            spilled,
+        })
+    }
+}
+
+/// Folds one partition's inputs.
+fn fold_partition(
+    cfg: &RunConfig,
+    opened: &Opened,
+    input: &PartitionInput,
+    contacts: &PartitionContacts,
+    earlier: &EarlierRuns,
+    range: &IdRange,
+) -> Result<(Partial, fold::LoanLevel)> {
+    let m1 = if opened.m1_is_prev {
+        input.prev.as_ref()
+    } else {
+        input.m1.as_ref()
+    };
+    let slice_contacts = match (&contacts.parts, &input.spilled) {
+        (ContactParts::Whole(c, index), _) => (c.as_ref(), index.as_slice()),
+        (ContactParts::Spilled { .. }, Some((c, index))) => (c, index.as_slice()),
+        (ContactParts::Spilled { .. }, None) => {
+            unreachable!("spilled contacts are read with their partition")
+        }
+    };
+    fold::fold(
+        &cfg.policy,
+        &fold::Slice {
+            cur: &input.cur,
+            prev: input.prev.as_ref(),
+            m1,
+            contacts: Some(slice_contacts),
+            paid: &contacts.paid,
+            earlier,
+            range,
+        },
+    )
 }
 
 /// Peak resident memory of this process so far, bytes (Linux `VmHWM`).
@@ -614,10 +694,11 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         .chain(opened.m1.iter())
         .map(|o| o.groups())
         .collect();
+    let cur_groups = opened.cur.groups();
     let plan = partitions::plan(
-        &opened.cur.groups(),
+        &cur_groups,
         &earlier_groups.iter().map(Vec::as_slice).collect::<Vec<_>>(),
-        rows_per_partition(memory_limit, snapshots),
+        whole_rounds(rows_per_partition(memory_limit, snapshots), &cur_groups),
     );
     let contacts = PartitionContacts::read(&catalog, &opened, &plan, &cfg.policy, || {
         Scratch::new(&cfg.output, &lock)
