@@ -6,8 +6,6 @@ proves equal to arrears' tables), each written to Parquet with ZSTD.
 Usage: python duckdb_peer.py INPUT_DIR AS_OF OUT_DIR [THREADS] [RUNS]
 Prints the median wall time of RUNS (default 3) full runs.
 """
-import calendar
-import datetime as dt
 import shutil
 import statistics
 import sys
@@ -23,15 +21,7 @@ src, as_of, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 threads = int(sys.argv[4]) if len(sys.argv) > 4 else 2
 runs = int(sys.argv[5]) if len(sys.argv) > 5 else 3
 
-dates = sorted(p.name.split("=")[1] for p in (src / "loans").iterdir() if p.name.startswith("as_of_date="))
-prev = [d for d in dates if d < as_of][-1]
-# `1m`: one calendar month back, end of month to end of month (README).
-d = dt.date.fromisoformat(as_of)
-y, m = (d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)
-last = calendar.monthrange(y, m)[1]
-eom = d.day == calendar.monthrange(d.year, d.month)[1]
-target = dt.date(y, m, last if eom else min(d.day, last)).isoformat()
-m1 = [x for x in dates if x <= target][-1]
+prev, m1 = figures.periods(src, as_of)
 
 TABLES = ["ageing", "classification", "transitions prev", "transitions 1m", "book ratios", "cash and recoveries",
           "cure M1+", "worklist", "collections", "recovery_cohorts", "vintage", "plans", "plan rates",

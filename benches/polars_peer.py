@@ -10,7 +10,6 @@ Usage: python polars_peer.py INPUT_DIR AS_OF OUT_DIR [THREADS] [RUNS]
 Prints the median wall time of RUNS (default 3) full runs. THREADS is set
 through POLARS_MAX_THREADS before Polars is imported.
 """
-import calendar
 import datetime as dt
 import os
 import shutil
@@ -25,14 +24,11 @@ runs = int(sys.argv[5]) if len(sys.argv) > 5 else 3
 os.environ["POLARS_MAX_THREADS"] = str(threads)
 import polars as pl  # noqa: E402
 
-dates = sorted(p.name.split("=")[1] for p in (src / "loans").iterdir() if p.name.startswith("as_of_date="))
-prev = [d for d in dates if d < as_of][-1]
-d = dt.date.fromisoformat(as_of)
-y, m = (d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)
-last = calendar.monthrange(y, m)[1]
-eom = d.day == calendar.monthrange(d.year, d.month)[1]
-m1 = [x for x in dates if x <= dt.date(y, m, last if eom else min(d.day, last)).isoformat()][-1]
-D = d
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "sql"))
+import figures  # noqa: E402  (the shared period dates)
+
+prev, m1 = figures.periods(src, as_of)
+D = dt.date.fromisoformat(as_of)
 DELINQ = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
 RPC = ["right_party_contact", "promise_to_pay", "refused", "paid"]
 c = pl.col

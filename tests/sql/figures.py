@@ -12,6 +12,22 @@ is written out here by hand (buckets, classes, tiers, signals, routes,
 compliance profile `cn`, and `us_reg_f` under its own name).
 """
 
+def periods(src, as_of):
+    """The `prev` and `1m` snapshot dates of a run date (README, "Periods"):
+    the latest before it, and the latest on or before one calendar month
+    back (end of month to end of month)."""
+    import calendar
+    import datetime as dt
+    dates = sorted(p.name.split("=")[1] for p in (src / "loans").iterdir() if p.name.startswith("as_of_date="))
+    prev = [d for d in dates if d < as_of][-1]
+    d = dt.date.fromisoformat(as_of)
+    y, m = (d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)
+    last = calendar.monthrange(y, m)[1]
+    eom = d.day == calendar.monthrange(d.year, d.month)[1]
+    target = dt.date(y, m, last if eom else min(d.day, last)).isoformat()
+    return prev, [x for x in dates if x <= target][-1]
+
+
 BUCKET = """CASE WHEN status = 'paid_off' THEN 'PAID' WHEN status = 'charged_off' THEN 'WO'
   WHEN days_past_due = 0 THEN 'M0' WHEN days_past_due <= 30 THEN 'M1' WHEN days_past_due <= 60 THEN 'M2'
   WHEN days_past_due <= 90 THEN 'M3' WHEN days_past_due <= 120 THEN 'M4' WHEN days_past_due <= 150 THEN 'M5'
