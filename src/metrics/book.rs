@@ -264,14 +264,6 @@ pub fn headline_of(by_b: &[Tally; BUCKETS], by_c: &[Tally; CLASSES], cash: i128)
     }
 }
 
-/// Sum of `paid_amount` over all loans, cents (exact, in parallel).
-pub fn cash_collected(snap: &Snapshot) -> i128 {
-    snap.paid
-        .par_chunks(1 << 16)
-        .map(|c| c.iter().map(|&v| v as i128).sum::<i128>())
-        .sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

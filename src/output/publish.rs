@@ -260,14 +260,7 @@ pub struct Stage {
 impl Stage {
     /// A fresh staging folder in the output root, whose lock the run holds.
     pub fn new(out: &Path, as_of: &str, _lock: &OutputLock) -> Result<Stage> {
-        let dir = out
-            .join(STAGING)
-            .join(format!("{as_of}-{}", std::process::id()));
-        if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(|e| output_err("cannot clear", &dir, e))?;
-        }
-        fs::create_dir_all(&dir)
-            .map_err(|e| output_err("cannot write to output directory", &dir, e))?;
+        let dir = fresh_dir(out, &format!("{as_of}-{}", std::process::id()))?;
         Ok(Stage {
             out: out.to_path_buf(),
             dir,
@@ -312,6 +305,18 @@ impl Stage {
     }
 }
 
+/// An empty folder `name` in the output's staging area (cleared if a
+/// crashed run of the same process id left one).
+fn fresh_dir(out: &Path, name: &str) -> Result<PathBuf> {
+    let dir = out.join(STAGING).join(name);
+    if dir.exists() {
+        fs::remove_dir_all(&dir).map_err(|e| output_err("cannot clear", &dir, e))?;
+    }
+    fs::create_dir_all(&dir)
+        .map_err(|e| output_err("cannot write to output directory", &dir, e))?;
+    Ok(dir)
+}
+
 /// A scratch folder for one run's spill files, in the output's staging
 /// area (the output's file system); removed when dropped, and by the next
 /// run's recovery if this one is killed.
@@ -322,14 +327,7 @@ pub struct Scratch {
 
 impl Scratch {
     pub fn new(out: &Path, _lock: &OutputLock) -> Result<Scratch> {
-        let dir = out
-            .join(STAGING)
-            .join(format!("scratch-{}", std::process::id()));
-        if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(|e| output_err("cannot clear", &dir, e))?;
-        }
-        fs::create_dir_all(&dir)
-            .map_err(|e| output_err("cannot write to output directory", &dir, e))?;
+        let dir = fresh_dir(out, &format!("scratch-{}", std::process::id()))?;
         Ok(Scratch {
             out: out.to_path_buf(),
             dir,

@@ -82,7 +82,6 @@ pub struct WorklistSink {
     pending_rows: usize,
     /// Files handed to the writer.
     files: usize,
-    rows: usize,
     writer: Option<Writer>,
 }
 
@@ -125,14 +124,8 @@ impl WorklistSink {
             pending: Vec::new(),
             pending_rows: 0,
             files: 0,
-            rows: 0,
             writer: Some(Writer { jobs, done }),
         }
-    }
-
-    /// Rows built so far.
-    pub fn rows(&self) -> usize {
-        self.rows
     }
 
     /// Adds a partition's worklist rows; hands over the files they complete.
@@ -163,7 +156,6 @@ impl WorklistSink {
             .map(|c| build(loans, cur, policy, &rows[c.clone()], self.schema.clone()))
             .collect::<Vec<_>>();
         let built = crate::error::first_error(built)?;
-        self.rows += rows.len();
         for b in built {
             let n = b.num_rows();
             self.pending.push(b);
