@@ -38,7 +38,7 @@ use crate::metrics::transitions::{self, Matrix};
 use crate::metrics::{join, rates};
 use crate::output::manifest::{Clock, Timing};
 use crate::output::tables::date32;
-use crate::partitions::IdRange;
+use crate::partitions::{IdRange, Part};
 use crate::policy::tiers::TIERS;
 use crate::policy::Policy;
 use crate::states::{BUCKETS, CLASSES};
@@ -89,12 +89,12 @@ impl EarlierRuns {
     }
 
     /// The earlier date's tiers of every row of `snap` (the loans of
-    /// `range`) from that run's worklist, or why not.
-    fn tiers(&self, snap: &Snapshot, range: &IdRange) -> std::result::Result<Vec<u8>, NoWorklist> {
+    /// `part`) from that run's worklist, or why not.
+    fn tiers(&self, snap: &Snapshot, part: &Part) -> std::result::Result<Vec<u8>, NoWorklist> {
         match self.worklists.iter().find(|(d, _)| *d == snap.date) {
             None => Err(NoWorklist::NoRun),
             Some((_, Err(why))) => Err(why.clone()),
-            Some((_, Ok(w))) => w.for_range(snap, range).map_err(|e| {
+            Some((_, Ok(w))) => w.for_part(snap, part).map_err(|e| {
                 NoWorklist::Unusable(format!(
                     "the worklist of {} does not match its snapshot: {e}",
                     snap.date
@@ -119,7 +119,7 @@ impl EarlierRuns {
     }
 }
 
-/// One partition's inputs: the loans of one id range on every date.
+/// One partition's inputs: its loans on every date.
 pub struct Slice<'a> {
     pub cur: &'a Snapshot,
     pub prev: Option<&'a Snapshot>,
@@ -131,7 +131,7 @@ pub struct Slice<'a> {
     /// `paid_amount` of the other snapshots in the promise windows.
     pub paid: &'a [(NaiveDate, LoanIds, Vec<i64>)],
     pub earlier: &'a EarlierRuns,
-    pub range: &'a IdRange,
+    pub part: &'a Part,
 }
 
 /// What a comparison period adds up to over a partition.
@@ -287,7 +287,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
             (Some(_), None) => unreachable!("the run date is sorted when an earlier date is"),
         };
         let movement = movement::walk(e, &states.bucket, cur, &cur_states.bucket, order, BUCKETS)?;
-        let (tiers, tiers_from) = match s.earlier.tiers(e, s.range) {
+        let (tiers, tiers_from) = match s.earlier.tiers(e, s.part) {
             Ok(t) => (t, TierSource::Worklist),
             Err(why) => (snapshot_tiers(e), TierSource::Snapshot(why)),
         };
@@ -382,6 +382,13 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
     let credit_repair_ids = cur
         .ids
         .take(recovery.credit_repair.iter().map(|r| r.row as usize));
+    // From here on a repair row's `row` is its position in the input, by
+    // which the merged list is put in input order (hash partitions hold
+    // loans from all over the files).
+    let mut recovery = recovery;
+    for r in &mut recovery.credit_repair {
+        r.row = cur.input_row(r.row as usize) as u32;
+    }
     let channels = match &s.contacts {
         Some((c, _)) => channels::stats(c, today),
         None => channels::stats(&Contacts::empty(cur.ids.is_int()), today),
@@ -627,14 +634,23 @@ impl Partial {
             strategy_summary,
             collateral,
             contacts,
-            recovery,
-            credit_repair_ids,
+            mut recovery,
+            mut credit_repair_ids,
             promises,
             mut compliance,
             compliance_order,
             channels,
             steps,
         } = self;
+        // The credit-repair list in input order: partitions by id range
+        // already give it, hash partitions do not.
+        let repair = &recovery.credit_repair;
+        if repair.windows(2).any(|w| w[0].row > w[1].row) {
+            let mut order: Vec<usize> = (0..repair.len()).collect();
+            order.sort_unstable_by_key(|&k| repair[k].row);
+            credit_repair_ids = credit_repair_ids.take(order.iter().copied());
+            recovery.credit_repair = order.iter().map(|&k| repair[k]).collect();
+        }
         let headline = book::headline(&tally, controls.cash);
         let by_bucket = tally.by_bucket();
         let mut checks: Vec<Check> = checks::book(&controls, &tally);
@@ -728,7 +744,7 @@ pub fn compute(
     contact_input: &ContactInput,
     earlier: &EarlierRuns,
 ) -> Result<Figures> {
-    let all = IdRange::all();
+    let all = Part::Range(IdRange::all());
     let index: Vec<usize> = (0..contact_input.contacts.as_ref().map_or(0, Contacts::len)).collect();
     let (partial, _) = fold(
         policy,
@@ -742,7 +758,7 @@ pub fn compute(
                 .map(|c| (c, index.as_slice())),
             paid: &contact_input.paid,
             earlier,
-            range: &all,
+            part: &all,
         },
     )?;
     Ok(partial.finish())

@@ -24,7 +24,9 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use crate::input::columns;
 use crate::input::snapshot::{LoanIds, Snapshot};
 use crate::metrics::duration::{NightCounts, STATES};
-use crate::partitions::{IdBound, IdRange};
+use rayon::prelude::*;
+
+use crate::partitions::{IdBound, Part};
 use crate::policy::tiers::{Tier, TIERS};
 use crate::states::{Bucket, Status, BUCKETS};
 
@@ -228,7 +230,6 @@ pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistT
     let files = crate::input::discovery::list_files(&dir)?;
     // One task per file (a worklist is written as files of a million loans);
     // the first error in file order is reported, whatever finished first.
-    use rayon::prelude::*;
     let parts = crate::error::first_error(
         files
             .par_iter()
@@ -320,32 +321,31 @@ fn read_worklist_file(path: &Path) -> Result<(LoanIds, Vec<u8>)> {
 }
 
 impl WorklistTiers {
-    /// [`WorklistTiers::for_rows`] for the loans of one id range: the
-    /// worklist rows in the range against the snapshot's rows (all in the
-    /// range).
-    pub fn for_range(
-        &self,
-        snap: &Snapshot,
-        range: &IdRange,
-    ) -> std::result::Result<Vec<u8>, String> {
-        if range.is_all() {
+    /// [`WorklistTiers::for_rows`] for the loans of one partition: the
+    /// worklist rows of its loans against the snapshot's rows (all of them
+    /// its loans).
+    pub fn for_part(&self, snap: &Snapshot, part: &Part) -> std::result::Result<Vec<u8>, String> {
+        if part.is_all() {
             return self.for_rows(snap);
         }
-        // A worklist in id order (the run read a book in id order) holds the
-        // range's rows together: found by two binary searches.
-        let rows: Vec<usize> = if self.in_id_order {
-            let n = self.ids.len();
-            let below = |b: &Option<IdBound>| {
-                b.as_ref()
-                    .map(|b| partition_point(n, |r| b.cmp_row(&self.ids, r).is_lt()))
-            };
-            let from = below(&range.lo).unwrap_or(0);
-            let to = below(&range.hi).unwrap_or(n);
-            (from..to).collect()
-        } else {
-            (0..self.ids.len())
-                .filter(|&r| range.contains(&self.ids, r))
-                .collect()
+        let rows: Vec<usize> = match part {
+            // A worklist in id order (the run read a book in id order)
+            // holds the range's rows together: found by two binary
+            // searches.
+            Part::Range(range) if self.in_id_order => {
+                let n = self.ids.len();
+                let below = |b: &Option<IdBound>| {
+                    b.as_ref()
+                        .map(|b| partition_point(n, |r| b.cmp_row(&self.ids, r).is_lt()))
+                };
+                let from = below(&range.lo).unwrap_or(0);
+                let to = below(&range.hi).unwrap_or(n);
+                (from..to).collect()
+            }
+            _ => (0..self.ids.len())
+                .into_par_iter()
+                .filter(|&r| part.contains(&self.ids, r))
+                .collect(),
         };
         WorklistTiers {
             ids: self.ids.take(rows.iter().copied()),

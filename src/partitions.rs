@@ -14,12 +14,61 @@
 //! key), the run date's row groups are cut into runs of about
 //! `rows_per_partition` loans, each run's first id starts a partition, and
 //! the rows of the other snapshots that fall in it are found through their
-//! own statistics ([`plan`]). A book whose statistics do not say so is read
-//! as one partition.
+//! own statistics ([`plan`]).
+//!
+//! A book whose statistics do not say so (snapshots not exported in id
+//! order) is cut by a hash of the loan id instead: each snapshot is read
+//! once, its rows written to one scratch file per partition, and each
+//! partition read back in turn ([`Part::Hash`]; README, "How a run folds the
+//! book"). Either way a partition's rows keep their input order, and the
+//! loan-level outputs are put back in input order at the end.
 
 use std::cmp::Ordering;
 
-use crate::input::snapshot::LoanIds;
+use crate::input::snapshot::{hash_bytes, mix64, LoanIds};
+
+/// At most this many hash partitions: each is a scratch file per snapshot,
+/// open at once while a snapshot is spilled.
+pub const MAX_HASH_PARTS: usize = 256;
+
+/// The loans of one partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The loans of an id range (the book is in id order).
+    Range(IdRange),
+    /// The loans whose [`bucket`] among `of` is `k`.
+    Hash { k: usize, of: usize },
+}
+
+impl Part {
+    /// Whether this is the whole book.
+    pub fn is_all(&self) -> bool {
+        match self {
+            Part::Range(r) => r.is_all(),
+            Part::Hash { of, .. } => *of == 1,
+        }
+    }
+    /// Whether row `r` of `ids` is one of the partition's loans.
+    #[inline]
+    pub fn contains(&self, ids: &LoanIds, r: usize) -> bool {
+        match self {
+            Part::Range(range) => range.contains(ids, r),
+            Part::Hash { k, of } => bucket(ids, r, *of) == *k,
+        }
+    }
+}
+
+/// The hash partition (of `of`) of row `r`'s loan: a 64-bit hash of the id
+/// (the same for an id on every date and in the contacts) scaled onto
+/// `0..of` by its high bits.
+#[inline]
+pub fn bucket(ids: &LoanIds, r: usize, of: usize) -> usize {
+    let h = match ids {
+        LoanIds::Int(v) => mix64(v[r] as u64),
+        LoanIds::Str { .. } => hash_bytes(ids.str_bytes(r)),
+    };
+    ((h as u128 * of as u128) >> 64) as usize
+}
 
 /// One end of a loan-id range, in the ids' natural order (integers by
 /// value, strings by bytes).
@@ -122,24 +171,57 @@ pub fn groups_in_id_order(groups: &[GroupStats]) -> bool {
     true
 }
 
-/// How a run cuts the book: the ranges in id order, and for each, the run
-/// date's row groups (indices into its non-empty groups) that hold it.
+/// How a run cuts the book: the partitions (id ranges in id order, or hash
+/// partitions), and for each id range the run date's row groups (indices
+/// into its non-empty groups) that hold it.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    pub ranges: Vec<IdRange>,
-    /// Per range, the run date's groups `first..end`.
+    pub parts: Vec<Part>,
+    /// Per id range, the run date's groups `first..end` (every group for
+    /// hash partitions, which are read back from scratch files instead).
     pub cur_groups: Vec<std::ops::Range<usize>>,
-    /// Why the book was not cut (`None` when it was, or needed no cut).
-    pub whole_because: Option<&'static str>,
 }
+
+/// Why the snapshots cannot be cut by id ranges.
+pub const NOT_IN_ID_ORDER: &str = "the snapshots' row groups are not in loan-id order";
 
 impl Plan {
     /// One partition: the whole book.
-    pub fn whole(groups: usize, because: Option<&'static str>) -> Plan {
+    pub fn whole(groups: usize) -> Plan {
         Plan {
-            ranges: vec![IdRange::all()],
+            parts: vec![Part::Range(IdRange::all())],
             cur_groups: std::iter::once(0..groups).collect(),
-            whole_because: because,
+        }
+    }
+    /// Whether the partitions are hash partitions (read through scratch
+    /// files).
+    pub fn hashed(&self) -> bool {
+        matches!(self.parts.first(), Some(Part::Hash { .. }))
+    }
+    /// How the book was cut, in words (the manifest's
+    /// `memory.partitioned_by`).
+    pub fn describe(&self) -> String {
+        match self.parts.as_slice() {
+            [p] if p.is_all() => "whole book: it fits the limit".into(),
+            _ if self.hashed() => format!("loan-id hash, through scratch files: {NOT_IN_ID_ORDER}"),
+            _ => "loan-id ranges from the row groups' statistics".into(),
+        }
+    }
+    /// The partition of row `r` of `ids` (a contact's loan, say).
+    pub fn part_of(&self, ids: &LoanIds, r: usize) -> usize {
+        match self.parts.first() {
+            Some(Part::Hash { of, .. }) => bucket(ids, r, *of),
+            _ => {
+                // The last range whose lower bound is at or below the id.
+                let k = self.parts.partition_point(|p| match p {
+                    Part::Range(range) => range
+                        .lo
+                        .as_ref()
+                        .is_none_or(|lo| lo.cmp_row(ids, r) != Ordering::Less),
+                    Part::Hash { .. } => unreachable!("one kind of partition per plan"),
+                });
+                k.saturating_sub(1)
+            }
         }
     }
 }
@@ -147,18 +229,26 @@ impl Plan {
 /// Cuts the run date's row groups into runs of about `rows_per_partition`
 /// loans (at least one group each) when its row groups are in id order
 /// ([`groups_in_id_order`]) and the earlier snapshots' do not overlap
-/// ([`groups_disjoint`]); otherwise one partition. `cur` and
-/// each of `earlier` list their non-empty row groups in file order.
+/// ([`groups_disjoint`]); otherwise into hash partitions of about as many
+/// loans (at least a row group's worth each, at most [`MAX_HASH_PARTS`]).
+/// `cur` and each of `earlier` list their non-empty row groups in file
+/// order.
 pub fn plan(cur: &[GroupStats], earlier: &[&[GroupStats]], rows_per_partition: usize) -> Plan {
     let total: usize = cur.iter().map(|g| g.rows).sum();
     if total <= rows_per_partition || cur.len() < 2 {
-        return Plan::whole(cur.len(), None);
+        return Plan::whole(cur.len());
     }
     if !groups_in_id_order(cur) || !earlier.iter().all(|e| groups_disjoint(e)) {
-        return Plan::whole(
-            cur.len(),
-            Some("the snapshots' row groups are not in loan-id order"),
-        );
+        let group = cur.iter().map(|g| g.rows).max().unwrap_or(1);
+        let per = rows_per_partition.max(group).max(1);
+        let of = total.div_ceil(per).clamp(1, MAX_HASH_PARTS);
+        if of == 1 {
+            return Plan::whole(cur.len());
+        }
+        return Plan {
+            parts: (0..of).map(|k| Part::Hash { k, of }).collect(),
+            cur_groups: vec![0..cur.len(); of],
+        };
     }
     let mut starts = vec![0usize];
     let mut rows = 0usize;
@@ -170,21 +260,17 @@ pub fn plan(cur: &[GroupStats], earlier: &[&[GroupStats]], rows_per_partition: u
         rows += g.rows;
     }
     let lo_of = |k: usize| cur[k].ids.as_ref().map(|(min, _)| min.clone());
-    let mut ranges = Vec::with_capacity(starts.len());
+    let mut parts = Vec::with_capacity(starts.len());
     let mut cur_groups = Vec::with_capacity(starts.len());
     for (p, &s) in starts.iter().enumerate() {
         let end = starts.get(p + 1).copied().unwrap_or(cur.len());
-        ranges.push(IdRange {
+        parts.push(Part::Range(IdRange {
             lo: if p == 0 { None } else { lo_of(s) },
             hi: starts.get(p + 1).and_then(|&n| lo_of(n)),
-        });
+        }));
         cur_groups.push(s..end);
     }
-    Plan {
-        ranges,
-        cur_groups,
-        whole_because: None,
-    }
+    Plan { parts, cur_groups }
 }
 
 #[cfg(test)]
@@ -204,34 +290,77 @@ mod tests {
         let prev = [g(7, 0, 14), g(7, 15, 40)];
         let p = plan(&cur, &[&prev], 8);
         assert_eq!(p.cur_groups, vec![0..2, 2..4]);
-        assert_eq!(p.ranges[0].lo, None);
-        assert_eq!(p.ranges[0].hi, Some(IdBound::Int(20)));
-        assert_eq!(p.ranges[1].lo, Some(IdBound::Int(20)));
-        assert_eq!(p.ranges[1].hi, None);
+        let ranges: Vec<&IdRange> = p
+            .parts
+            .iter()
+            .map(|x| match x {
+                Part::Range(r) => r,
+                Part::Hash { .. } => panic!("{x:?}"),
+            })
+            .collect();
+        assert_eq!(ranges[0].lo, None);
+        assert_eq!(ranges[0].hi, Some(IdBound::Int(20)));
+        assert_eq!(ranges[1].lo, Some(IdBound::Int(20)));
+        assert_eq!(ranges[1].hi, None);
         // The earlier snapshot's second group straddles the cut.
-        assert!(p.ranges[0].overlaps(&IdBound::Int(15), &IdBound::Int(40)));
-        assert!(p.ranges[1].overlaps(&IdBound::Int(15), &IdBound::Int(40)));
-        assert!(!p.ranges[1].covers(&IdBound::Int(15), &IdBound::Int(40)));
+        assert!(ranges[0].overlaps(&IdBound::Int(15), &IdBound::Int(40)));
+        assert!(ranges[1].overlaps(&IdBound::Int(15), &IdBound::Int(40)));
+        assert!(!ranges[1].covers(&IdBound::Int(15), &IdBound::Int(40)));
         let ids = LoanIds::Int(vec![19, 20]);
-        assert!(p.ranges[0].contains(&ids, 0) && !p.ranges[0].contains(&ids, 1));
-        assert!(p.ranges[1].contains(&ids, 1));
+        assert!(p.parts[0].contains(&ids, 0) && !p.parts[0].contains(&ids, 1));
+        assert!(p.parts[1].contains(&ids, 1));
+        assert_eq!((p.part_of(&ids, 0), p.part_of(&ids, 1)), (0, 1));
     }
 
     #[test]
-    fn overlapping_or_missing_statistics_read_the_book_whole() {
+    fn overlapping_or_missing_statistics_cut_the_book_by_hash() {
         let cur = [g(4, 0, 9), g(4, 5, 19), g(4, 20, 29)];
         let p = plan(&cur, &[], 4);
-        assert_eq!(p.ranges, vec![IdRange::all()]);
-        assert!(p.whole_because.is_some());
+        assert!(p.hashed());
+        assert_eq!(p.parts[1], Part::Hash { k: 1, of: 3 });
+        assert!(p.describe().contains(NOT_IN_ID_ORDER));
         let no_stats = [g(4, 0, 9), GroupStats { rows: 4, ids: None }];
         assert!(!groups_in_id_order(&no_stats));
         let cur = [g(4, 0, 9), g(4, 10, 19)];
-        assert_eq!(plan(&cur, &[&no_stats], 4).ranges.len(), 1);
+        assert!(plan(&cur, &[&no_stats], 4).hashed());
         // An earlier snapshot's groups may come in any file order.
         let swapped = [g(4, 10, 19), g(4, 0, 9)];
         assert!(!groups_in_id_order(&swapped) && groups_disjoint(&swapped));
-        assert_eq!(plan(&cur, &[&swapped], 4).ranges.len(), 2);
-        // Small books are one partition whatever their order.
-        assert_eq!(plan(&cur, &[], 100).whole_because, None);
+        let p = plan(&cur, &[&swapped], 4);
+        assert!(!p.hashed() && p.parts.len() == 2);
+        // Small books are one partition whatever their order; hash
+        // partitions hold at least a row group's worth of loans.
+        assert!(plan(&cur, &[&no_stats], 100).parts[0].is_all());
+        assert_eq!(plan(&cur, &[&no_stats], 1).parts.len(), 2);
+        let many: Vec<GroupStats> = (0..1000).map(|k| g(1, 1000 - k, 1000 - k)).collect();
+        assert_eq!(plan(&many, &[], 1).parts.len(), MAX_HASH_PARTS);
+    }
+
+    #[test]
+    fn hash_buckets_spread_ids_and_agree_across_columns() {
+        let n = 7;
+        let ints = LoanIds::Int((0..70_000).collect());
+        let mut counts = vec![0usize; n];
+        for r in 0..ints.len() {
+            counts[bucket(&ints, r, n)] += 1;
+        }
+        // Consecutive integers spread evenly (10,000 expected each).
+        assert!(
+            counts.iter().all(|&c| (9_500..10_500).contains(&c)),
+            "{counts:?}"
+        );
+        // An id falls in the same bucket wherever it is read.
+        let a = LoanIds::Str {
+            offsets: vec![0, 3, 6],
+            bytes: b"L01L02".to_vec(),
+        };
+        let b = a.take([1, 0].into_iter());
+        assert_eq!(bucket(&a, 0, n), bucket(&b, 1, n));
+        assert_eq!(bucket(&a, 1, n), bucket(&b, 0, n));
+        let p = Plan {
+            parts: (0..n).map(|k| Part::Hash { k, of: n }).collect(),
+            cur_groups: vec![0..1; n],
+        };
+        assert!(p.parts[p.part_of(&a, 1)].contains(&a, 1));
     }
 }

@@ -26,7 +26,7 @@ use crate::output::publish::{self, Scratch, Stage};
 use crate::output::tables::date32;
 use crate::output::worklist::WorklistSink;
 use crate::output::{parquet_file, tables, SCHEMA_VERSION};
-use crate::partitions::{self, GroupStats, IdRange, Plan};
+use crate::partitions::{self, GroupStats, Part, Plan};
 use crate::policy::Policy;
 use crate::report;
 use crate::report::view::RunInfo;
@@ -330,17 +330,12 @@ fn whole_rounds(rows: usize, groups: &[GroupStats]) -> usize {
     }
 }
 
-/// Contacts cut by the partitions' id ranges: per partition, the indices
-/// of its contacts.
-fn split_contacts(c: &Contacts, ranges: &[IdRange]) -> Vec<Vec<usize>> {
-    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); ranges.len()];
+/// Contacts cut by the partitions: per partition, the indices of its
+/// contacts.
+fn split_contacts(c: &Contacts, plan: &Plan) -> Vec<Vec<usize>> {
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); plan.parts.len()];
     for i in 0..c.len() {
-        // The last range whose lower bound is at or below the id.
-        let k = ranges.partition_point(|r| {
-            r.lo.as_ref()
-                .is_none_or(|lo| lo.cmp_row(&c.ids, i) != std::cmp::Ordering::Less)
-        });
-        rows[k.saturating_sub(1)].push(i);
+        rows[plan.part_of(&c.ids, i)].push(i);
     }
     rows
 }
@@ -361,11 +356,7 @@ enum ContactParts {
     /// One partition: the window in memory.
     Whole(Box<Contacts>, Vec<usize>),
     /// Several: spilled to one scratch file each, read back in turn.
-    Spilled {
-        paths: Vec<PathBuf>,
-        int_ids: bool,
-        _scratch: Scratch,
-    },
+    Spilled { paths: Vec<PathBuf>, int_ids: bool },
 }
 
 impl PartitionContacts {
@@ -378,21 +369,17 @@ impl PartitionContacts {
         opened: &Opened,
         plan: &Plan,
         policy: &Policy,
-        scratch: impl FnOnce() -> Result<Scratch>,
+        scratch: Option<&Path>,
     ) -> Result<PartitionContacts> {
         let date = opened.cur.date();
         let int_ids = opened.cur.int_ids();
         let today = date32(date);
-        let n = plan.ranges.len();
+        let n = plan.parts.len();
         let mut whole = (Contacts::empty(int_ids), Vec::new());
-        let spill = if n > 1 {
-            let s = scratch()?;
-            let w = SpillWriter::create(&s.dir, n)?;
-            Some((s, w))
-        } else {
-            None
+        let mut spill = match scratch {
+            Some(dir) if n > 1 => Some(SpillWriter::create(dir, n)?),
+            _ => None,
         };
-        let mut spill = spill;
         let mut files = Vec::new();
         let mut promised = Contacts::empty(int_ids);
         let mut next = 0usize;
@@ -408,13 +395,13 @@ impl PartitionContacts {
                     .filter(|&k| promises::followed(&c, k, today))
                     .collect();
                 promised.append(c.take(&followed))?;
-                let Some((_, w)) = &mut spill else {
+                let Some(w) = &mut spill else {
                     // One partition: the file's contacts as they are.
                     whole.1.extend(next..next + c.len());
                     next += c.len();
                     return whole.0.append(c);
                 };
-                for (k, rows) in split_contacts(&c, &plan.ranges).into_iter().enumerate() {
+                for (k, rows) in split_contacts(&c, plan).into_iter().enumerate() {
                     let index: Vec<usize> = rows.iter().map(|&r| r + next).collect();
                     w.push(k, &c.take(&rows), &index)?;
                 }
@@ -426,10 +413,9 @@ impl PartitionContacts {
         let paid = read_promised_paid(catalog, date, prev, &promised, policy)?;
         let parts = match spill {
             None => ContactParts::Whole(Box::new(whole.0), whole.1),
-            Some((scratch, w)) => ContactParts::Spilled {
+            Some(w) => ContactParts::Spilled {
                 paths: w.finish()?,
                 int_ids,
-                _scratch: scratch,
             },
         };
         Ok(PartitionContacts {
@@ -498,6 +484,34 @@ struct Folded {
     partitions: usize,
 }
 
+/// The snapshots cut into hash partitions (a book not in id order): per
+/// snapshot, one scratch file per partition.
+struct SpilledLoans {
+    cur: Vec<PathBuf>,
+    prev: Option<Vec<PathBuf>>,
+    m1: Option<Vec<PathBuf>>,
+}
+
+impl SpilledLoans {
+    /// Reads every snapshot once, writing its rows to the scratch file of
+    /// their hash partition.
+    fn write(opened: &Opened, of: usize, dir: &Path) -> Result<SpilledLoans> {
+        Ok(SpilledLoans {
+            cur: opened.cur.spill_by_hash(of, dir, "loans-as_of")?,
+            prev: opened
+                .prev
+                .as_ref()
+                .map(|o| o.spill_by_hash(of, dir, "loans-prev"))
+                .transpose()?,
+            m1: opened
+                .m1
+                .as_ref()
+                .map(|o| o.spill_by_hash(of, dir, "loans-1m"))
+                .transpose()?,
+        })
+    }
+}
+
 /// Reads, folds and merges the book partition by partition, writing each
 /// partition's worklist rows as it goes; returns the finished figures.
 #[allow(clippy::too_many_arguments)]
@@ -508,15 +522,28 @@ fn fold_book(
     contacts: &PartitionContacts,
     earlier: &EarlierRuns,
     lock: &publish::OutputLock,
+    scratch: Option<&Path>,
     clock: &mut Clock,
 ) -> Result<Folded> {
     let as_of = opened.cur.date().to_string();
     let mut stage = Stage::new(&cfg.output, &as_of, lock)?;
-    let mut sink = WorklistSink::new(opened.cur.int_ids(), &as_of);
+    // Hash partitions hold loans from all over the files: their worklist
+    // rows go through scratch files and are merged back in input order.
+    let reorder = match scratch {
+        Some(dir) if plan.hashed() => Some(dir.join("worklist")),
+        _ => None,
+    };
+    let mut sink = WorklistSink::new(opened.cur.int_ids(), &as_of, reorder)?;
+    let spilled = match scratch {
+        Some(dir) if plan.hashed() => Some(SpilledLoans::write(opened, plan.parts.len(), dir)?),
+        _ => None,
+    };
+    clock.lap("spill loans");
     let mut readers = Readers {
         cur: LoansReader::new(&opened.cur),
         prev: opened.prev.as_ref().map(LoansReader::new),
         m1: opened.m1.as_ref().map(LoansReader::new),
+        spilled,
     };
     let mut described = (
         Described::new("as_of"),
@@ -524,7 +551,7 @@ fn fold_book(
         Described::new("1m"),
     );
     let mut acc: Option<Partial> = None;
-    let n = plan.ranges.len();
+    let n = plan.parts.len();
     let mut next = Some(readers.read(opened, plan, 0, contacts));
     clock.lap("read");
     for k in 0..n {
@@ -542,7 +569,7 @@ fn fold_book(
         // share the cores (each alone leaves one idle at times). Errors
         // still come in partition order: the fold's first.
         let (folded, upcoming) = rayon::join(
-            || fold_partition(cfg, opened, &input, contacts, earlier, &plan.ranges[k]),
+            || fold_partition(cfg, opened, &input, contacts, earlier, &plan.parts[k]),
             || (k + 1 < n).then(|| readers.read(opened, plan, k + 1, contacts)),
         );
         let (partial, loans) = folded?;
@@ -572,16 +599,17 @@ fn fold_book(
         stage,
         worklist_files,
         inputs,
-        partitions: plan.ranges.len(),
+        partitions: plan.parts.len(),
     })
 }
 
 /// The readers of the snapshots, each keeping the row groups that straddle
-/// a cut for the next partition.
+/// a cut for the next partition; or the scratch files of hash partitions.
 struct Readers<'a> {
     cur: LoansReader<'a>,
     prev: Option<LoansReader<'a>>,
     m1: Option<LoansReader<'a>>,
+    spilled: Option<SpilledLoans>,
 }
 
 /// One partition's rows on every date, and its contacts when they were
@@ -601,16 +629,32 @@ impl Readers<'_> {
         k: usize,
         contacts: &PartitionContacts,
     ) -> Result<PartitionInput> {
-        let range = &plan.ranges[k];
-        let groups: Vec<usize> = plan.cur_groups[k].clone().collect();
-        let cur = self.cur.read(&groups, range)?;
-        let prev = match (&mut self.prev, &opened.prev) {
-            (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
-            _ => None,
-        };
-        let m1 = match (&mut self.m1, &opened.m1) {
-            (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
-            _ => None,
+        let (cur, prev, m1) = match (&plan.parts[k], &self.spilled) {
+            (Part::Hash { .. }, Some(files)) => {
+                let back = |o: Option<&OpenedLoans>, f: Option<&Vec<PathBuf>>| match (o, f) {
+                    (Some(o), Some(f)) => o.read_spilled(&f[k]).map(Some),
+                    _ => Ok(None),
+                };
+                (
+                    opened.cur.read_spilled(&files.cur[k])?,
+                    back(opened.prev.as_ref(), files.prev.as_ref())?,
+                    back(opened.m1.as_ref(), files.m1.as_ref())?,
+                )
+            }
+            (Part::Range(range), _) => {
+                let groups: Vec<usize> = plan.cur_groups[k].clone().collect();
+                let cur = self.cur.read(&groups, range)?;
+                let prev = match (&mut self.prev, &opened.prev) {
+                    (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
+                    _ => None,
+                };
+                let m1 = match (&mut self.m1, &opened.m1) {
+                    (Some(r), Some(o)) => Some(r.read(&o.groups_in(range), range)?),
+                    _ => None,
+                };
+                (cur, prev, m1)
+            }
+            (Part::Hash { .. }, None) => unreachable!("hash partitions are spilled first"),
         };
         let spilled = match &contacts.parts {
             ContactParts::Whole(..) => None,
@@ -632,7 +676,7 @@ fn fold_partition(
     input: &PartitionInput,
     contacts: &PartitionContacts,
     earlier: &EarlierRuns,
-    range: &IdRange,
+    part: &Part,
 ) -> Result<(Partial, fold::LoanLevel)> {
     let m1 = if opened.m1_is_prev {
         input.prev.as_ref()
@@ -655,7 +699,7 @@ fn fold_partition(
             contacts: Some(slice_contacts),
             paid: &contacts.paid,
             earlier,
-            range,
+            part,
         },
     )
 }
@@ -700,9 +744,15 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         &earlier_groups.iter().map(Vec::as_slice).collect::<Vec<_>>(),
         whole_rounds(rows_per_partition(memory_limit, snapshots), &cur_groups),
     );
-    let contacts = PartitionContacts::read(&catalog, &opened, &plan, &cfg.policy, || {
-        Scratch::new(&cfg.output, &lock)
-    })?;
+    // Scratch files (removed when the run ends, by recovery if it is
+    // killed): the contacts of each partition, and with hash partitions the
+    // loans and the worklist rows.
+    let scratch = match plan.parts.len() {
+        1 => None,
+        _ => Some(Scratch::new(&cfg.output, &lock)?),
+    };
+    let scratch_dir = scratch.as_ref().map(|s| s.dir.as_path());
+    let contacts = PartitionContacts::read(&catalog, &opened, &plan, &cfg.policy, scratch_dir)?;
     clock.lap("read contacts");
     let mut earlier = EarlierRuns::read(
         &cfg.output,
@@ -714,7 +764,16 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     // is not used in any: the book is folded again without it (rare: a
     // restated input).
     let folded = loop {
-        let f = fold_book(cfg, &opened, &plan, &contacts, &earlier, &lock, &mut clock)?;
+        let f = fold_book(
+            cfg,
+            &opened,
+            &plan,
+            &contacts,
+            &earlier,
+            &lock,
+            scratch_dir,
+            &mut clock,
+        )?;
         let rejected: Vec<(NaiveDate, NoWorklist)> = f
             .figures
             .periods
@@ -735,6 +794,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     };
     drop(earlier);
     drop(contacts);
+    drop(scratch);
     let Folded {
         figures,
         mut stage,
@@ -820,11 +880,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         memory: MemoryUse {
             limit_bytes: memory_limit,
             partitions,
-            partitioned_by: match plan.whole_because {
-                Some(why) => format!("whole book: {why}"),
-                None if partitions == 1 => "whole book: it fits the limit".into(),
-                None => "loan-id ranges from the row groups' statistics".into(),
-            },
+            partitioned_by: plan.describe(),
             peak_rss_bytes: peak_rss(),
         },
         inputs,

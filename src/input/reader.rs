@@ -30,7 +30,7 @@ use crate::input::discovery::Partition;
 use crate::input::guard;
 use crate::input::schema::{self, AS_OF_DATE, LOANS};
 use crate::input::snapshot::{Dim, IdSet, LoanIds, OptionalColumns, Origin, Snapshot};
-use crate::partitions::{GroupStats, IdBound, IdRange};
+use crate::partitions::{self, GroupStats, IdBound, IdRange};
 use crate::states::{PlanStatus, Status};
 
 /// The loans columns the core figures decode; the rest are only type-checked.
@@ -109,33 +109,33 @@ fn renamed(schema: &Schema, map: &ColumnMap) -> Schema {
 }
 
 /// A decoded row group (or the rows of one that fall in a partition).
-struct Chunk {
-    file: usize,
+pub(crate) struct Chunk {
+    pub(crate) file: usize,
     /// Runs of consecutive file rows: (first chunk row, its file row).
-    runs: Vec<(usize, usize)>,
-    ids: LoanIds,
-    product: LocalDim,
-    region: LocalDim,
-    grade: LocalDim,
-    status: Vec<Status>,
-    plan: Vec<PlanStatus>,
-    dpd: Vec<i32>,
-    balance: Vec<i64>,
-    past_due: Vec<i64>,
-    paid: Vec<i64>,
-    recovered: Vec<i64>,
-    origination: Vec<i32>,
-    collateral: Vec<i64>,
-    senior_lien: Vec<i64>,
-    legal: LocalDim,
-    contactable: Vec<u8>,
-    original: Vec<i64>,
-    charge_off_date: Vec<i32>,
-    charge_off_amount: Vec<i64>,
-    rounded: u64,
+    pub(crate) runs: Vec<(usize, usize)>,
+    pub(crate) ids: LoanIds,
+    pub(crate) product: LocalDim,
+    pub(crate) region: LocalDim,
+    pub(crate) grade: LocalDim,
+    pub(crate) status: Vec<Status>,
+    pub(crate) plan: Vec<PlanStatus>,
+    pub(crate) dpd: Vec<i32>,
+    pub(crate) balance: Vec<i64>,
+    pub(crate) past_due: Vec<i64>,
+    pub(crate) paid: Vec<i64>,
+    pub(crate) recovered: Vec<i64>,
+    pub(crate) origination: Vec<i32>,
+    pub(crate) collateral: Vec<i64>,
+    pub(crate) senior_lien: Vec<i64>,
+    pub(crate) legal: LocalDim,
+    pub(crate) contactable: Vec<u8>,
+    pub(crate) original: Vec<i64>,
+    pub(crate) charge_off_date: Vec<i32>,
+    pub(crate) charge_off_amount: Vec<i64>,
+    pub(crate) rounded: u64,
     /// Optional columns with a non-null value in this row group, one bit
     /// per position in [`LOANS`].
-    filled: u32,
+    pub(crate) filled: u32,
 }
 
 fn open(path: &Path, map: &ColumnMap, decoded: &[&str]) -> Result<OpenFile> {
@@ -496,8 +496,6 @@ impl<'a> LoansReader<'a> {
     /// decoded by this call only, so that they add up over a run's calls.
     pub fn read(&mut self, groups: &[usize], range: &IdRange) -> Result<Snapshot> {
         let o = self.opened;
-        let label = o.part.date.format("%Y-%m-%d").to_string();
-        let days = crate::output::tables::date32(o.part.date);
         let mut kept = std::mem::take(&mut self.kept);
         let fresh: Vec<usize> = groups
             .iter()
@@ -506,23 +504,7 @@ impl<'a> LoansReader<'a> {
             .collect();
         let decoded = fresh
             .par_iter()
-            .map(|&k| {
-                let t = &o.tasks[k];
-                guard::decoding(&format!("row group {}", t.rg), || {
-                    decode(
-                        &o.files[t.fi],
-                        t.fi,
-                        t.rg,
-                        t.row,
-                        o.int_ids,
-                        days,
-                        &label,
-                        &o.map,
-                        o.extent,
-                    )
-                })
-                .with_context(|| format!("loans file '{}'", o.part.files[t.fi].display()))
-            })
+            .map(|&k| o.decode_group(k))
             .collect::<Vec<_>>();
         let decoded = first_error(decoded)?;
         let filled = decoded.iter().fold(0u32, |m, c| m | c.filled);
@@ -562,20 +544,119 @@ impl<'a> LoansReader<'a> {
                 self.kept.push((k, chunk));
             }
         }
+        Ok(o.snapshot(chunks, filled, rounded))
+    }
+}
+
+impl OpenedLoans {
+    /// Decodes non-empty row group `k` (an index into [`OpenedLoans::groups`]).
+    fn decode_group(&self, k: usize) -> Result<Chunk> {
+        let t = &self.tasks[k];
+        let label = self.part.date.format("%Y-%m-%d").to_string();
+        let days = crate::output::tables::date32(self.part.date);
+        guard::decoding(&format!("row group {}", t.rg), || {
+            decode(
+                &self.files[t.fi],
+                t.fi,
+                t.rg,
+                t.row,
+                self.int_ids,
+                days,
+                &label,
+                &self.map,
+                self.extent,
+            )
+        })
+        .with_context(|| format!("loans file '{}'", self.part.files[t.fi].display()))
+    }
+
+    /// Chunks (in input order) as a snapshot. `filled` and `rounded` are
+    /// the optional columns seen filled and the money values rounded in the
+    /// row groups counted by this call, so that they add up over a run's
+    /// calls.
+    fn snapshot(&self, chunks: Vec<Chunk>, filled: u32, rounded: u64) -> Snapshot {
         let total: usize = chunks.iter().map(|c| c.dpd.len()).sum();
-        // Optional columns present in the files without one non-null value
-        // (in the row groups this call decoded).
-        let all_null = optional_decoded(o.extent)
-            .filter(|&(k, name)| filled & (1 << k) == 0 && !o.absent.contains(&name))
+        // Optional columns present in the files without one non-null value.
+        let all_null = optional_decoded(self.extent)
+            .filter(|&(k, name)| filled & (1 << k) == 0 && !self.absent.contains(&name))
             .map(|(_, name)| name)
             .collect();
-        let mut snap = assemble(&o.part, chunks, o.file_rows.clone(), o.int_ids, total);
+        let mut snap = assemble(
+            &self.part,
+            chunks,
+            self.file_rows.clone(),
+            self.int_ids,
+            total,
+        );
         snap.rounded_money_values = rounded;
         snap.columns = OptionalColumns {
-            absent: o.absent.clone(),
+            absent: self.absent.clone(),
             all_null,
         };
-        Ok(snap)
+        snap
+    }
+
+    /// Cuts the snapshot into `of` hash partitions through scratch files:
+    /// every row group is decoded once (a wave of them at a time, in
+    /// parallel, in file order, so the first bad row reported is the one a
+    /// whole read reports) and its rows appended to the file of their
+    /// partition, `dir/NAME-NNNNN.bin`. Returns the files, by partition.
+    pub fn spill_by_hash(
+        &self,
+        of: usize,
+        dir: &Path,
+        name: &str,
+    ) -> Result<Vec<std::path::PathBuf>> {
+        let mut w = crate::input::spill::SpillWriter::named(dir, name, of)?;
+        let groups: Vec<usize> = (0..self.tasks.len()).collect();
+        // Two row groups a thread per wave: decoded while the previous
+        // wave's pieces are written.
+        let wave = 2 * rayon::current_num_threads().max(1);
+        let split = |k: usize| -> Result<Vec<Chunk>> {
+            let chunk = self.decode_group(k)?;
+            let mut rows: Vec<Vec<u32>> = vec![Vec::new(); of];
+            for r in 0..chunk.dpd.len() {
+                rows[partitions::bucket(&chunk.ids, r, of)].push(r as u32);
+            }
+            let mut pieces: Vec<Chunk> = rows.iter().map(|rs| chunk.select(rs)).collect();
+            // Every piece carries the row group's filled columns (a
+            // partition's all-null columns are then the book's); one
+            // carries its rounded values, so that they are counted once.
+            for p in &mut pieces {
+                p.filled = chunk.filled;
+            }
+            pieces[0].rounded = chunk.rounded;
+            Ok(pieces)
+        };
+        let mut waves = groups.chunks(wave);
+        let mut ready: Option<Result<Vec<Vec<Chunk>>>> = waves
+            .next()
+            .map(|ks| first_error(ks.par_iter().map(|&k| split(k)).collect()));
+        while let Some(done) = ready.take() {
+            let next = waves.next();
+            let (written, upcoming) = rayon::join(
+                || -> Result<()> {
+                    for pieces in done? {
+                        for (k, p) in pieces.iter().enumerate() {
+                            w.push_loans(k, p)?;
+                        }
+                    }
+                    Ok(())
+                },
+                || next.map(|ks| first_error(ks.par_iter().map(|&k| split(k)).collect())),
+            );
+            written?;
+            ready = upcoming;
+        }
+        w.finish()
+    }
+
+    /// A hash partition's rows, read back from its scratch file.
+    pub fn read_spilled(&self, path: &Path) -> Result<Snapshot> {
+        let chunks = crate::input::spill::read_loans(path)?;
+        let filled = chunks.iter().fold(0u32, |m, c| m | c.filled);
+        let rounded = chunks.iter().map(|c| c.rounded).sum();
+        Ok(self.snapshot(chunks, filled, rounded))
     }
 }
 

@@ -207,7 +207,13 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
             .wrapping_mul(K)
             .rotate_left(29);
     }
-    // Final avalanche (murmur3 fmix64).
+    mix64(h)
+}
+
+/// The murmur3 `fmix64` finaliser: every input bit affects every output
+/// bit, so that the high bits of consecutive integers are well spread.
+#[inline]
+pub fn mix64(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
@@ -311,6 +317,36 @@ impl Snapshot {
         let i = self.origins.partition_point(|o| o.first_row <= row) - 1;
         let o = &self.origins[i];
         (&self.files[o.file], o.file_row + (row - o.first_row))
+    }
+
+    /// A row's position in the whole snapshot as the files list it (files
+    /// in order, rows in file order): the order of the loan-level outputs,
+    /// whatever partition the row was read in.
+    pub fn input_row(&self, row: usize) -> u64 {
+        let i = self.origins.partition_point(|o| o.first_row <= row) - 1;
+        let o = &self.origins[i];
+        let before: usize = self.file_rows[..o.file].iter().sum();
+        (before + o.file_row + (row - o.first_row)) as u64
+    }
+
+    /// [`Snapshot::input_row`] of every row, in one pass over the origins.
+    pub fn input_rows(&self) -> Vec<u64> {
+        let mut starts = Vec::with_capacity(self.file_rows.len());
+        let mut at = 0u64;
+        for &n in &self.file_rows {
+            starts.push(at);
+            at += n as u64;
+        }
+        let mut out = Vec::with_capacity(self.len());
+        for (i, o) in self.origins.iter().enumerate() {
+            let end = self
+                .origins
+                .get(i + 1)
+                .map_or(self.len(), |next| next.first_row);
+            let first = starts[o.file] + o.file_row as u64;
+            out.extend((0..(end - o.first_row) as u64).map(|k| first + k));
+        }
+        out
     }
 }
 

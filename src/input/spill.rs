@@ -1,10 +1,14 @@
-//! Contacts spilled to a scratch folder, one file per loan-id partition, so
-//! that a run holds one partition's contacts at a time however large the
-//! contacts window (README, "How a run folds the book").
+//! Contacts and loans spilled to a scratch folder, one file per partition,
+//! so that a run holds one partition at a time however large the book
+//! (README, "How a run folds the book"). Contacts are spilled whenever the
+//! book is cut in several partitions; loans only when it is cut by hash
+//! (a book not exported in id order), since id ranges are read straight
+//! from the Parquet row groups.
 //!
 //! The format is private to one run (written and read back by the same
-//! process, then deleted): each piece is a window's file's contacts of one
-//! partition, as length-prefixed little-endian columns.
+//! process, then deleted): each piece is one input file's (contacts) or one
+//! row group's (loans) rows of one partition, as length-prefixed
+//! little-endian columns.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -14,7 +18,9 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::input::columns::LocalDim;
 use crate::input::contacts::{Channel, Contacts, Outcome};
+use crate::input::reader::Chunk;
 use crate::input::snapshot::LoanIds;
+use crate::states::{PlanStatus, Status};
 
 /// Writers of the partitions' spill files.
 pub struct SpillWriter {
@@ -22,17 +28,31 @@ pub struct SpillWriter {
 }
 
 impl SpillWriter {
-    /// One spill file per partition under `dir`.
+    /// One contacts spill file per partition under `dir`.
     pub fn create(dir: &Path, partitions: usize) -> Result<SpillWriter> {
+        SpillWriter::named(dir, "contacts", partitions)
+    }
+
+    /// One spill file per partition under `dir`, `NAME-NNNNN.bin`.
+    pub fn named(dir: &Path, name: &str, partitions: usize) -> Result<SpillWriter> {
+        // Buffers shrink as partitions grow in number: all are open at once.
+        let buffer = ((64 << 20) / partitions.max(1)).clamp(64 << 10, 1 << 20);
         let files = (0..partitions)
             .map(|k| {
-                let path = dir.join(format!("contacts-{k:05}.bin"));
+                let path = dir.join(format!("{name}-{k:05}.bin"));
                 let f = File::create(&path)
                     .with_context(|| format!("cannot create scratch file '{}'", path.display()))?;
-                Ok((path, BufWriter::with_capacity(1 << 20, f)))
+                Ok((path, BufWriter::with_capacity(buffer, f)))
             })
             .collect::<Result<_>>()?;
         Ok(SpillWriter { files })
+    }
+
+    /// Appends a piece of partition `k`: the rows of one row group that
+    /// belong to it.
+    pub(crate) fn push_loans(&mut self, k: usize, c: &Chunk) -> Result<()> {
+        let (path, w) = &mut self.files[k];
+        write_chunk(w, c).with_context(|| format!("cannot write scratch file '{}'", path.display()))
     }
 
     /// Appends a piece of partition `k`: contacts and their window indices.
@@ -70,6 +90,21 @@ pub fn read(path: &Path, int_ids: bool) -> Result<(Contacts, Vec<usize>)> {
         index.extend(idx);
     }
     Ok((c, index))
+}
+
+/// Reads a partition's loans spill file back: its pieces, in the order
+/// they were written (row groups in file order).
+pub(crate) fn read_loans(path: &Path) -> Result<Vec<Chunk>> {
+    let f = File::open(path)
+        .with_context(|| format!("cannot open scratch file '{}'", path.display()))?;
+    let mut r = BufReader::with_capacity(1 << 20, f);
+    let mut out = Vec::new();
+    while let Some(c) = read_chunk(&mut r)
+        .with_context(|| format!("cannot read scratch file '{}'", path.display()))?
+    {
+        out.push(c);
+    }
+    Ok(out)
 }
 
 fn put_u64(w: &mut impl Write, x: u64) -> std::io::Result<()> {
@@ -154,6 +189,138 @@ fn get_ids(r: &mut impl Read) -> std::io::Result<LoanIds> {
     })
 }
 
+fn put_dim(w: &mut impl Write, d: &LocalDim) -> std::io::Result<()> {
+    put_vec(w, &d.codes)?;
+    put_labels(w, &d.labels)
+}
+
+fn get_dim(r: &mut impl Read) -> Result<LocalDim> {
+    let codes = get_vec(r)?;
+    Ok(LocalDim::from_parts(codes, get_labels(r)?))
+}
+
+fn put_labels(w: &mut impl Write, labels: &[Option<String>]) -> std::io::Result<()> {
+    put_u64(w, labels.len() as u64)?;
+    for l in labels {
+        match l {
+            None => put_u64(w, 0)?,
+            Some(s) => {
+                put_u64(w, 1)?;
+                put_bytes(w, s.as_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn get_labels(r: &mut impl Read) -> Result<Vec<Option<String>>> {
+    let mut labels = Vec::new();
+    for _ in 0..get_u64(r)? {
+        labels.push(match get_u64(r)? {
+            0 => None,
+            _ => Some(String::from_utf8(get_bytes(r)?).map_err(|e| anyhow!("{e}"))?),
+        });
+    }
+    Ok(labels)
+}
+
+fn write_chunk(w: &mut impl Write, c: &Chunk) -> std::io::Result<()> {
+    put_u64(w, 1)?; // a piece follows
+    put_u64(w, c.file as u64)?;
+    let (at, rows): (Vec<u64>, Vec<u64>) =
+        c.runs.iter().map(|&(a, r)| (a as u64, r as u64)).unzip();
+    put_vec(w, &at)?;
+    put_vec(w, &rows)?;
+    put_ids(w, &c.ids)?;
+    put_dim(w, &c.product)?;
+    put_dim(w, &c.region)?;
+    put_dim(w, &c.grade)?;
+    let status: Vec<u8> = c.status.iter().map(|&x| x as u8).collect();
+    put_vec(w, &status)?;
+    let plan: Vec<u8> = c.plan.iter().map(|&x| x as u8).collect();
+    put_vec(w, &plan)?;
+    put_vec(w, &c.dpd)?;
+    put_vec(w, &c.balance)?;
+    put_vec(w, &c.past_due)?;
+    put_vec(w, &c.paid)?;
+    put_vec(w, &c.recovered)?;
+    put_vec(w, &c.origination)?;
+    put_vec(w, &c.collateral)?;
+    put_vec(w, &c.senior_lien)?;
+    put_dim(w, &c.legal)?;
+    put_vec(w, &c.contactable)?;
+    put_vec(w, &c.original)?;
+    put_vec(w, &c.charge_off_date)?;
+    put_vec(w, &c.charge_off_amount)?;
+    put_u64(w, c.rounded)?;
+    put_u64(w, c.filled as u64)
+}
+
+fn read_chunk(r: &mut impl Read) -> Result<Option<Chunk>> {
+    let mut tag = [0u8; 8];
+    match r.read_exact(&mut tag) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    // Every column into a local first, in the order written (some are
+    // converted before the chunk is built).
+    let file = get_u64(r)? as usize;
+    let at = get_vec::<u64>(r)?;
+    let rows = get_vec::<u64>(r)?;
+    let runs = at
+        .into_iter()
+        .zip(rows)
+        .map(|(a, r)| (a as usize, r as usize))
+        .collect();
+    let ids = get_ids(r)?;
+    let product = get_dim(r)?;
+    let region = get_dim(r)?;
+    let grade = get_dim(r)?;
+    let status = get_vec::<u8>(r)?
+        .into_iter()
+        .map(|x| match x {
+            0 => Status::Active,
+            1 => Status::PaidOff,
+            _ => Status::ChargedOff,
+        })
+        .collect();
+    let plan = get_vec::<u8>(r)?
+        .into_iter()
+        .map(|x| match x {
+            0 => PlanStatus::None,
+            1 => PlanStatus::Active,
+            2 => PlanStatus::Completed,
+            _ => PlanStatus::Broken,
+        })
+        .collect();
+    Ok(Some(Chunk {
+        file,
+        runs,
+        ids,
+        product,
+        region,
+        grade,
+        status,
+        plan,
+        dpd: get_vec(r)?,
+        balance: get_vec(r)?,
+        past_due: get_vec(r)?,
+        paid: get_vec(r)?,
+        recovered: get_vec(r)?,
+        origination: get_vec(r)?,
+        collateral: get_vec(r)?,
+        senior_lien: get_vec(r)?,
+        legal: get_dim(r)?,
+        contactable: get_vec(r)?,
+        original: get_vec(r)?,
+        charge_off_date: get_vec(r)?,
+        charge_off_amount: get_vec(r)?,
+        rounded: get_u64(r)?,
+        filled: get_u64(r)? as u32,
+    }))
+}
+
 fn write_piece(w: &mut impl Write, c: &Contacts, index: &[usize]) -> std::io::Result<()> {
     put_u64(w, 1)?; // a piece follows
     let idx: Vec<u64> = index.iter().map(|&x| x as u64).collect();
@@ -177,17 +344,7 @@ fn write_piece(w: &mut impl Write, c: &Contacts, index: &[usize]) -> std::io::Re
     put_vec(w, &oc)?;
     put_vec(w, &c.ptp_amount)?;
     put_vec(w, &c.ptp_date)?;
-    put_vec(w, &c.agent.codes)?;
-    put_u64(w, c.agent.labels.len() as u64)?;
-    for l in &c.agent.labels {
-        match l {
-            None => put_u64(w, 0)?,
-            Some(s) => {
-                put_u64(w, 1)?;
-                put_bytes(w, s.as_bytes())?;
-            }
-        }
-    }
+    put_dim(w, &c.agent)?;
     put_u64(w, c.files.len() as u64)?;
     for (p, rows) in &c.files {
         put_bytes(w, p.as_os_str().as_encoded_bytes())?;
@@ -218,14 +375,7 @@ fn read_piece(r: &mut impl Read) -> Result<Option<(Contacts, Vec<usize>)>> {
         .collect();
     let ptp_amount = get_vec(r)?;
     let ptp_date = get_vec(r)?;
-    let codes = get_vec(r)?;
-    let mut labels = Vec::new();
-    for _ in 0..get_u64(r)? {
-        labels.push(match get_u64(r)? {
-            0 => None,
-            _ => Some(String::from_utf8(get_bytes(r)?).map_err(|e| anyhow!("{e}"))?),
-        });
-    }
+    let agent = get_dim(r)?;
     let mut files = Vec::new();
     for _ in 0..get_u64(r)? {
         let p = String::from_utf8(get_bytes(r)?).map_err(|e| anyhow!("{e}"))?;
@@ -241,7 +391,7 @@ fn read_piece(r: &mut impl Read) -> Result<Option<(Contacts, Vec<usize>)>> {
             outcome,
             ptp_amount,
             ptp_date,
-            agent: LocalDim::from_parts(codes, labels),
+            agent,
             files,
         },
         index,
@@ -295,5 +445,58 @@ mod tests {
             let (empty, none) = read(&paths[0], int_ids).unwrap();
             assert!(empty.is_empty() && none.is_empty());
         }
+    }
+}
+
+#[cfg(test)]
+mod loans_tests {
+    use super::*;
+
+    #[test]
+    fn loans_pieces_round_trip() {
+        let dim = || LocalDim::from_parts(vec![0, 1], vec![None, Some("x".into())]);
+        let c = Chunk {
+            file: 3,
+            runs: vec![(0, 10), (1, 20)],
+            ids: LoanIds::Str {
+                offsets: vec![0, 2, 5],
+                bytes: b"L1L22".to_vec(),
+            },
+            product: dim(),
+            region: dim(),
+            grade: dim(),
+            status: vec![Status::Active, Status::ChargedOff],
+            plan: vec![PlanStatus::Broken, PlanStatus::None],
+            dpd: vec![1, 2],
+            balance: vec![3, 4],
+            past_due: vec![5, 6],
+            paid: vec![7, 8],
+            recovered: vec![9, 10],
+            origination: vec![11, 12],
+            collateral: vec![13, 14],
+            senior_lien: vec![15, 16],
+            legal: dim(),
+            contactable: vec![0, 2],
+            original: vec![],
+            charge_off_date: vec![],
+            charge_off_amount: vec![17, 18],
+            rounded: 4,
+            filled: 9,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SpillWriter::named(dir.path(), "loans", 2).unwrap();
+        w.push_loans(1, &c).unwrap();
+        w.push_loans(1, &c).unwrap();
+        w.push_loans(0, &c).unwrap();
+        let paths = w.finish().unwrap();
+        let back = read_loans(&paths[1]).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1].runs, c.runs);
+        assert_eq!(back[1].ids, c.ids);
+        assert_eq!(back[1].status, c.status);
+        assert_eq!(back[1].plan, c.plan);
+        assert_eq!(back[1].charge_off_amount, c.charge_off_amount);
+        assert_eq!(back[1].legal.labels, c.legal.labels);
+        assert_eq!((back[1].rounded, back[1].filled), (4, 9));
     }
 }

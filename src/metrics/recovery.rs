@@ -146,6 +146,8 @@ pub struct PlanCohort {
 /// (`None`: absent then, or no such snapshot).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Repair {
+    /// The loan's row in the partition's snapshot; once folded, its
+    /// position in the run date's input ([`crate::input::snapshot::Snapshot::input_row`]).
     pub row: u32,
     pub bucket: u8,
     pub prev_bucket: Option<u8>,

@@ -5,14 +5,27 @@
 //! order. The table is split into files of [`ROWS_PER_FILE`] loans so that
 //! they are built and encoded in parallel; the split depends only on the
 //! row count, never on the thread count, so reruns give the same bytes.
+//!
+//! Partitions by id range come in input order (the book is in id order).
+//! Hash partitions do not: each one's rows are written to a scratch Arrow
+//! IPC file with their input positions, and [`WorklistSink::finish`] merges
+//! the files back into input order (a k-way merge holding one batch per
+//! partition).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+    Array, ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+    UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Schema};
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
@@ -29,6 +42,10 @@ use crate::states::{Bucket, Class};
 
 /// Loans per worklist file.
 pub const ROWS_PER_FILE: usize = 1 << 20;
+
+/// Rows per batch of a partition's scratch file and of the merge's output
+/// pieces (a divisor of [`ROWS_PER_FILE`]).
+const MERGE_ROWS: usize = 1 << 16;
 
 pub fn schema(int_ids: bool) -> Schema {
     let f = |n: &str, t: DataType, null: bool| Field::new(n, t, null);
@@ -83,6 +100,9 @@ pub struct WorklistSink {
     /// Files handed to the writer.
     files: usize,
     writer: Option<Writer>,
+    /// Hash partitions: the scratch folder and the file of each partition
+    /// pushed so far.
+    reorder: Option<(PathBuf, Vec<PathBuf>)>,
 }
 
 /// A file to write: its path and its rows in pieces.
@@ -94,7 +114,17 @@ struct Writer {
 }
 
 impl WorklistSink {
-    pub fn new(int_ids: bool, as_of: &str) -> WorklistSink {
+    /// A sink for partitions in input order, or, with `reorder` (a scratch
+    /// folder to create), for partitions to be merged back into it.
+    pub fn new(int_ids: bool, as_of: &str, reorder: Option<PathBuf>) -> Result<WorklistSink> {
+        if let Some(dir) = &reorder {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir)
+                    .with_context(|| format!("cannot clear scratch folder '{}'", dir.display()))?;
+            }
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create scratch folder '{}'", dir.display()))?;
+        }
         let schema = Arc::new(schema(int_ids));
         // One file waiting while one is written: at most two files' rows
         // in memory besides the partition's.
@@ -119,13 +149,14 @@ impl WorklistSink {
             }
             Ok(written)
         });
-        WorklistSink {
+        Ok(WorklistSink {
             schema,
             pending: Vec::new(),
             pending_rows: 0,
             files: 0,
             writer: Some(Writer { jobs, done }),
-        }
+            reorder: reorder.map(|d| (d, Vec::new())),
+        })
     }
 
     /// Adds a partition's worklist rows; hands over the files they complete.
@@ -137,6 +168,9 @@ impl WorklistSink {
         stage: &mut Stage,
     ) -> Result<()> {
         let rows = rows(loans);
+        if self.reorder.is_some() {
+            return self.push_unordered(cur, loans, policy, &rows);
+        }
         // Pieces: the rest of the pending file, whole files, then what is
         // left over for the next partition.
         let mut cuts = Vec::new();
@@ -157,11 +191,156 @@ impl WorklistSink {
             .collect::<Vec<_>>();
         let built = crate::error::first_error(built)?;
         for b in built {
-            let n = b.num_rows();
-            self.pending.push(b);
-            self.pending_rows += n;
-            if self.pending_rows == ROWS_PER_FILE {
-                self.hand_over(stage)?;
+            self.add(b, stage)?;
+        }
+        Ok(())
+    }
+
+    /// Adds built rows (at most what completes the pending file).
+    fn add(&mut self, b: RecordBatch, stage: &mut Stage) -> Result<()> {
+        let n = b.num_rows();
+        self.pending.push(b);
+        self.pending_rows += n;
+        if self.pending_rows == ROWS_PER_FILE {
+            self.hand_over(stage)?;
+        }
+        Ok(())
+    }
+
+    /// A hash partition's rows, with their input positions, to a scratch
+    /// file of their own.
+    fn push_unordered(
+        &mut self,
+        cur: &Snapshot,
+        loans: &LoanLevel,
+        policy: &Policy,
+        rows: &[u32],
+    ) -> Result<()> {
+        let input = cur.input_rows();
+        let (dir, files) = self.reorder.as_mut().expect("called for hash partitions");
+        let path = dir.join(format!("part-{:05}.arrows", files.len()));
+        let mut fields: Vec<Field> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new("input_row", DataType::UInt64, false));
+        let with_row = Arc::new(Schema::new(fields));
+        let built = rows
+            .par_chunks(MERGE_ROWS)
+            .map(|c| {
+                let b = build(loans, cur, policy, c, self.schema.clone())?;
+                let mut columns = b.columns().to_vec();
+                columns.push(Arc::new(UInt64Array::from_iter_values(
+                    c.iter().map(|&r| input[r as usize]),
+                )));
+                Ok(RecordBatch::try_new(with_row.clone(), columns)?)
+            })
+            .collect::<Vec<Result<RecordBatch>>>();
+        let write = || -> Result<()> {
+            let f = File::create(&path)?;
+            let mut w = StreamWriter::try_new(BufWriter::with_capacity(1 << 20, f), &with_row)?;
+            for b in crate::error::first_error(built)? {
+                w.write(&b)?;
+            }
+            w.finish()?;
+            Ok(())
+        };
+        write().with_context(|| format!("cannot write scratch file '{}'", path.display()))?;
+        files.push(path);
+        Ok(())
+    }
+
+    /// Merges the hash partitions' scratch files by input position into
+    /// pieces of [`MERGE_ROWS`] rows, handed over as the ordered path's are.
+    fn merge_unordered(&mut self, stage: &mut Stage) -> Result<()> {
+        let Some((_, paths)) = self.reorder.take() else {
+            return Ok(());
+        };
+        struct Source {
+            reader: StreamReader<BufReader<File>>,
+            path: PathBuf,
+            /// Index in `live` of the current batch, and the next row in it.
+            batch: usize,
+            row: usize,
+        }
+        let positions = |b: &RecordBatch| -> UInt64Array {
+            let c = b.column(b.num_columns() - 1);
+            c.as_any()
+                .downcast_ref::<UInt64Array>()
+                .expect("input_row is UInt64")
+                .clone()
+        };
+        let mut live: Vec<(RecordBatch, UInt64Array)> = Vec::new();
+        let mut sources: Vec<Source> = Vec::new();
+        let mut heap = BinaryHeap::new();
+        // The next batch of a source (`false` when it has none left).
+        let advance =
+            |s: &mut Source, live: &mut Vec<(RecordBatch, UInt64Array)>| -> Result<bool> {
+                match s.reader.next() {
+                    None => Ok(false),
+                    Some(b) => {
+                        let b = b.with_context(|| {
+                            format!("cannot read scratch file '{}'", s.path.display())
+                        })?;
+                        let p = positions(&b);
+                        live.push((b, p));
+                        s.batch = live.len() - 1;
+                        s.row = 0;
+                        Ok(true)
+                    }
+                }
+            };
+        for path in paths {
+            let f = File::open(&path)
+                .with_context(|| format!("cannot open scratch file '{}'", path.display()))?;
+            let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, f), None)
+                .with_context(|| format!("cannot read scratch file '{}'", path.display()))?;
+            let mut s = Source {
+                reader,
+                path,
+                batch: 0,
+                row: 0,
+            };
+            if advance(&mut s, &mut live)? {
+                heap.push(Reverse((live[s.batch].1.value(0), sources.len())));
+            }
+            sources.push(s);
+        }
+        let width = self.schema.fields().len();
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(MERGE_ROWS);
+        loop {
+            let done = heap.is_empty();
+            if picks.len() == MERGE_ROWS || (done && !picks.is_empty()) {
+                let columns = (0..width)
+                    .map(|c| {
+                        let arrays: Vec<&dyn Array> =
+                            live.iter().map(|(b, _)| b.column(c).as_ref()).collect();
+                        arrow::compute::interleave(&arrays, &picks)
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let piece = RecordBatch::try_new(self.schema.clone(), columns)?;
+                picks.clear();
+                // Keep only the batches the sources are still in.
+                let mut kept = Vec::with_capacity(sources.len());
+                for s in &mut sources {
+                    if s.row < live[s.batch].0.num_rows() {
+                        kept.push(live[s.batch].clone());
+                        s.batch = kept.len() - 1;
+                    }
+                }
+                live = kept;
+                self.add(piece, stage)?;
+            }
+            let Some(Reverse((_, k))) = heap.pop() else {
+                break;
+            };
+            let s = &mut sources[k];
+            picks.push((s.batch, s.row));
+            s.row += 1;
+            if s.row < live[s.batch].0.num_rows() || advance(s, &mut live)? {
+                heap.push(Reverse((live[s.batch].1.value(s.row), k)));
             }
         }
         Ok(())
@@ -192,6 +371,7 @@ impl WorklistSink {
     /// Writes what is left (an empty file when the book had no worklist
     /// rows at all), waits for the writer and returns the rows of each file.
     pub fn finish(mut self, stage: &mut Stage) -> Result<Vec<usize>> {
+        self.merge_unordered(stage)?;
         if self.pending_rows > 0 || self.files == 0 {
             self.hand_over(stage)?;
         }

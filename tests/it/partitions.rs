@@ -1,6 +1,8 @@
 //! The book folded in many loan-id partitions publishes the same bytes as
 //! the book folded whole: tables, worklist files and report, for string and
-//! integer ids, with earlier runs' worklists and contacts in play.
+//! integer ids, with earlier runs' worklists and contacts in play; by id
+//! range when the snapshots are in id order, by hash through scratch files
+//! when they are not.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -90,14 +92,43 @@ fn many_partitions_publish_the_bytes_of_one() {
 }
 
 #[test]
-fn a_book_not_in_id_order_is_read_whole_and_says_why() {
-    let d = tempfile::tempdir().unwrap();
-    let (input, dates) = book(d.path(), IdType::Int, true);
-    let (whole, m_whole) = run_dates(&input, &d.path().join("whole"), &dates, 1 << 40);
-    let (tight, m_tight) = run_dates(&input, &d.path().join("tight"), &dates, 1);
-    assert_eq!(m_tight["memory"]["partitions"], 1);
-    let why = m_tight["memory"]["partitioned_by"].as_str().unwrap();
-    assert!(why.contains("not in loan-id order"), "{why}");
-    assert_eq!(m_whole["memory"]["partitions"], 1);
-    assert!(whole == tight);
+fn a_book_not_in_id_order_is_cut_by_hash_and_publishes_the_bytes_of_one() {
+    for ids in [IdType::Int, IdType::String] {
+        let d = tempfile::tempdir().unwrap();
+        let (input, dates) = book(d.path(), ids, true);
+        let (whole, m_whole) = run_dates(&input, &d.path().join("whole"), &dates, 1 << 40);
+        assert_eq!(m_whole["memory"]["partitions"], 1);
+        // One row group's worth (250 loans) per partition, and a few.
+        let (tight, m_tight) = run_dates(&input, &d.path().join("tight"), &dates, 1);
+        let n = m_tight["memory"]["partitions"].as_u64().unwrap();
+        assert!(n >= 20, "{n} partitions");
+        let why = m_tight["memory"]["partitioned_by"].as_str().unwrap();
+        assert!(
+            why.contains("hash") && why.contains("not in loan-id order"),
+            "{why}"
+        );
+        let (some, m_some) = run_dates(&input, &d.path().join("some"), &dates, 3_000_000);
+        let k = m_some["memory"]["partitions"].as_u64().unwrap();
+        assert!(k > 1 && k < n, "{k} partitions");
+        assert_eq!(
+            whole.keys().collect::<Vec<_>>(),
+            tight.keys().collect::<Vec<_>>()
+        );
+        for (rel, bytes) in &whole {
+            assert!(
+                &tight[rel] == bytes,
+                "{rel} differs with {n} hash partitions ({ids:?})"
+            );
+            assert!(
+                &some[rel] == bytes,
+                "{rel} differs with {k} hash partitions ({ids:?})"
+            );
+        }
+        for m in [&m_whole, &m_tight, &m_some] {
+            assert_eq!(m["periods"][0]["tiers_from"], "worklist", "{m}");
+            assert_eq!(m["inputs"], m_whole["inputs"]);
+        }
+        // Nothing of the scratch files is left behind.
+        assert!(!d.path().join("tight/.arrears-staging").exists());
+    }
 }
