@@ -565,18 +565,22 @@ fn fold_book(
         if let Some(m) = &input.m1 {
             described.2.add(m);
         }
-        // Partition k is folded while partition k + 1 is read: the two
-        // share the cores (each alone leaves one idle at times). Errors
-        // still come in partition order: the fold's first.
+        // Partition k is folded and its worklist rows built while partition
+        // k + 1 is read: the two share the cores (each alone leaves one
+        // idle at times). Errors still come in partition order: the fold's
+        // first.
         let (folded, upcoming) = rayon::join(
-            || fold_partition(cfg, opened, &input, contacts, earlier, &plan.parts[k]),
+            || -> Result<Partial> {
+                let (partial, loans) =
+                    fold_partition(cfg, opened, &input, contacts, earlier, &plan.parts[k])?;
+                sink.push(&input.cur, &loans, &cfg.policy, &mut stage)?;
+                Ok(partial)
+            },
             || (k + 1 < n).then(|| readers.read(opened, plan, k + 1, contacts)),
         );
-        let (partial, loans) = folded?;
+        let partial = folded?;
         next = upcoming;
-        clock.lap("read and compute");
-        sink.push(&input.cur, &loans, &cfg.policy, &mut stage)?;
-        clock.lap("write worklist");
+        clock.lap("read, compute and write worklist");
         acc = Some(match acc {
             None => partial,
             Some(a) => a.merge(partial),

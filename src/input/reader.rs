@@ -612,38 +612,46 @@ impl OpenedLoans {
         // Two row groups a thread per wave: decoded while the previous
         // wave's pieces are written.
         let wave = 2 * rayon::current_num_threads().max(1);
-        let split = |k: usize| -> Result<Vec<Chunk>> {
+        // A row group's rows cut by partition, each piece encoded for its
+        // file (on the decoding threads: one writes).
+        let split = |k: usize| -> Result<Vec<Vec<u8>>> {
             let chunk = self.decode_group(k)?;
             let mut rows: Vec<Vec<u32>> = vec![Vec::new(); of];
             for r in 0..chunk.dpd.len() {
                 rows[partitions::bucket(&chunk.ids, r, of)].push(r as u32);
             }
-            let mut pieces: Vec<Chunk> = rows.iter().map(|rs| chunk.select(rs)).collect();
-            // Every piece carries the row group's filled columns (a
-            // partition's all-null columns are then the book's); one
-            // carries its rounded values, so that they are counted once.
-            for p in &mut pieces {
-                p.filled = chunk.filled;
-            }
-            pieces[0].rounded = chunk.rounded;
-            Ok(pieces)
+            Ok(rows
+                .iter()
+                .enumerate()
+                .map(|(j, rs)| {
+                    let mut p = chunk.select(rs);
+                    // Every piece carries the row group's filled columns (a
+                    // partition's all-null columns are then the book's);
+                    // the first carries its rounded values, so that they
+                    // are counted once.
+                    p.filled = chunk.filled;
+                    if j == 0 {
+                        p.rounded = chunk.rounded;
+                    }
+                    crate::input::spill::encode_loans(&p)
+                })
+                .collect())
         };
         let mut waves = groups.chunks(wave);
-        let mut ready: Option<Result<Vec<Vec<Chunk>>>> = waves
-            .next()
-            .map(|ks| first_error(ks.par_iter().map(|&k| split(k)).collect()));
+        let decode = |ks: &[usize]| first_error(ks.par_iter().map(|&k| split(k)).collect());
+        let mut ready = waves.next().map(decode);
         while let Some(done) = ready.take() {
             let next = waves.next();
             let (written, upcoming) = rayon::join(
                 || -> Result<()> {
                     for pieces in done? {
                         for (k, p) in pieces.iter().enumerate() {
-                            w.push_loans(k, p)?;
+                            w.push_encoded(k, p)?;
                         }
                     }
                     Ok(())
                 },
-                || next.map(|ks| first_error(ks.par_iter().map(|&k| split(k)).collect())),
+                || next.map(decode),
             );
             written?;
             ready = upcoming;

@@ -48,11 +48,11 @@ impl SpillWriter {
         Ok(SpillWriter { files })
     }
 
-    /// Appends a piece of partition `k`: the rows of one row group that
-    /// belong to it.
-    pub(crate) fn push_loans(&mut self, k: usize, c: &Chunk) -> Result<()> {
+    /// Appends a piece of partition `k` encoded by [`encode_loans`].
+    pub(crate) fn push_encoded(&mut self, k: usize, piece: &[u8]) -> Result<()> {
         let (path, w) = &mut self.files[k];
-        write_chunk(w, c).with_context(|| format!("cannot write scratch file '{}'", path.display()))
+        w.write_all(piece)
+            .with_context(|| format!("cannot write scratch file '{}'", path.display()))
     }
 
     /// Appends a piece of partition `k`: contacts and their window indices.
@@ -117,16 +117,22 @@ fn get_u64(r: &mut impl Read) -> std::io::Result<u64> {
     Ok(u64::from_le_bytes(b))
 }
 
+/// A byte buffer, LZ4-compressed: scratch files are written to and read
+/// from the page cache, where copying the bytes costs more than
+/// compressing them (codes, statuses and mostly-zero money columns shrink
+/// several times; BENCHMARKS.md).
 fn put_bytes(w: &mut impl Write, b: &[u8]) -> std::io::Result<()> {
-    put_u64(w, b.len() as u64)?;
-    w.write_all(b)
+    let z = lz4_flex::block::compress_prepend_size(b);
+    put_u64(w, z.len() as u64)?;
+    w.write_all(&z)
 }
 
 fn get_bytes(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
     let n = get_u64(r)? as usize;
-    let mut b = vec![0u8; n];
-    r.read_exact(&mut b)?;
-    Ok(b)
+    let mut z = vec![0u8; n];
+    r.read_exact(&mut z)?;
+    lz4_flex::block::decompress_size_prepended(&z)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// Fixed-width integers as little-endian bytes, and back.
@@ -224,11 +230,32 @@ fn get_labels(r: &mut impl Read) -> Result<Vec<Option<String>>> {
     Ok(labels)
 }
 
+/// A piece of a partition's loans (the rows of one row group that belong
+/// to it) as bytes of its spill file: encoded (and compressed) on the
+/// decoding threads, written by one.
+pub(crate) fn encode_loans(c: &Chunk) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_chunk(&mut out, c).expect("writing to memory cannot fail");
+    out
+}
+
 fn write_chunk(w: &mut impl Write, c: &Chunk) -> std::io::Result<()> {
     put_u64(w, 1)?; // a piece follows
     put_u64(w, c.file as u64)?;
-    let (at, rows): (Vec<u64>, Vec<u64>) =
-        c.runs.iter().map(|&(a, r)| (a as u64, r as u64)).unzip();
+    // Runs as gaps from the previous run (both ends increase within a row
+    // group): a hash partition's piece has about a run per row, and small
+    // gaps compress where absolute positions do not. (A snapshot holds at
+    // most `u32::MAX` rows: `metrics::join::sort_ids`.)
+    let mut last = (0usize, 0usize);
+    let (at, rows): (Vec<u32>, Vec<u32>) = c
+        .runs
+        .iter()
+        .map(|&(a, r)| {
+            let gap = ((a - last.0) as u32, (r - last.1) as u32);
+            last = (a, r);
+            gap
+        })
+        .unzip();
     put_vec(w, &at)?;
     put_vec(w, &rows)?;
     put_ids(w, &c.ids)?;
@@ -266,12 +293,16 @@ fn read_chunk(r: &mut impl Read) -> Result<Option<Chunk>> {
     // Every column into a local first, in the order written (some are
     // converted before the chunk is built).
     let file = get_u64(r)? as usize;
-    let at = get_vec::<u64>(r)?;
-    let rows = get_vec::<u64>(r)?;
+    let at = get_vec::<u32>(r)?;
+    let rows = get_vec::<u32>(r)?;
+    let mut last = (0usize, 0usize);
     let runs = at
         .into_iter()
         .zip(rows)
-        .map(|(a, r)| (a as usize, r as usize))
+        .map(|(a, r)| {
+            last = (last.0 + a as usize, last.1 + r as usize);
+            last
+        })
         .collect();
     let ids = get_ids(r)?;
     let product = get_dim(r)?;
@@ -485,9 +516,10 @@ mod loans_tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let mut w = SpillWriter::named(dir.path(), "loans", 2).unwrap();
-        w.push_loans(1, &c).unwrap();
-        w.push_loans(1, &c).unwrap();
-        w.push_loans(0, &c).unwrap();
+        let piece = encode_loans(&c);
+        w.push_encoded(1, &piece).unwrap();
+        w.push_encoded(1, &piece).unwrap();
+        w.push_encoded(0, &piece).unwrap();
         let paths = w.finish().unwrap();
         let back = read_loans(&paths[1]).unwrap();
         assert_eq!(back.len(), 2);

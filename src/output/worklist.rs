@@ -240,7 +240,15 @@ impl WorklistSink {
             .collect::<Vec<Result<RecordBatch>>>();
         let write = || -> Result<()> {
             let f = File::create(&path)?;
-            let mut w = StreamWriter::try_new(BufWriter::with_capacity(1 << 20, f), &with_row)?;
+            // LZ4: the scratch file is page cache, where copying the bytes
+            // costs more than compressing them (BENCHMARKS.md).
+            let options = arrow::ipc::writer::IpcWriteOptions::default()
+                .try_with_compression(Some(arrow::ipc::CompressionType::LZ4_FRAME))?;
+            let mut w = StreamWriter::try_new_with_options(
+                BufWriter::with_capacity(1 << 20, f),
+                &with_row,
+                options,
+            )?;
             for b in crate::error::first_error(built)? {
                 w.write(&b)?;
             }
