@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci
+.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci engine-test deploy-check
 ARREARS ?= target/release/arrears
 VENV ?= target/venv
 UCI ?= ../shared/data/uci_taiwan_credit_card_default/UCI_Credit_Card.csv
@@ -45,3 +45,13 @@ crosscheck-uci: ## Real data (UCI credit-card book, CC BY 4.0): six monthly snap
 	@$(VENV)/bin/python -c "import duckdb" 2>/dev/null || $(VENV)/bin/pip install -q duckdb
 	@[ -x $(ARREARS) ] || $(CARGO) build --release
 	$(VENV)/bin/python tests/sql/uci.py $(ARREARS) target/uci $(UCI)
+
+engine-test: ## 4 shards as tasks on a local Dask cluster (one killed and retried), merged: must equal `arrears run`
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import dask.distributed" 2>/dev/null || $(VENV)/bin/pip install -q "dask[distributed]"
+	$(VENV)/bin/python tests/engine/dask_shards_test.py $(ARREARS)
+
+deploy-check: ## the Kubernetes Job and the Airflow DAG under deploy/ checked against the fields they use
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import yaml" 2>/dev/null || $(VENV)/bin/pip install -q pyyaml
+	$(VENV)/bin/python deploy/check.py

@@ -36,7 +36,7 @@ impl Check {
 /// Control totals of one snapshot, straight from its raw columns: what
 /// the checks compare the figures against. Every field is a sum, so the
 /// controls of a book's partitions add up to the book's.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Controls {
     pub rows: u64,
     pub balance: i128,

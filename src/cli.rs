@@ -73,6 +73,50 @@ pub enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
+    /// Compute shard K of N of a run (the loans whose id hashes to K) into a
+    /// work folder, for `merge` to publish; the same command on any machine.
+    Shard {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Output root the merge will publish to: earlier runs' worklists are
+        /// read from it (read only), as `run` reads them.
+        #[arg(long)]
+        output: PathBuf,
+        /// Work folder shared by the shards and the merge; this shard goes to
+        /// <work>/as_of_date=D/shards-N/shard-K/ (replaced).
+        #[arg(long)]
+        work: PathBuf,
+        /// Which shard: K/N with 0 <= K < N, e.g. 0/4.
+        #[arg(long, value_name = "K/N")]
+        shard: crate::shards::ShardSpec,
+        /// Memory the shard may use [default: as `run`].
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        memory_limit: Option<u64>,
+    },
+    /// Merge the N shards of a run from the work folder, reconcile, render and
+    /// publish exactly as `run` does.
+    Merge {
+        /// Work folder the shards were written to.
+        #[arg(long)]
+        work: PathBuf,
+        /// Output root; as `run`.
+        #[arg(long)]
+        output: PathBuf,
+        /// Business date of the shards.
+        #[arg(long, value_parser = parse_date)]
+        as_of: NaiveDate,
+        /// Number of shards (N of K/N).
+        #[arg(long)]
+        shards: usize,
+        /// Worker threads [default: one per core].
+        #[arg(long, value_parser = parse_threads)]
+        threads: Option<usize>,
+        /// Policy file (TOML): must say what the shards' said [default: the built-in policy].
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
     /// Check a date's inputs as `run` would (every input check, same exit
     /// codes), without computing or writing anything; prints a summary.
     Validate {

@@ -22,6 +22,9 @@ pub enum FailureKind {
     Config,
     /// Another run holds the output root's lock.
     Locked,
+    /// `arrears merge`: the shards do not make one run (one missing, one
+    /// twice, or shards of different inputs, policy or program).
+    Shards,
 }
 
 impl FailureKind {
@@ -35,6 +38,7 @@ impl FailureKind {
             FailureKind::Output => 6,
             FailureKind::Config => 7,
             FailureKind::Locked => 8,
+            FailureKind::Shards => 9,
         }
     }
 }

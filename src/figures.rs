@@ -37,7 +37,7 @@ pub struct Period {
 }
 
 /// Where an earlier date's tiers come from, for the tier transitions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TierSource {
     /// The worklist that the run of that date published: exact.
     Worklist,
@@ -48,7 +48,7 @@ pub enum TierSource {
 }
 
 /// Why an earlier run's worklist was not used.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NoWorklist {
     /// No published run of that date under the output.
     NoRun,
@@ -68,7 +68,7 @@ impl TierSource {
 }
 
 /// Labels of the dimension codes used in [`BookTally`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DimLabels {
     pub product: Vec<Option<String>>,
     pub region: Vec<Option<String>>,
@@ -113,7 +113,7 @@ pub struct Figures {
 }
 
 /// What the contacts of the window amounted to.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ContactSummary {
     /// Contacts of the run date whose loan is not in its snapshot.
     pub orphans: usize,

@@ -135,9 +135,10 @@ pub struct Slice<'a> {
 }
 
 /// What a comparison period adds up to over a partition.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PeriodPartial {
-    pub name: &'static str,
+    #[serde(deserialize_with = "crate::shards::statics::one")]
+    pub name: crate::shards::statics::Name,
     pub from_date: NaiveDate,
     /// Bucket transition matrix.
     pub buckets: Matrix,
@@ -154,7 +155,7 @@ pub struct PeriodPartial {
 }
 
 /// Everything a partition of the book adds up to: sums that merge exactly.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Partial {
     pub as_of: NaiveDate,
     pub labels: DimLabels,
@@ -164,6 +165,7 @@ pub struct Partial {
     pub book: BookTally,
     pub controls: Controls,
     pub periods: Vec<PeriodPartial>,
+    #[serde(deserialize_with = "crate::shards::statics::many")]
     pub unavailable: Vec<&'static str>,
     pub strategy_summary: Summary,
     pub collateral: CollateralBook,

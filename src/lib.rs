@@ -22,4 +22,5 @@ pub mod partitions;
 pub mod pipeline;
 pub mod policy;
 pub mod report;
+pub mod shards;
 pub mod states;

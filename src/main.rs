@@ -8,6 +8,7 @@ use arrears::cli::{demo_configs, load_policy, Cli, Command};
 use arrears::error::exit_code_of;
 use arrears::generate::{self, GenConfig};
 use arrears::pipeline::{self, RunConfig, RunSummary};
+use arrears::shards;
 use clap::Parser;
 
 /// mimalloc keeps freed memory for reuse instead of returning every large
@@ -120,6 +121,64 @@ fn print_validation(v: &pipeline::Validation) {
 
 fn dispatch(cmd: Command) -> Result<()> {
     match cmd {
+        Command::Shard {
+            source,
+            output,
+            work,
+            shard,
+            memory_limit,
+        } => {
+            let policy = load_policy(source.policy.as_deref())?;
+            let s = shards::shard(&shards::ShardConfig {
+                input: source.input,
+                output,
+                work,
+                as_of: source.as_of,
+                shard,
+                threads: source.threads,
+                memory_limit,
+                policy,
+            })?;
+            println!(
+                "arrears: shard {}/{} of {}: {} loans in {} partition(s)\n  {}",
+                shard.k,
+                shard.n,
+                s.as_of,
+                s.rows,
+                s.partitions,
+                s.dir.display()
+            );
+        }
+        Command::Merge {
+            work,
+            output,
+            as_of,
+            shards: n,
+            threads,
+            policy,
+            report,
+        } => {
+            if n == 0 || n > shards::MAX_SHARDS {
+                return Err(arrears::error::fail(
+                    arrears::error::FailureKind::Config,
+                    format!(
+                        "--shards {n}: a merge takes 1 to {} shards",
+                        shards::MAX_SHARDS
+                    ),
+                ));
+            }
+            let policy = load_policy(policy.as_deref())?;
+            let cfg = shards::MergeConfig {
+                work,
+                output,
+                as_of,
+                shards: n,
+                threads,
+                report: report.options(&policy),
+                policy,
+            };
+            print_summary(&shards::merge(&cfg)?);
+        }
         Command::Run {
             source,
             output,

@@ -180,6 +180,9 @@ pub struct Plan {
     /// Per id range, the run date's groups `first..end` (every group for
     /// hash partitions, which are read back from scratch files instead).
     pub cur_groups: Vec<std::ops::Range<usize>>,
+    /// The partitions this process folds: all of them for `run`; a
+    /// shard's own for `shard` (src/shards.rs).
+    pub folded: std::ops::Range<usize>,
 }
 
 /// Why the snapshots cannot be cut by id ranges.
@@ -191,6 +194,26 @@ impl Plan {
         Plan {
             parts: vec![Part::Range(IdRange::all())],
             cur_groups: std::iter::once(0..groups).collect(),
+            folded: 0..1,
+        }
+    }
+    /// `of` hash partitions of a book with `groups` row groups in its run
+    /// date.
+    pub fn hash(of: usize, groups: usize) -> Plan {
+        Plan {
+            parts: (0..of).map(|k| Part::Hash { k, of }).collect(),
+            cur_groups: vec![0..groups; of],
+            folded: 0..of,
+        }
+    }
+    /// Shard `k` of `n`, folded in `m` hash partitions: partitions
+    /// `k * m .. (k + 1) * m` of `n * m`. They hold exactly the loans of
+    /// hash partition `k` of `n`, because `bucket` scales the hash's high
+    /// bits: `floor(floor(x * n * m) / m) = floor(x * n)`.
+    pub fn shard(k: usize, n: usize, m: usize, groups: usize) -> Plan {
+        Plan {
+            folded: k * m..(k + 1) * m,
+            ..Plan::hash(n * m, groups)
         }
     }
     /// Whether the partitions are hash partitions (read through scratch
@@ -245,10 +268,7 @@ pub fn plan(cur: &[GroupStats], earlier: &[&[GroupStats]], rows_per_partition: u
         if of == 1 {
             return Plan::whole(cur.len());
         }
-        return Plan {
-            parts: (0..of).map(|k| Part::Hash { k, of }).collect(),
-            cur_groups: vec![0..cur.len(); of],
-        };
+        return Plan::hash(of, cur.len());
     }
     let mut starts = vec![0usize];
     let mut rows = 0usize;
@@ -270,7 +290,12 @@ pub fn plan(cur: &[GroupStats], earlier: &[&[GroupStats]], rows_per_partition: u
         }));
         cur_groups.push(s..end);
     }
-    Plan { parts, cur_groups }
+    let folded = 0..parts.len();
+    Plan {
+        parts,
+        cur_groups,
+        folded,
+    }
 }
 
 #[cfg(test)]
@@ -357,10 +382,79 @@ mod tests {
         let b = a.take([1, 0].into_iter());
         assert_eq!(bucket(&a, 0, n), bucket(&b, 1, n));
         assert_eq!(bucket(&a, 1, n), bucket(&b, 0, n));
-        let p = Plan {
-            parts: (0..n).map(|k| Part::Hash { k, of: n }).collect(),
-            cur_groups: vec![0..1; n],
-        };
+        let p = Plan::hash(n, 1);
         assert!(p.parts[p.part_of(&a, 1)].contains(&a, 1));
+    }
+
+    /// The shard of an id is documented (README, "Running on a cluster")
+    /// and other programs may compute it: these values come from an
+    /// independent Python implementation of that text.
+    #[test]
+    fn the_documented_hash_is_pinned() {
+        let ints = LoanIds::Int(vec![0, 1, -1, 123_456_789]);
+        let expected = [
+            (0u64, [0, 0, 0]),
+            (0xb456bcfc34c2cb2c, [2, 4, 180]),
+            (0x64b5720b4b825f21, [1, 2, 100]),
+            (0x8f7c29206384f886, [1, 3, 143]),
+        ];
+        for (r, (h, shards)) in expected.iter().enumerate() {
+            assert_eq!(
+                mix64(match &ints {
+                    LoanIds::Int(v) => v[r] as u64,
+                    _ => 0,
+                }),
+                *h
+            );
+            for (n, k) in [3, 7, 256].iter().zip(shards) {
+                assert_eq!(bucket(&ints, r, *n), *k, "int row {r} of {n}");
+            }
+        }
+        let words = ["L0000001", "LN-2026-00012345", "贷款42", ""];
+        let strs = LoanIds::Str {
+            offsets: std::iter::once(0)
+                .chain(words.iter().scan(0, |at, w| {
+                    *at += w.len();
+                    Some(*at)
+                }))
+                .collect(),
+            bytes: words.concat().into_bytes(),
+        };
+        let expected = [
+            (0x3fc400805ac18ef6u64, [0, 1, 63]),
+            (0x828431be7da96010, [1, 3, 130]),
+            (0x748668ddc1d521ae, [1, 3, 116]),
+            (0, [0, 0, 0]),
+        ];
+        for (r, (h, shards)) in expected.iter().enumerate() {
+            assert_eq!(hash_bytes(strs.str_bytes(r)), *h, "{}", words[r]);
+            for (n, k) in [3, 7, 256].iter().zip(shards) {
+                assert_eq!(bucket(&strs, r, *n), *k, "{} of {n}", words[r]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_shards_partitions_hold_exactly_its_loans() {
+        let ints = LoanIds::Int((0..50_000).map(|i| i * 7919 - 20_000).collect());
+        let strs = LoanIds::Str {
+            offsets: (0..=2_000).map(|i| i * 6).collect(),
+            bytes: (0..2_000)
+                .flat_map(|i| format!("L{i:05}").into_bytes())
+                .collect(),
+        };
+        for ids in [&ints, &strs] {
+            for (n, m) in [(1, 1), (3, 1), (3, 4), (7, 5), (16, 256)] {
+                for k in [0, n / 2, n - 1] {
+                    let p = Plan::shard(k, n, m, 1);
+                    assert_eq!(p.folded.len(), m);
+                    for r in 0..ids.len() {
+                        let own = bucket(ids, r, n) == k;
+                        let folded = p.folded.contains(&p.part_of(ids, r));
+                        assert_eq!(own, folded, "row {r}, shard {k}/{n} in {m}");
+                    }
+                }
+            }
+        }
     }
 }

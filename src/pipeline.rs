@@ -65,7 +65,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary> {
 }
 
 /// The worker threads of one run (`None`: one per core).
-fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+pub(crate) fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     let mut b = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
         b = b.num_threads(n);
@@ -253,15 +253,15 @@ fn window_info(files: &[(PathBuf, usize)], as_of: NaiveDate) -> Option<InputPart
 
 /// The loans partitions a run reads, their footers read and schemas
 /// checked; `m1` is `None` when it is the `prev` snapshot.
-struct Opened {
-    cur: OpenedLoans,
-    prev: Option<OpenedLoans>,
-    m1: Option<OpenedLoans>,
+pub(crate) struct Opened {
+    pub cur: OpenedLoans,
+    pub prev: Option<OpenedLoans>,
+    pub m1: Option<OpenedLoans>,
     /// Whether the `1m` date is the `prev` snapshot.
     m1_is_prev: bool,
 }
 
-fn open_inputs(dates: &discovery::RunDates, policy: &Policy) -> Result<Opened> {
+pub(crate) fn open_inputs(dates: &discovery::RunDates, policy: &Policy) -> Result<Opened> {
     let open = |p: &Partition, extent| reader::open_loans(p, &policy.columns, extent);
     let cur = open(&dates.as_of, Extent::RunDate)?;
     let prev = dates
@@ -311,7 +311,7 @@ const BYTES_PER_LOAN_OF_RESULTS: u64 = 150;
 /// earlier worklists' tiers, the worklist files being filled, the
 /// allocator's slack). Two partitions are in memory at once (one folded
 /// while the next is read).
-fn rows_per_partition(limit: u64, snapshots: usize) -> usize {
+pub(crate) fn rows_per_partition(limit: u64, snapshots: usize) -> usize {
     let per_loan = BYTES_PER_LOAN_AND_SNAPSHOT * snapshots as u64 + BYTES_PER_LOAN_OF_RESULTS;
     ((limit / 4) / per_loan).max(1) as usize
 }
@@ -343,12 +343,12 @@ fn split_contacts(c: &Contacts, plan: &Plan) -> Vec<Vec<usize>> {
 /// The contacts window as the partitions use it: read file by file, each
 /// file's contacts cut by the partitions' id ranges as it is read, so the
 /// whole window is never held twice.
-struct PartitionContacts {
+pub(crate) struct PartitionContacts {
     parts: ContactParts,
     /// `paid_amount` of the snapshots in the promise windows the run does
     /// not read anyway, for the promised loans only.
     paid: Vec<(NaiveDate, crate::input::snapshot::LoanIds, Vec<i64>)>,
-    info: Option<InputPartition>,
+    pub info: Option<InputPartition>,
 }
 
 /// Per partition, its contacts and their indices in the window.
@@ -364,7 +364,7 @@ impl PartitionContacts {
     /// D-6..D) and, when promises are followed (due or open), the promised
     /// loans' `paid_amount` in the loans snapshots after the earliest such
     /// promise.
-    fn read(
+    pub(crate) fn read(
         catalog: &discovery::Catalog,
         opened: &Opened,
         plan: &Plan,
@@ -377,7 +377,7 @@ impl PartitionContacts {
         let n = plan.parts.len();
         let mut whole = (Contacts::empty(int_ids), Vec::new());
         let mut spill = match scratch {
-            Some(dir) if n > 1 => Some(SpillWriter::create(dir, n)?),
+            Some(dir) if n > 1 => Some(SpillWriter::create(dir, plan.folded.clone())?),
             _ => None,
         };
         let mut files = Vec::new();
@@ -402,6 +402,9 @@ impl PartitionContacts {
                     return whole.0.append(c);
                 };
                 for (k, rows) in split_contacts(&c, plan).into_iter().enumerate() {
+                    if !w.keeps(k) {
+                        continue;
+                    }
                     let index: Vec<usize> = rows.iter().map(|&r| r + next).collect();
                     w.push(k, &c.take(&rows), &index)?;
                 }
@@ -428,7 +431,7 @@ impl PartitionContacts {
 
 /// What the manifest says of one input snapshot read partition by
 /// partition.
-struct Described {
+pub(crate) struct Described {
     role: &'static str,
     rounded: u64,
     all_null: Option<Vec<&'static str>>,
@@ -494,19 +497,21 @@ struct SpilledLoans {
 
 impl SpilledLoans {
     /// Reads every snapshot once, writing its rows to the scratch file of
-    /// their hash partition.
-    fn write(opened: &Opened, of: usize, dir: &Path) -> Result<SpilledLoans> {
+    /// their hash partition (of the partitions this process folds).
+    fn write(opened: &Opened, plan: &Plan, dir: &Path) -> Result<SpilledLoans> {
+        let (of, keep) = (plan.parts.len(), plan.folded.clone());
+        let spill = |o: &OpenedLoans, name| o.spill_by_hash(of, keep.clone(), dir, name);
         Ok(SpilledLoans {
-            cur: opened.cur.spill_by_hash(of, dir, "loans-as_of")?,
+            cur: spill(&opened.cur, "loans-as_of")?,
             prev: opened
                 .prev
                 .as_ref()
-                .map(|o| o.spill_by_hash(of, dir, "loans-prev"))
+                .map(|o| spill(o, "loans-prev"))
                 .transpose()?,
             m1: opened
                 .m1
                 .as_ref()
-                .map(|o| o.spill_by_hash(of, dir, "loans-1m"))
+                .map(|o| spill(o, "loans-1m"))
                 .transpose()?,
         })
     }
@@ -534,8 +539,65 @@ fn fold_book(
         _ => None,
     };
     let mut sink = WorklistSink::new(opened.cur.int_ids(), &as_of, reorder)?;
+    let (partial, described) = fold_parts(
+        &cfg.policy,
+        opened,
+        plan,
+        contacts,
+        earlier,
+        scratch,
+        &mut sink,
+        Some(&mut stage),
+        clock,
+    )?;
+    let figures = partial.finish();
+    let worklist_files = sink.finish(&mut stage)?;
+    clock.lap("write worklist");
+    let mut inputs = described.inputs(opened);
+    inputs.extend(contacts.info.clone());
+    Ok(Folded {
+        figures,
+        stage,
+        worklist_files,
+        inputs,
+        partitions: plan.parts.len(),
+    })
+}
+
+/// What the manifest says of the snapshots, from the partitions folded.
+pub(crate) struct DescribedBook(Described, Described, Described);
+
+impl DescribedBook {
+    pub(crate) fn inputs(&self, opened: &Opened) -> Vec<InputPartition> {
+        let mut inputs = vec![self.0.partition(&opened.cur)];
+        if let Some(o) = &opened.prev {
+            inputs.push(self.1.partition(o));
+        }
+        if let Some(o) = &opened.m1 {
+            inputs.push(self.2.partition(o));
+        }
+        inputs
+    }
+}
+
+/// Folds the partitions `plan.folded` in turn and merges their partials,
+/// pushing each one's worklist rows to `sink` (into `stage` when they are
+/// written in input order, to scratch files otherwise). With hash
+/// partitions, every snapshot is first spilled to `scratch` by partition.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fold_parts(
+    policy: &Policy,
+    opened: &Opened,
+    plan: &Plan,
+    contacts: &PartitionContacts,
+    earlier: &EarlierRuns,
+    scratch: Option<&Path>,
+    sink: &mut WorklistSink,
+    mut stage: Option<&mut Stage>,
+    clock: &mut Clock,
+) -> Result<(Partial, DescribedBook)> {
     let spilled = match scratch {
-        Some(dir) if plan.hashed() => Some(SpilledLoans::write(opened, plan.parts.len(), dir)?),
+        Some(dir) if plan.hashed() => Some(SpilledLoans::write(opened, plan, dir)?),
         _ => None,
     };
     clock.lap("spill loans");
@@ -545,16 +607,16 @@ fn fold_book(
         m1: opened.m1.as_ref().map(LoansReader::new),
         spilled,
     };
-    let mut described = (
+    let mut described = DescribedBook(
         Described::new("as_of"),
         Described::new("prev"),
         Described::new("1m"),
     );
     let mut acc: Option<Partial> = None;
-    let n = plan.parts.len();
-    let mut next = Some(readers.read(opened, plan, 0, contacts));
+    let parts = plan.folded.clone();
+    let mut next = Some(readers.read(opened, plan, parts.start, contacts));
     clock.lap("read");
-    for k in 0..n {
+    for k in parts.clone() {
         let input = next
             .take()
             .expect("each partition is read before it is folded")?;
@@ -569,14 +631,15 @@ fn fold_book(
         // k + 1 is read: the two share the cores (each alone leaves one
         // idle at times). Errors still come in partition order: the fold's
         // first.
+        let stage = stage.as_deref_mut();
         let (folded, upcoming) = rayon::join(
             || -> Result<Partial> {
                 let (partial, loans) =
-                    fold_partition(cfg, opened, &input, contacts, earlier, &plan.parts[k])?;
-                sink.push(&input.cur, &loans, &cfg.policy, &mut stage)?;
+                    fold_partition(policy, opened, &input, contacts, earlier, &plan.parts[k])?;
+                sink.push(&input.cur, &loans, policy, stage)?;
                 Ok(partial)
             },
-            || (k + 1 < n).then(|| readers.read(opened, plan, k + 1, contacts)),
+            || (k + 1 < parts.end).then(|| readers.read(opened, plan, k + 1, contacts)),
         );
         let partial = folded?;
         next = upcoming;
@@ -586,25 +649,7 @@ fn fold_book(
             Some(a) => a.merge(partial),
         });
     }
-    let partial = acc.expect("at least one partition");
-    let figures = partial.finish();
-    let worklist_files = sink.finish(&mut stage)?;
-    clock.lap("write worklist");
-    let mut inputs = vec![described.0.partition(&opened.cur)];
-    if let Some(o) = &opened.prev {
-        inputs.push(described.1.partition(o));
-    }
-    if let Some(o) = &opened.m1 {
-        inputs.push(described.2.partition(o));
-    }
-    inputs.extend(contacts.info.clone());
-    Ok(Folded {
-        figures,
-        stage,
-        worklist_files,
-        inputs,
-        partitions: plan.parts.len(),
-    })
+    Ok((acc.expect("at least one partition"), described))
 }
 
 /// The readers of the snapshots, each keeping the row groups that straddle
@@ -635,12 +680,14 @@ impl Readers<'_> {
     ) -> Result<PartitionInput> {
         let (cur, prev, m1) = match (&plan.parts[k], &self.spilled) {
             (Part::Hash { .. }, Some(files)) => {
+                // Scratch files exist for the folded partitions only.
+                let j = k - plan.folded.start;
                 let back = |o: Option<&OpenedLoans>, f: Option<&Vec<PathBuf>>| match (o, f) {
-                    (Some(o), Some(f)) => o.read_spilled(&f[k]).map(Some),
+                    (Some(o), Some(f)) => o.read_spilled(&f[j]).map(Some),
                     _ => Ok(None),
                 };
                 (
-                    opened.cur.read_spilled(&files.cur[k])?,
+                    opened.cur.read_spilled(&files.cur[j])?,
                     back(opened.prev.as_ref(), files.prev.as_ref())?,
                     back(opened.m1.as_ref(), files.m1.as_ref())?,
                 )
@@ -662,7 +709,9 @@ impl Readers<'_> {
         };
         let spilled = match &contacts.parts {
             ContactParts::Whole(..) => None,
-            ContactParts::Spilled { paths, int_ids, .. } => Some(spill::read(&paths[k], *int_ids)?),
+            ContactParts::Spilled { paths, int_ids, .. } => {
+                Some(spill::read(&paths[k - plan.folded.start], *int_ids)?)
+            }
         };
         Ok(PartitionInput {
             cur,
@@ -675,7 +724,7 @@ impl Readers<'_> {
 
 /// Folds one partition's inputs.
 fn fold_partition(
-    cfg: &RunConfig,
+    policy: &Policy,
     opened: &Opened,
     input: &PartitionInput,
     contacts: &PartitionContacts,
@@ -695,7 +744,7 @@ fn fold_partition(
         }
     };
     fold::fold(
-        &cfg.policy,
+        policy,
         &fold::Slice {
             cur: &input.cur,
             prev: input.prev.as_ref(),
@@ -709,7 +758,7 @@ fn fold_partition(
 }
 
 /// Peak resident memory of this process so far, bytes (Linux `VmHWM`).
-fn peak_rss() -> Option<u64> {
+pub(crate) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -801,11 +850,65 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     drop(scratch);
     let Folded {
         figures,
-        mut stage,
+        stage,
         worklist_files,
         inputs,
         partitions,
     } = folded;
+    publish_run(Publishing {
+        engine: &engine,
+        policy: &cfg.policy,
+        input_root: cfg.input.display().to_string(),
+        output: &cfg.output,
+        figures,
+        stage,
+        worklist_files,
+        inputs,
+        memory: MemoryUse {
+            limit_bytes: memory_limit,
+            partitions,
+            partitioned_by: plan.describe(),
+            peak_rss_bytes: None,
+        },
+        clock,
+        recovered,
+    })
+}
+
+/// Folded and finished figures on their way out: checked, written to the
+/// stage with the report and the manifest, published.
+pub(crate) struct Publishing<'a> {
+    pub engine: &'a report::Engine,
+    pub policy: &'a Policy,
+    pub input_root: String,
+    pub output: &'a Path,
+    pub figures: Figures,
+    pub stage: Stage,
+    pub worklist_files: Vec<usize>,
+    pub inputs: Vec<InputPartition>,
+    /// Its peak is filled in here.
+    pub memory: MemoryUse,
+    pub clock: Clock,
+    pub recovered: publish::Recovered,
+}
+
+/// Checks the figures (nothing is published when one fails), writes the
+/// tables, the report and the manifest to the stage, and publishes them:
+/// the end of `run` and of `merge`.
+pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
+    let Publishing {
+        engine,
+        policy,
+        input_root,
+        output,
+        figures,
+        mut stage,
+        worklist_files,
+        inputs,
+        mut memory,
+        mut clock,
+        recovered,
+    } = p;
     clock.timings.extend(figures.compute_steps.iter().cloned());
 
     let failed = checks::failures(&figures.checks);
@@ -861,14 +964,14 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
 
     let wanted: Vec<NaiveDate> = figures.periods.iter().map(|p| p.from_date).collect();
     let since = figures.period("1m").map(|p| p.from_date);
-    let past = history::load(&cfg.output, figures.as_of, &wanted, since);
+    let past = history::load(output, figures.as_of, &wanted, since);
     let html = engine.render(
         &figures,
         &past,
         &RunInfo {
             inputs: &inputs,
-            input_root: cfg.input.display().to_string(),
-            policy: &cfg.policy,
+            input_root,
+            policy,
         },
     )?;
     let report_path = stage.file("report", "report.html")?;
@@ -881,11 +984,9 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
         schema_version: SCHEMA_VERSION.into(),
         as_of_date: as_of.clone(),
         threads: rayon::current_num_threads(),
-        memory: MemoryUse {
-            limit_bytes: memory_limit,
-            partitions,
-            partitioned_by: plan.describe(),
-            peak_rss_bytes: peak_rss(),
+        memory: {
+            memory.peak_rss_bytes = peak_rss();
+            memory
         },
         inputs,
         figures: HeadlineFigures {

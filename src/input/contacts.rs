@@ -92,7 +92,9 @@ const DECODED: &[&str] = &[
 ];
 
 /// How a contact was made (data-contract.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Channel {
     Sms,
     AppPush,

@@ -604,10 +604,11 @@ impl OpenedLoans {
     pub fn spill_by_hash(
         &self,
         of: usize,
+        keep: std::ops::Range<usize>,
         dir: &Path,
         name: &str,
     ) -> Result<Vec<std::path::PathBuf>> {
-        let mut w = crate::input::spill::SpillWriter::named(dir, name, of)?;
+        let mut w = crate::input::spill::SpillWriter::named(dir, name, keep.clone())?;
         let groups: Vec<usize> = (0..self.tasks.len()).collect();
         // Two row groups a thread per wave: decoded while the previous
         // wave's pieces are written.
@@ -624,6 +625,10 @@ impl OpenedLoans {
                 .iter()
                 .enumerate()
                 .map(|(j, rs)| {
+                    if !keep.contains(&j) {
+                        // Another shard's rows (src/shards.rs).
+                        return Vec::new();
+                    }
                     let mut p = chunk.select(rs);
                     // Every piece carries the row group's filled columns (a
                     // partition's all-null columns are then the book's);
@@ -646,7 +651,9 @@ impl OpenedLoans {
                 || -> Result<()> {
                     for pieces in done? {
                         for (k, p) in pieces.iter().enumerate() {
-                            w.push_encoded(k, p)?;
+                            if w.keeps(k) {
+                                w.push_encoded(k, p)?;
+                            }
                         }
                     }
                     Ok(())

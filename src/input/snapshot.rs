@@ -12,7 +12,7 @@ use crate::states::{PlanStatus, Status};
 /// Loan identifiers in the input's own type. Strings are stored as one byte
 /// buffer plus offsets: ten million small `String`s would be ten million
 /// allocations.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LoanIds {
     Int(Vec<i64>),
     Str { offsets: Vec<usize>, bytes: Vec<u8> },
@@ -297,11 +297,13 @@ pub struct Snapshot {
 /// both read as null for every loan and give the same figures; the manifest
 /// and the report's data quality name them, and a report section that
 /// depends only on such a column says it is not available.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OptionalColumns {
     /// Absent from the partition's files.
+    #[serde(deserialize_with = "crate::shards::statics::many")]
     pub absent: Vec<&'static str>,
     /// Present, but null in every row (of the columns decoded).
+    #[serde(deserialize_with = "crate::shards::statics::many")]
     pub all_null: Vec<&'static str>,
 }
 

@@ -12,6 +12,7 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
@@ -24,20 +25,24 @@ use crate::states::{PlanStatus, Status};
 
 /// Writers of the partitions' spill files.
 pub struct SpillWriter {
+    /// The first partition with a file (a shard spills only its own).
+    first: usize,
     files: Vec<(PathBuf, BufWriter<File>)>,
 }
 
 impl SpillWriter {
-    /// One contacts spill file per partition under `dir`.
-    pub fn create(dir: &Path, partitions: usize) -> Result<SpillWriter> {
-        SpillWriter::named(dir, "contacts", partitions)
+    /// One contacts spill file per partition of `keep` under `dir`.
+    pub fn create(dir: &Path, keep: Range<usize>) -> Result<SpillWriter> {
+        SpillWriter::named(dir, "contacts", keep)
     }
 
-    /// One spill file per partition under `dir`, `NAME-NNNNN.bin`.
-    pub fn named(dir: &Path, name: &str, partitions: usize) -> Result<SpillWriter> {
+    /// One spill file per partition of `keep` under `dir`,
+    /// `NAME-NNNNN.bin`; pieces of other partitions are not pushed.
+    pub fn named(dir: &Path, name: &str, keep: Range<usize>) -> Result<SpillWriter> {
         // Buffers shrink as partitions grow in number: all are open at once.
-        let buffer = ((64 << 20) / partitions.max(1)).clamp(64 << 10, 1 << 20);
-        let files = (0..partitions)
+        let buffer = ((64 << 20) / keep.len().max(1)).clamp(64 << 10, 1 << 20);
+        let first = keep.start;
+        let files = keep
             .map(|k| {
                 let path = dir.join(format!("{name}-{k:05}.bin"));
                 let f = File::create(&path)
@@ -45,24 +50,30 @@ impl SpillWriter {
                 Ok((path, BufWriter::with_capacity(buffer, f)))
             })
             .collect::<Result<_>>()?;
-        Ok(SpillWriter { files })
+        Ok(SpillWriter { first, files })
+    }
+
+    /// Whether partition `k` has a file here.
+    pub fn keeps(&self, k: usize) -> bool {
+        (self.first..self.first + self.files.len()).contains(&k)
     }
 
     /// Appends a piece of partition `k` encoded by [`encode_loans`].
     pub(crate) fn push_encoded(&mut self, k: usize, piece: &[u8]) -> Result<()> {
-        let (path, w) = &mut self.files[k];
+        let (path, w) = &mut self.files[k - self.first];
         w.write_all(piece)
             .with_context(|| format!("cannot write scratch file '{}'", path.display()))
     }
 
     /// Appends a piece of partition `k`: contacts and their window indices.
     pub fn push(&mut self, k: usize, c: &Contacts, index: &[usize]) -> Result<()> {
-        let (path, w) = &mut self.files[k];
+        let (path, w) = &mut self.files[k - self.first];
         write_piece(w, c, index)
             .with_context(|| format!("cannot write scratch file '{}'", path.display()))
     }
 
-    /// Flushes every file; returns their paths, by partition.
+    /// Flushes every file; returns their paths, by partition (the first
+    /// kept one first).
     pub fn finish(self) -> Result<Vec<PathBuf>> {
         self.files
             .into_iter()
@@ -459,7 +470,7 @@ mod tests {
                 files: vec![(PathBuf::from("/x/part-0.parquet"), 2)],
             };
             let dir = tempfile::tempdir().unwrap();
-            let mut w = SpillWriter::create(dir.path(), 2).unwrap();
+            let mut w = SpillWriter::create(dir.path(), 0..2).unwrap();
             w.push(1, &c, &[4, 9]).unwrap();
             w.push(1, &c, &[10, 11]).unwrap();
             let paths = w.finish().unwrap();
@@ -515,7 +526,7 @@ mod loans_tests {
             filled: 9,
         };
         let dir = tempfile::tempdir().unwrap();
-        let mut w = SpillWriter::named(dir.path(), "loans", 2).unwrap();
+        let mut w = SpillWriter::named(dir.path(), "loans", 0..2).unwrap();
         let piece = encode_loans(&c);
         w.push_encoded(1, &piece).unwrap();
         w.push_encoded(1, &piece).unwrap();

@@ -44,7 +44,7 @@ pub fn assign(snap: &Snapshot, policy: &Policy) -> States {
 }
 
 /// Ageing and classification cells, mergeable.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BookTally {
     /// Grid shape: products, regions, grades (buckets are always [`BUCKETS`]).
     pub shape: [usize; 3],

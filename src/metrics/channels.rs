@@ -7,7 +7,7 @@ use crate::input::columns::NULL_MONEY;
 use crate::input::contacts::{group_by_loan, Channel, Contacts, Outcome};
 
 /// One channel's figures for the run date.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChannelStats {
     pub contacts: u64,
     pub attempts: u64,

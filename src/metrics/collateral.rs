@@ -17,7 +17,7 @@ pub const BANDS: [&str; 5] = ["<=60%", "60-80%", "80-100%", "100-120%", ">120%"]
 const EDGES: [i128; 4] = [60, 80, 100, 120];
 
 /// Sums of one cell.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Secured {
     pub loans: u64,
     pub balance: i128,
@@ -41,7 +41,7 @@ impl Secured {
 }
 
 /// Dense cells: `((product * BANDS + band) * BUCKETS + bucket) * ROUTES + route`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CollateralBook {
     pub products: usize,
     pub cells: Vec<Secured>,

@@ -16,7 +16,9 @@ use crate::policy::{Compliance, Profile};
 use crate::states::Bucket;
 
 /// The rules, in the order the table lists them for one contact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Rule {
     QuietHours,
     TooManyAttempts,
@@ -79,7 +81,7 @@ pub struct Exception {
 
 /// The exceptions as the `compliance` table holds them: ids in the
 /// input's types, times borrower-local.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Exceptions {
     pub profile: Profile,
     pub contact_ids: LoanIds,
@@ -87,7 +89,7 @@ pub struct Exceptions {
     pub rows: Vec<ExceptionRow>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExceptionRow {
     pub rule: Rule,
     pub detail: String,

@@ -292,7 +292,7 @@ pub fn flags(
 }
 
 /// Promises by due date: the `promises` table.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PromiseDay {
     /// Days since 1970-01-01.
     pub due_date: i32,

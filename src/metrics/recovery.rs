@@ -46,7 +46,7 @@ impl Earlier<'_> {
 }
 
 /// One cell of `collections`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CollectionCell {
     pub loans: u64,
     /// Loans with `paid_amount` > 0 today.
@@ -69,7 +69,7 @@ impl CollectionCell {
 }
 
 /// One charge-off month of `recovery_cohorts`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cohort {
     pub loans: u64,
     pub charge_off_amount: i128,
@@ -100,7 +100,7 @@ impl Cohort {
 }
 
 /// One origination month of `vintage`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vintage {
     pub months_on_book: i32,
     pub loans: u64,
@@ -114,7 +114,7 @@ pub struct Vintage {
 }
 
 /// Loans, balance, past due and cash of a group (plans, legal stages).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Group {
     pub tally: Tally,
     pub cash: i128,
@@ -132,7 +132,7 @@ impl Group {
 }
 
 /// Loans in an `active` plan at `1m` and what became of them by today.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlanCohort {
     /// All of them, at their `1m` balance.
     pub start: Tally,
@@ -144,7 +144,7 @@ pub struct PlanCohort {
 
 /// A loan on the credit-repair list, with its buckets at the earlier dates
 /// (`None`: absent then, or no such snapshot).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Repair {
     /// The loan's row in the partition's snapshot; once folded, its
     /// position in the run date's input ([`crate::input::snapshot::Snapshot::input_row`]).
@@ -159,7 +159,7 @@ pub struct Repair {
 }
 
 /// All recovery figures of a run date.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Recovery {
     /// `FROM_STATES x TIER_STATES` cells, from-major.
     pub collections: Vec<CollectionCell>,

@@ -319,7 +319,7 @@ mod tests {
 
 /// The strategy in aggregate, for the report: tiers by rule, early
 /// warning by signal, product and region.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Loans and balance per policy rule (the rule gives tier and reason).
     pub by_rule: Vec<crate::metrics::tally::Tally>,

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// Loans and money (cents) in one cell of an aggregate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Tally {
     pub loans: u64,
     /// Principal balance in cents (`i128`: no sum over any book can overflow).

@@ -13,7 +13,7 @@ use crate::metrics::tally::merge_cells;
 use crate::metrics::tally::Tally;
 
 /// An `(n + 1) x (n + 1)` matrix: index `n` is `NEW` as a row, `EXIT` as a column.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Matrix {
     pub n: usize,
     pub cells: Vec<Tally>,

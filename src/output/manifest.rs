@@ -6,13 +6,13 @@ use serde::Serialize;
 
 use crate::checks::Check;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct InputFile {
     pub path: String,
     pub rows: usize,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct InputPartition {
     /// `as_of`, `prev` or `1m`.
     pub role: String,
@@ -46,7 +46,7 @@ pub struct PeriodInfo {
     pub tiers_from: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Timing {
     pub stage: String,
     pub millis: f64,

@@ -165,12 +165,13 @@ impl WorklistSink {
         cur: &Snapshot,
         loans: &LoanLevel,
         policy: &Policy,
-        stage: &mut Stage,
+        stage: Option<&mut Stage>,
     ) -> Result<()> {
         let rows = rows(loans);
         if self.reorder.is_some() {
             return self.push_unordered(cur, loans, policy, &rows);
         }
+        let stage = stage.expect("a worklist in input order is written to the stage");
         // Pieces: the rest of the pending file, whole files, then what is
         // left over for the next partition.
         let mut cuts = Vec::new();
@@ -374,6 +375,23 @@ impl WorklistSink {
             Ok(r) => r,
             Err(_) => Err(anyhow::anyhow!("the worklist writer panicked")),
         }
+    }
+
+    /// A sink holding the scratch files of hash partitions written
+    /// elsewhere (the shards of `arrears merge`), in partition order;
+    /// [`WorklistSink::finish`] merges them into input order.
+    pub fn from_scratch(int_ids: bool, as_of: &str, files: Vec<PathBuf>) -> Result<WorklistSink> {
+        let mut sink = WorklistSink::new(int_ids, as_of, None)?;
+        sink.reorder = Some((PathBuf::new(), files));
+        Ok(sink)
+    }
+
+    /// The scratch files of the hash partitions pushed, in partition order,
+    /// left for a later merge (`arrears shard`).
+    pub fn into_scratch(mut self) -> Result<Vec<PathBuf>> {
+        let files = self.reorder.take().map(|(_, f)| f).unwrap_or_default();
+        self.join()?;
+        Ok(files)
     }
 
     /// Writes what is left (an empty file when the book had no worklist

@@ -33,7 +33,7 @@ pub struct EarlyWarning {
     pub broken_promise: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Profile {
     Cn,
     UsRegF,

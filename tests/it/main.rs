@@ -13,4 +13,5 @@ mod policy;
 mod props;
 mod reliability;
 mod report;
+mod shards;
 mod strategy;
