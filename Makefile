@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci engine-test deploy-check
+.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci engine-test deploy-check bench-shards
 ARREARS ?= target/release/arrears
 VENV ?= target/venv
 UCI ?= ../shared/data/uci_taiwan_credit_card_default/UCI_Credit_Card.csv
@@ -32,6 +32,9 @@ bench: ## criterion benchmarks per stage
 
 bench-e2e: ## end-to-end `arrears run` on 10M, 30M and shuffled 10M books, with decode floors and DuckDB and Polars peers
 	bash benches/e2e.sh
+
+bench-shards: ## shard and merge costs for 1, 2, 4 and 8 shards of the 10M book (SCALING.md)
+	bash benches/shards.sh
 
 crosscheck: ## DuckDB writes a book, arrears runs on it, SQL recomputes every figure: must agree to the cent
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
