@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci engine-test deploy-check bench-shards
+.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci engine-test deploy-check bench-shards s3-test
 ARREARS ?= target/release/arrears
 VENV ?= target/venv
 UCI ?= ../shared/data/uci_taiwan_credit_card_default/UCI_Credit_Card.csv
@@ -53,6 +53,11 @@ engine-test: ## 4 shards as tasks on a local Dask cluster (one killed and retrie
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
 	@$(VENV)/bin/python -c "import dask.distributed" 2>/dev/null || $(VENV)/bin/pip install -q "dask[distributed]"
 	$(VENV)/bin/python tests/engine/dask_shards_test.py $(ARREARS)
+
+s3-test: ## the nightly job on a book in a local S3 server (moto): equal to the local run, only needed bytes fetched, clear exits
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import moto.server, boto3, duckdb" 2>/dev/null || $(VENV)/bin/pip install -q "moto[server]" boto3 duckdb
+	$(VENV)/bin/python tests/objectstore/s3_test.py $(ARREARS)
 
 deploy-check: ## the Kubernetes Job and the Airflow DAG under deploy/ checked against the fields they use
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)

@@ -25,6 +25,9 @@ pub enum FailureKind {
     /// `arrears merge`: the shards do not make one run (one missing, one
     /// twice, or shards of different inputs, policy or program).
     Shards,
+    /// An object store (`s3://`) refused the credentials, could not be
+    /// reached, or kept failing after its retries.
+    Storage,
 }
 
 impl FailureKind {
@@ -39,6 +42,7 @@ impl FailureKind {
             FailureKind::Config => 7,
             FailureKind::Locked => 8,
             FailureKind::Shards => 9,
+            FailureKind::Storage => 11,
         }
     }
 }

@@ -20,7 +20,8 @@ use crate::input::spill::{self, SpillWriter};
 use crate::metrics::{join, promises};
 use crate::money;
 use crate::output::manifest::{
-    Clock, HeadlineFigures, InputFile, InputPartition, Manifest, MemoryUse, OutputTable, PeriodInfo,
+    Clock, HeadlineFigures, InputFile, InputPartition, Manifest, MemoryUse, ObjectStoreTraffic,
+    OutputTable, PeriodInfo,
 };
 use crate::output::publish::{self, Scratch, Stage};
 use crate::output::tables::date32;
@@ -987,6 +988,10 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
         memory: {
             memory.peak_rss_bytes = peak_rss();
             memory
+        },
+        object_store: match crate::input::object::traffic() {
+            (0, _) => None,
+            (requests, bytes) => Some(ObjectStoreTraffic { requests, bytes }),
         },
         inputs,
         figures: HeadlineFigures {

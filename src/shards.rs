@@ -310,9 +310,13 @@ fn input_files(root: &Path, inputs: &[InputPartition]) -> Result<Vec<(String, u6
         .flat_map(|i| i.files.iter())
         .map(|f| {
             let path = Path::new(&f.path);
-            let bytes = fs::metadata(path)
-                .with_context(|| format!("cannot read the size of '{}'", path.display()))?
-                .len();
+            let bytes = if crate::input::object::is_remote(path) {
+                crate::input::object::size(path)?
+            } else {
+                fs::metadata(path)
+                    .with_context(|| format!("cannot read the size of '{}'", path.display()))?
+                    .len()
+            };
             let rel = path.strip_prefix(root).unwrap_or(path);
             Ok((rel.display().to_string(), bytes, f.rows))
         })

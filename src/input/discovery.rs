@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use chrono::{Datelike, Months, NaiveDate};
 
+use super::object;
 use crate::error::{bad_input, fail, FailureKind};
 
 /// One business date's partition of a dataset.
@@ -64,7 +65,7 @@ const KEY: &str = "as_of_date=";
 /// Lists `root/loans` and `root/contacts`. A missing root or `loans/` is an
 /// input-missing error; a missing `contacts/` means no contacts were logged.
 pub fn discover(root: &Path) -> Result<Catalog> {
-    if !root.is_dir() {
+    if !is_dir(root)? {
         return Err(fail(
             FailureKind::InputMissing,
             format!(
@@ -74,7 +75,7 @@ pub fn discover(root: &Path) -> Result<Catalog> {
         ));
     }
     let loans_dir = root.join("loans");
-    if !loans_dir.is_dir() {
+    if !is_dir(&loans_dir)? {
         return Err(fail(
             FailureKind::InputMissing,
             format!(
@@ -85,7 +86,7 @@ pub fn discover(root: &Path) -> Result<Catalog> {
     }
     let loans = list_dataset(&loans_dir)?;
     let contacts_dir = root.join("contacts");
-    let contacts = if contacts_dir.is_dir() {
+    let contacts = if is_dir(&contacts_dir)? {
         list_dataset(&contacts_dir)?
     } else {
         Dataset::default()
@@ -97,24 +98,81 @@ pub fn discover(root: &Path) -> Result<Catalog> {
     })
 }
 
+/// Whether `dir` is a folder; on an object store, whether anything is
+/// stored under it.
+fn is_dir(dir: &Path) -> Result<bool> {
+    if object::is_remote(dir) {
+        return object::exists_dir(dir);
+    }
+    Ok(dir.is_dir())
+}
+
+/// A listed folder's entry: its name, its path, and whether it is a folder
+/// (`None` for a local entry that is neither a folder nor a regular file).
+struct Entry {
+    name: String,
+    path: PathBuf,
+    is_dir: Option<bool>,
+}
+
+/// The entries of a folder, local or on an object store.
+fn entries(dir: &Path) -> Result<Vec<Entry>> {
+    if object::is_remote(dir) {
+        return Ok(object::list(dir)?
+            .into_iter()
+            .map(|e| Entry {
+                name: e.name,
+                path: e.path,
+                is_dir: Some(e.is_dir),
+            })
+            .collect());
+    }
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| unreadable(dir, e))? {
+        let entry = entry.map_err(|e| unreadable(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if hidden(&name) {
+            // Not even looked at: a hidden entry may be a dangling link.
+            out.push(Entry {
+                name,
+                path: entry.path(),
+                is_dir: None,
+            });
+            continue;
+        }
+        let path = entry.path();
+        // `metadata` follows symlinks; a dangling or looping link is reported.
+        // Only regular files are data: a FIFO (whose open would block
+        // forever) or a socket in a partition is skipped.
+        let meta = fs::metadata(&path).map_err(|e| unreadable(&path, e))?;
+        let is_dir = if meta.is_dir() {
+            Some(true)
+        } else if meta.is_file() {
+            Some(false)
+        } else {
+            None
+        };
+        out.push(Entry { name, path, is_dir });
+    }
+    Ok(out)
+}
+
 fn hidden(name: &str) -> bool {
     name.starts_with('.') || name.starts_with('_')
 }
 
 fn list_dataset(dir: &Path) -> Result<Dataset> {
     let mut partitions = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| unreadable(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| unreadable(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for entry in entries(dir)? {
+        let name = entry.name;
         if hidden(&name) {
             continue;
         }
         let Some(value) = name.strip_prefix(KEY) else {
             continue; // not a partition of this key: ignored like any stray folder
         };
-        let path = entry.path();
-        if !path.is_dir() {
+        let path = entry.path;
+        if entry.is_dir != Some(true) {
             continue;
         }
         let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
@@ -151,19 +209,9 @@ fn unreadable(path: &Path, e: std::io::Error) -> anyhow::Error {
 /// names do not start with `.` or `_`.
 pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for entry in fs::read_dir(dir).map_err(|e| unreadable(dir, e))? {
-        let entry = entry.map_err(|e| unreadable(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if hidden(&name) {
-            continue;
-        }
-        let path = entry.path();
-        // `metadata` follows symlinks; a dangling or looping link is reported.
-        // Only regular files are data: a folder, a FIFO (whose open would
-        // block forever) or a socket in a partition is skipped.
-        let meta = fs::metadata(&path).map_err(|e| unreadable(&path, e))?;
-        if meta.is_file() {
-            files.push(path);
+    for entry in entries(dir)? {
+        if !hidden(&entry.name) && entry.is_dir == Some(false) {
+            files.push(entry.path);
         }
     }
     files.sort();

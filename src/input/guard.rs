@@ -70,36 +70,72 @@ pub fn decoding<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// that declares a list of two billion doubles then spins for minutes (the
 /// fuzzer found one once `run` was fuzzed). A valid file never needs a read
 /// past its end, so refusing one turns that spin into an error at once.
-pub struct StrictFile(std::fs::File);
+///
+/// An input on an object store (`s3://`) is read by column chunk with the
+/// same rule (`object::RemoteFile`).
+pub enum StrictFile {
+    Local(std::fs::File),
+    Remote(super::object::RemoteFile),
+}
 
 impl StrictFile {
-    /// Opens an input file (a bad-input error if it cannot be opened).
+    /// Opens an input file (a bad-input error if it cannot be opened; an
+    /// object store's errors keep their own kinds).
     pub fn open(path: &std::path::Path) -> Result<StrictFile> {
+        if super::object::is_remote(path) {
+            return super::object::RemoteFile::open(path).map(StrictFile::Remote);
+        }
         std::fs::File::open(path)
-            .map(StrictFile)
+            .map(StrictFile::Local)
             .map_err(|e| bad_input(format!("cannot open: {e}")))
     }
 }
 
 impl parquet::file::reader::Length for StrictFile {
     fn len(&self) -> u64 {
-        self.0.len()
+        match self {
+            StrictFile::Local(f) => f.len(),
+            StrictFile::Remote(r) => parquet::file::reader::Length::len(r),
+        }
+    }
+}
+
+/// A reader of a [`StrictFile`] from some offset.
+pub enum StrictRead {
+    Local(std::io::BufReader<NoReadPastEnd>),
+    Remote(super::object::StrictSlice),
+}
+
+impl std::io::Read for StrictRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            StrictRead::Local(r) => r.read(buf),
+            StrictRead::Remote(r) => r.read(buf),
+        }
     }
 }
 
 impl parquet::file::reader::ChunkReader for StrictFile {
-    type T = std::io::BufReader<NoReadPastEnd>;
+    type T = StrictRead;
 
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
         use std::io::Seek;
-        let mut f = self.0.try_clone()?;
-        f.seek(std::io::SeekFrom::Start(start))?;
-        Ok(std::io::BufReader::new(NoReadPastEnd(f)))
+        match self {
+            StrictFile::Local(file) => {
+                let mut f = file.try_clone()?;
+                f.seek(std::io::SeekFrom::Start(start))?;
+                Ok(StrictRead::Local(std::io::BufReader::new(NoReadPastEnd(f))))
+            }
+            StrictFile::Remote(r) => r.get_read(start).map(StrictRead::Remote),
+        }
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
-        // Reads exactly `length` bytes or fails: already strict.
-        self.0.get_bytes(start, length)
+        match self {
+            // Reads exactly `length` bytes or fails: already strict.
+            StrictFile::Local(f) => f.get_bytes(start, length),
+            StrictFile::Remote(r) => r.get_bytes(start, length),
+        }
     }
 }
 

@@ -87,12 +87,23 @@ pub struct Manifest {
     pub as_of_date: String,
     pub threads: usize,
     pub memory: MemoryUse,
+    /// Requests made to and bytes fetched from an object store (`s3://`
+    /// input); absent for local input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_store: Option<ObjectStoreTraffic>,
     pub inputs: Vec<InputPartition>,
     pub periods: Vec<PeriodInfo>,
     pub figures: HeadlineFigures,
     pub outputs: Vec<OutputTable>,
     pub checks: Vec<Check>,
     pub timings: Vec<Timing>,
+}
+
+/// What reading the input from an object store cost.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObjectStoreTraffic {
+    pub requests: u64,
+    pub bytes: u64,
 }
 
 /// How the run kept to its memory limit.
