@@ -107,52 +107,33 @@ fn is_dir(dir: &Path) -> Result<bool> {
     Ok(dir.is_dir())
 }
 
-/// A listed folder's entry: its name, its path, and whether it is a folder
-/// (`None` for a local entry that is neither a folder nor a regular file).
-struct Entry {
-    name: String,
-    path: PathBuf,
-    is_dir: Option<bool>,
-}
-
-/// The entries of a folder, local or on an object store.
-fn entries(dir: &Path) -> Result<Vec<Entry>> {
+/// The entries of a folder, local or on an object store, without hidden
+/// names (never even looked at: a hidden entry may be a dangling link) and
+/// without local entries that are neither folders nor regular files (a
+/// FIFO, whose open would block forever, or a socket).
+fn entries(dir: &Path) -> Result<Vec<object::Entry>> {
     if object::is_remote(dir) {
-        return Ok(object::list(dir)?
-            .into_iter()
-            .map(|e| Entry {
-                name: e.name,
-                path: e.path,
-                is_dir: Some(e.is_dir),
-            })
-            .collect());
+        let mut listed = object::list(dir)?;
+        listed.retain(|e| !hidden(&e.name));
+        return Ok(listed);
     }
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| unreadable(dir, e))? {
         let entry = entry.map_err(|e| unreadable(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if hidden(&name) {
-            // Not even looked at: a hidden entry may be a dangling link.
-            out.push(Entry {
-                name,
-                path: entry.path(),
-                is_dir: None,
-            });
             continue;
         }
         let path = entry.path();
         // `metadata` follows symlinks; a dangling or looping link is reported.
-        // Only regular files are data: a FIFO (whose open would block
-        // forever) or a socket in a partition is skipped.
         let meta = fs::metadata(&path).map_err(|e| unreadable(&path, e))?;
-        let is_dir = if meta.is_dir() {
-            Some(true)
-        } else if meta.is_file() {
-            Some(false)
-        } else {
-            None
-        };
-        out.push(Entry { name, path, is_dir });
+        if meta.is_dir() || meta.is_file() {
+            out.push(object::Entry {
+                name,
+                path,
+                is_dir: meta.is_dir(),
+            });
+        }
     }
     Ok(out)
 }
@@ -165,14 +146,11 @@ fn list_dataset(dir: &Path) -> Result<Dataset> {
     let mut partitions = Vec::new();
     for entry in entries(dir)? {
         let name = entry.name;
-        if hidden(&name) {
-            continue;
-        }
         let Some(value) = name.strip_prefix(KEY) else {
             continue; // not a partition of this key: ignored like any stray folder
         };
         let path = entry.path;
-        if entry.is_dir != Some(true) {
+        if !entry.is_dir {
             continue;
         }
         let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
@@ -210,7 +188,7 @@ fn unreadable(path: &Path, e: std::io::Error) -> anyhow::Error {
 pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in entries(dir)? {
-        if !hidden(&entry.name) && entry.is_dir == Some(false) {
+        if !entry.is_dir {
             files.push(entry.path);
         }
     }

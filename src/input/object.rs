@@ -199,7 +199,7 @@ fn http_status(e: &(dyn std::error::Error + 'static)) -> Option<u16> {
     None
 }
 
-/// One entry of a listed folder.
+/// One entry of a listed folder (local or remote: `discovery` lists both).
 pub struct Entry {
     pub name: String,
     pub path: PathBuf,
