@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs one nightly `arrears` run as N shard tasks on a Dask cluster, then
-the merge (README, "Running on a cluster").
+the merge (README, "Running on object storage and on a cluster").
 
 Each task runs `arrears shard --shard K/N` as a subprocess on whichever
 worker Dask picks; a task that fails (the process exits non-zero, is

@@ -37,6 +37,7 @@ use crate::metrics::tally::Tally;
 use crate::metrics::transitions::{self, Matrix};
 use crate::metrics::{join, rates};
 use crate::output::manifest::{Clock, Timing};
+use crate::output::published::Published;
 use crate::output::tables::date32;
 use crate::partitions::{IdRange, Part};
 use crate::policy::tiers::TIERS;
@@ -74,10 +75,11 @@ impl EarlierRuns {
     /// unreadable worklist is a reason to compute those tiers from the
     /// snapshot instead, and the report says so.
     pub fn read(output: &Path, dates: impl Iterator<Item = NaiveDate>) -> EarlierRuns {
+        let published = Published::new(output);
         EarlierRuns {
             worklists: dates
                 .map(|d| {
-                    let w = match history::worklist_tiers(output, d) {
+                    let w = match history::worklist_tiers(&published, d) {
                         Ok(Some(w)) => Ok(w),
                         Ok(None) => Err(NoWorklist::NoRun),
                         Err(e) => Err(NoWorklist::Unusable(format!("{e:#}"))),

@@ -11,8 +11,7 @@
 //! the run. It is skipped and named in the report's data-quality section.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use arrow::array::{Array, AsArray};
@@ -22,8 +21,10 @@ use chrono::{Datelike, NaiveDate};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::input::columns;
+use crate::input::guard::StrictFile;
 use crate::input::snapshot::{LoanIds, Snapshot};
 use crate::metrics::duration::{NightCounts, STATES};
+use crate::output::published::Published;
 use rayon::prelude::*;
 
 use crate::partitions::{IdBound, Part};
@@ -133,16 +134,25 @@ pub fn month_index(d: NaiveDate) -> i32 {
 /// Reads the history of `as_of` from the output root; `since` starts the
 /// window whose runs' night transitions are read (the `1m` date).
 pub fn load(
-    output: &Path,
+    published: &Published,
     as_of: NaiveDate,
     wanted: &[NaiveDate],
     since: Option<NaiveDate>,
 ) -> History {
     let mut h = History::default();
-    let available = run_dates(&output.join("rates"));
+    let available = published.dates("rates");
     for d in select(&available, as_of, wanted, since) {
-        let dir = |table: &str| output.join(table).join(format!("as_of_date={d}"));
-        let rates_file = dir("rates").join("part-0.parquet");
+        // A table's file, or a problem naming where it was looked for.
+        let find = |table: &str, problems: &mut Vec<String>| match published.file(table, d) {
+            Ok(f) => f,
+            Err(e) => {
+                problems.push(format!("'{}' skipped: {e:#}", published.location(table, d)));
+                None
+            }
+        };
+        let Some(rates_file) = find("rates", &mut h.problems) else {
+            continue;
+        };
         let rates = match read_rates(&rates_file) {
             Ok(r) => r,
             Err(e) => {
@@ -151,31 +161,43 @@ pub fn load(
                 continue;
             }
         };
-        let manifest = dir("manifest").join("manifest.json");
-        let recovered_prev = match read_recovered(&manifest) {
+        let recovered_prev = match published.manifest(d).and_then(|m| match m {
+            Some(bytes) => read_recovered(&bytes),
+            None => Ok(None),
+        }) {
             Ok(r) => r,
             Err(e) => {
-                h.problems
-                    .push(format!("'{}' skipped: {e:#}", manifest.display()));
+                h.problems.push(format!(
+                    "'{}' skipped: {e:#}",
+                    published.manifest_path(d).display()
+                ));
                 None
             }
         };
         let prev_night = match since {
-            Some(s) if d > s => {
-                let file = dir("transitions").join("part-0.parquet");
-                match read_prev_night(&file) {
+            Some(s) if d > s => match find("transitions", &mut h.problems) {
+                Some(file) => match read_prev_night(&file) {
                     Ok(n) => n,
                     Err(e) => {
                         h.problems
                             .push(format!("'{}' skipped: {e:#}", file.display()));
                         None
                     }
-                }
-            }
+                },
+                None => None,
+            },
             _ => None,
         };
-        let vintage = optional(&dir("vintage"), read_vintage, &mut h.problems);
-        let cohorts = optional(&dir("recovery_cohorts"), read_cohorts, &mut h.problems);
+        let vintage = optional(
+            find("vintage", &mut h.problems),
+            read_vintage,
+            &mut h.problems,
+        );
+        let cohorts = optional(
+            find("recovery_cohorts", &mut h.problems),
+            read_cohorts,
+            &mut h.problems,
+        );
         h.runs.insert(
             d,
             Run {
@@ -220,14 +242,12 @@ fn partition_point(n: usize, before: impl Fn(usize) -> bool) -> usize {
 /// manifest is there: a date is complete when its manifest is present).
 /// `Ok(None)`: no such run. An unreadable worklist is an error, which the
 /// caller reports and works around.
-pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistTiers>> {
-    let part = |table: &str| output.join(table).join(format!("as_of_date={date}"));
-    if !part("manifest").join("manifest.json").exists() {
+pub fn worklist_tiers(published: &Published, date: NaiveDate) -> Result<Option<WorklistTiers>> {
+    if published.manifest(date)?.is_none() {
         return Ok(None);
     }
-    let dir = part("worklist");
-    // Listed as an input partition is: data files in name order.
-    let files = crate::input::discovery::list_files(&dir)?;
+    // Data files in name order, as an input partition is listed.
+    let files = published.files("worklist", date)?;
     // One task per file (a worklist is written as files of a million loans);
     // the first error in file order is reported, whatever finished first.
     let parts = crate::error::first_error(
@@ -240,7 +260,10 @@ pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistT
             .collect(),
     )?;
     if parts.is_empty() {
-        return Err(anyhow!("no worklist files in '{}'", dir.display()));
+        return Err(anyhow!(
+            "no worklist files in '{}'",
+            published.location("worklist", date)
+        ));
     }
     if parts
         .iter()
@@ -248,7 +271,7 @@ pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistT
     {
         return Err(anyhow!(
             "worklist files of '{}' type loan_id differently",
-            dir.display()
+            published.location("worklist", date)
         ));
     }
     let tiers = parts.iter().flat_map(|(_, t)| t.iter().copied()).collect();
@@ -271,7 +294,7 @@ pub fn worklist_tiers(output: &Path, date: NaiveDate) -> Result<Option<WorklistT
 
 /// One worklist file's ids and tier indices.
 fn read_worklist_file(path: &Path) -> Result<(LoanIds, Vec<u8>)> {
-    let file = File::open(path).context("cannot open")?;
+    let file = StrictFile::open(path)?;
     let b =
         ParquetRecordBatchReaderBuilder::try_new(file).context("not a readable Parquet file")?;
     let fields = b.schema().fields().clone();
@@ -439,40 +462,22 @@ impl WorklistTiers {
 /// Rows of a table that earlier versions did not write: absent is empty,
 /// unreadable is a problem.
 fn optional<T>(
-    dir: &Path,
+    file: Option<PathBuf>,
     read: fn(&Path) -> Result<Vec<T>>,
     problems: &mut Vec<String>,
 ) -> Vec<T> {
-    let file = dir.join("part-0.parquet");
-    if !file.exists() {
+    let Some(file) = file else {
         return Vec::new();
-    }
+    };
     read(&file).unwrap_or_else(|e| {
         problems.push(format!("'{}' skipped: {e:#}", file.display()));
         Vec::new()
     })
 }
 
-/// Dates of the `as_of_date=D` folders of one output table.
-fn run_dates(table_dir: &Path) -> Vec<NaiveDate> {
-    let Ok(entries) = std::fs::read_dir(table_dir) else {
-        return Vec::new();
-    };
-    let mut dates: Vec<NaiveDate> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let d = name.strip_prefix("as_of_date=")?;
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()
-        })
-        .collect();
-    dates.sort();
-    dates
-}
-
 /// A Parquet reader over one of the program's own output files.
 fn open_table(path: &Path) -> Result<ParquetRecordBatchReader> {
-    let file = File::open(path).context("cannot open")?;
+    let file = StrictFile::open(path)?;
     Ok(ParquetRecordBatchReaderBuilder::try_new(file)
         .context("not a readable Parquet file")?
         .build()?)
@@ -637,13 +642,8 @@ fn read_cohorts(path: &Path) -> Result<Vec<CohortPoint>> {
 
 /// `recovered_prev` of a manifest's figures (absent in manifests written
 /// before it existed, or when that run had no `prev`).
-fn read_recovered(path: &Path) -> Result<Option<i128>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).context("cannot read"),
-    };
-    let v: serde_json::Value = serde_json::from_str(&text).context("not valid JSON")?;
+fn read_recovered(manifest: &[u8]) -> Result<Option<i128>> {
+    let v: serde_json::Value = serde_json::from_slice(manifest).context("not valid JSON")?;
     let Some(s) = v
         .pointer("/figures/recovered_prev")
         .and_then(|x| x.as_str())
@@ -698,7 +698,12 @@ mod tests {
         let with = select(&many, as_of, &[], Some(d("2026-09-30")));
         assert!(!without.contains(&d("2026-10-01")) && with.contains(&d("2026-10-01")));
         assert!(with.contains(&d("2026-09-30")) && !with.contains(&d("2026-09-29")));
-        let h = load(Path::new("/nonexistent"), d("2026-11-29"), &[], None);
+        let h = load(
+            &Published::new(Path::new("/nonexistent")),
+            d("2026-11-29"),
+            &[],
+            None,
+        );
         assert!(h.runs.is_empty() && h.problems.is_empty());
     }
 }

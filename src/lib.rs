@@ -17,6 +17,7 @@ pub mod history;
 pub mod input;
 pub mod metrics;
 pub mod money;
+pub mod object;
 pub mod output;
 pub mod partitions;
 pub mod pipeline;

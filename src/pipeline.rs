@@ -23,7 +23,8 @@ use crate::output::manifest::{
     Clock, HeadlineFigures, InputFile, InputPartition, Manifest, MemoryUse, ObjectStoreTraffic,
     OutputTable, PeriodInfo,
 };
-use crate::output::publish::{self, Scratch, Stage};
+use crate::output::publish::{self, OutputRoot, Scratch, Stage};
+use crate::output::published::Published;
 use crate::output::tables::date32;
 use crate::output::worklist::WorklistSink;
 use crate::output::{parquet_file, tables, SCHEMA_VERSION};
@@ -527,12 +528,12 @@ fn fold_book(
     plan: &Plan,
     contacts: &PartitionContacts,
     earlier: &EarlierRuns,
-    lock: &publish::OutputLock,
+    out: &OutputRoot,
     scratch: Option<&Path>,
     clock: &mut Clock,
 ) -> Result<Folded> {
     let as_of = opened.cur.date().to_string();
-    let mut stage = Stage::new(&cfg.output, &as_of, lock)?;
+    let mut stage = Stage::new(out, &as_of)?;
     // Hash partitions hold loans from all over the files: their worklist
     // rows go through scratch files and are merged back in input order.
     let reorder = match scratch {
@@ -774,8 +775,9 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     let dates = discovery::resolve_dates(&catalog, cfg.as_of)?;
     // Then the output lock: a second run on the same output stops here,
     // before reading any data. Under it, finish what a crashed run left.
-    let lock = publish::lock(&cfg.output)?;
-    let recovered = publish::recover(&cfg.output, &lock)?;
+    // (An object store is checked here instead.)
+    let mut out = OutputRoot::open(&cfg.output)?;
+    let recovered = std::mem::take(&mut out.recovered);
     clock.lap("discover");
 
     // Footers and schemas of every snapshot first: a file that breaks the
@@ -803,7 +805,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
     // loans and the worklist rows.
     let scratch = match plan.parts.len() {
         1 => None,
-        _ => Some(Scratch::new(&cfg.output, &lock)?),
+        _ => Some(Scratch::new(&out)?),
     };
     let scratch_dir = scratch.as_ref().map(|s| s.dir.as_path());
     let contacts = PartitionContacts::read(&catalog, &opened, &plan, &cfg.policy, scratch_dir)?;
@@ -824,7 +826,7 @@ fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
             &plan,
             &contacts,
             &earlier,
-            &lock,
+            &out,
             scratch_dir,
             &mut clock,
         )?;
@@ -965,7 +967,7 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
 
     let wanted: Vec<NaiveDate> = figures.periods.iter().map(|p| p.from_date).collect();
     let since = figures.period("1m").map(|p| p.from_date);
-    let past = history::load(output, figures.as_of, &wanted, since);
+    let past = history::load(&Published::new(output), figures.as_of, &wanted, since);
     let html = engine.render(
         &figures,
         &past,
@@ -989,7 +991,7 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
             memory.peak_rss_bytes = peak_rss();
             memory
         },
-        object_store: match crate::input::object::traffic() {
+        object_store: match crate::object::traffic() {
             (0, _) => None,
             (requests, bytes) => Some(ObjectStoreTraffic { requests, bytes }),
         },
@@ -1023,6 +1025,11 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
             })
             .collect(),
         outputs: outputs.clone(),
+        report: stage
+            .target("report")
+            .join("report.html")
+            .display()
+            .to_string(),
         checks: figures.checks.clone(),
         timings: clock.timings.clone(),
     };

@@ -35,7 +35,8 @@ use crate::fold::{EarlierRuns, Partial};
 use crate::input::discovery;
 use crate::input::snapshot::hash_bytes;
 use crate::output::manifest::{Clock, InputPartition, MemoryUse};
-use crate::output::publish::{self, Stage};
+use crate::output::publish::{self, OutputRoot, Stage};
+use crate::output::published::Published;
 use crate::output::worklist::WorklistSink;
 use crate::partitions::Plan;
 use crate::pipeline::{self, PartitionContacts, Publishing, RunSummary};
@@ -161,15 +162,11 @@ pub fn policy_hash(p: &Policy) -> String {
 }
 
 /// A hash of the manifest an earlier run of `date` published, or `none`.
-fn manifest_hash(output: &Path, date: NaiveDate) -> String {
-    let path = output
-        .join("manifest")
-        .join(format!("as_of_date={date}"))
-        .join("manifest.json");
-    match fs::read(path) {
-        Ok(b) => format!("{:016x}", hash_bytes(&b)),
-        Err(_) => "none".into(),
-    }
+fn manifest_hash(output: &Path, date: NaiveDate) -> Result<String> {
+    Ok(match Published::new(output).manifest(date)? {
+        Some(b) => format!("{:016x}", hash_bytes(&b)),
+        None => "none".into(),
+    })
 }
 
 /// Removes a folder when dropped (a shard's folder being written).
@@ -261,8 +258,8 @@ fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
         policy: policy_hash(&cfg.policy),
         earlier: earlier_dates
             .iter()
-            .map(|&d| (d, earlier.usable(d), manifest_hash(&cfg.output, d)))
-            .collect(),
+            .map(|&d| Ok((d, earlier.usable(d), manifest_hash(&cfg.output, d)?)))
+            .collect::<Result<_>>()?,
     };
     let rows = partial.controls.rows;
     let file = ShardFile {
@@ -310,8 +307,8 @@ fn input_files(root: &Path, inputs: &[InputPartition]) -> Result<Vec<(String, u6
         .flat_map(|i| i.files.iter())
         .map(|f| {
             let path = Path::new(&f.path);
-            let bytes = if crate::input::object::is_remote(path) {
-                crate::input::object::size(path)?
+            let bytes = if crate::object::is_remote(path) {
+                crate::object::size(path)?
             } else {
                 fs::metadata(path)
                     .with_context(|| format!("cannot read the size of '{}'", path.display()))?
@@ -498,10 +495,10 @@ fn merge_in_pool(cfg: &MergeConfig) -> Result<RunSummary> {
             cfg.policy.source
         )));
     }
-    let lock = publish::lock(&cfg.output)?;
-    let recovered = publish::recover(&cfg.output, &lock)?;
+    let mut out = OutputRoot::open(&cfg.output)?;
+    let recovered = std::mem::take(&mut out.recovered);
     for (d, _, hash) in &fp.earlier {
-        if *hash != manifest_hash(&cfg.output, *d) {
+        if *hash != manifest_hash(&cfg.output, *d)? {
             return Err(shards_error(format!(
                 "the run of {d} under '{}' changed since the shards read its worklist: rerun the shards; nothing was published",
                 cfg.output.display()
@@ -536,7 +533,7 @@ fn merge_in_pool(cfg: &MergeConfig) -> Result<RunSummary> {
         }
     }
     clock.lap("merge partials");
-    let mut stage = Stage::new(&cfg.output, &cfg.as_of.to_string(), &lock)?;
+    let mut stage = Stage::new(&out, &cfg.as_of.to_string())?;
     let sink = WorklistSink::from_scratch(int_ids, &cfg.as_of.to_string(), worklists)?;
     let worklist_files = sink.finish(&mut stage)?;
     clock.lap("write worklist");

@@ -1,7 +1,7 @@
 """Airflow DAG: the nightly `arrears` run as N shard tasks (dynamic task
 mapping over the shard indices, each retried on its own), then the merge,
 which publishes. Same commands as `arrears run` split in two (README,
-"Running on a cluster"). The workers need the `arrears` binary and a
+"Running on object storage and on a cluster"). The workers need the `arrears` binary and a
 shared file system holding ARREARS_INPUT, ARREARS_OUTPUT and ARREARS_WORK.
 
 The run date is Airflow's logical date (`ds`); the shard count, paths and

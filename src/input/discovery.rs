@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use chrono::{Datelike, Months, NaiveDate};
 
-use super::object;
 use crate::error::{bad_input, fail, FailureKind};
+use crate::object;
 
 /// One business date's partition of a dataset.
 #[derive(Clone, Debug)]

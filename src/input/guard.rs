@@ -75,15 +75,15 @@ pub fn decoding<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// same rule (`object::RemoteFile`).
 pub enum StrictFile {
     Local(std::fs::File),
-    Remote(super::object::RemoteFile),
+    Remote(crate::object::RemoteFile),
 }
 
 impl StrictFile {
     /// Opens an input file (a bad-input error if it cannot be opened; an
     /// object store's errors keep their own kinds).
     pub fn open(path: &std::path::Path) -> Result<StrictFile> {
-        if super::object::is_remote(path) {
-            return super::object::RemoteFile::open(path).map(StrictFile::Remote);
+        if crate::object::is_remote(path) {
+            return crate::object::RemoteFile::open(path).map(StrictFile::Remote);
         }
         std::fs::File::open(path)
             .map(StrictFile::Local)
@@ -103,7 +103,7 @@ impl parquet::file::reader::Length for StrictFile {
 /// A reader of a [`StrictFile`] from some offset.
 pub enum StrictRead {
     Local(std::io::BufReader<NoReadPastEnd>),
-    Remote(super::object::StrictSlice),
+    Remote(crate::object::StrictSlice),
 }
 
 impl std::io::Read for StrictRead {

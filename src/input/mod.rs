@@ -5,7 +5,6 @@ pub mod columns;
 pub mod contacts;
 pub mod discovery;
 pub mod guard;
-pub mod object;
 pub mod reader;
 pub mod schema;
 pub mod snapshot;

@@ -95,6 +95,9 @@ pub struct Manifest {
     pub periods: Vec<PeriodInfo>,
     pub figures: HeadlineFigures,
     pub outputs: Vec<OutputTable>,
+    /// Where the run's report is published (on an object store, in the
+    /// run's own folder: readers find it here).
+    pub report: String,
     pub checks: Vec<Check>,
     pub timings: Vec<Timing>,
 }

@@ -4,12 +4,15 @@
 pub mod manifest;
 pub mod parquet_file;
 pub mod publish;
+pub mod published;
 pub mod recovery;
+pub mod remote;
 pub mod tables;
 pub mod worklist;
 
 /// Version of the output schemas, written into every file's key-value
 /// metadata. Bumped only when columns are added (never removed or retyped):
 /// 2 added `collateral.exposure` (and the manifest's `absent_columns`,
-/// `all_null_columns` and `periods[].tiers_from`).
-pub const SCHEMA_VERSION: &str = "2";
+/// `all_null_columns` and `periods[].tiers_from`); 3 added the manifest's
+/// `object_store` and `report` (the tables are unchanged).
+pub const SCHEMA_VERSION: &str = "3";

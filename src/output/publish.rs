@@ -23,6 +23,11 @@
 //! The lock is an advisory `flock` on `.arrears.lock` in the output root,
 //! held for the whole run. The kernel drops it when the process ends, however
 //! it ends, so a killed run never leaves a lock that blocks the next night.
+//!
+//! An output root on an object store (`s3://bucket/prefix`) is staged the
+//! same way in a private local folder, and then published by
+//! [`remote`](super::remote): the files uploaded to a folder of the run's
+//! own, the manifest written last as the commit.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
@@ -31,6 +36,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::error::{fail, FailureKind};
+use crate::object;
+use crate::output::remote::Destination;
 
 /// Folder of the output root that holds staging folders.
 pub const STAGING: &str = ".arrears-staging";
@@ -113,6 +120,61 @@ pub fn lock(out: &Path) -> Result<OutputLock> {
     Ok(OutputLock { _file: file })
 }
 
+/// Where a run publishes, opened for the run: the lock taken and what a
+/// crashed run left finished. For an object store, the lock, the scratch
+/// files and the staging folder live in a private local folder (removed when
+/// the run ends) and the store is checked before any data is read.
+pub struct OutputRoot {
+    /// The folder of the lock, the scratch files and the staging folder.
+    local: PathBuf,
+    /// The object store prefix published to, if not a local folder.
+    remote: Option<PathBuf>,
+    lock: OutputLock,
+    /// What a crashed earlier run had left in the (local) output.
+    pub recovered: Recovered,
+}
+
+impl OutputRoot {
+    pub fn open(output: &Path) -> Result<OutputRoot> {
+        if !object::is_remote(output) {
+            let lock = lock(output)?;
+            let recovered = recover(output, &lock)?;
+            return Ok(OutputRoot {
+                local: output.to_path_buf(),
+                remote: None,
+                lock,
+                recovered,
+            });
+        }
+        // Refused credentials or a missing bucket fail here, before the book
+        // is read.
+        crate::output::remote::probe(output)?;
+        let local = std::env::temp_dir().join(format!(
+            "arrears-output-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        let lock = lock(&local)?;
+        Ok(OutputRoot {
+            local,
+            remote: Some(output.to_path_buf()),
+            lock,
+            recovered: Recovered::default(),
+        })
+    }
+}
+
+impl Drop for OutputRoot {
+    fn drop(&mut self) {
+        if self.remote.is_some() {
+            let _ = fs::remove_dir_all(&self.local);
+        }
+    }
+}
+
 /// What [`recover`] found in the staging area.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovered {
@@ -191,7 +253,14 @@ fn read_journal(dir: &Path) -> Result<Option<(String, Vec<String>)>> {
 
 fn rename(from: &Path, to: &Path, what: &str) -> Result<()> {
     fs::rename(from, to).map_err(|e| output_err(what, to, e))?;
-    if let Some(n) = std::env::var_os(CRASH_AFTER_RENAMES) {
+    crash_point(CRASH_AFTER_RENAMES);
+    Ok(())
+}
+
+/// Test hook: aborts the process when called for the n-th time, n being
+/// the value of the variable `var` (unset in production: does nothing).
+pub(crate) fn crash_point(var: &str) {
+    if let Some(n) = std::env::var_os(var) {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static DONE: AtomicUsize = AtomicUsize::new(0);
         let limit: usize = n
@@ -202,7 +271,6 @@ fn rename(from: &Path, to: &Path, what: &str) -> Result<()> {
             std::process::abort();
         }
     }
-    Ok(())
 }
 
 /// Swaps every staged item of a journalled staging folder into place; safe
@@ -255,11 +323,15 @@ pub struct Stage {
     partition: String,
     items: Vec<String>,
     published: bool,
+    /// Set for an output on an object store: where the items are uploaded.
+    remote: Option<Destination>,
 }
 
 impl Stage {
     /// A fresh staging folder in the output root, whose lock the run holds.
-    pub fn new(out: &Path, as_of: &str, _lock: &OutputLock) -> Result<Stage> {
+    pub fn new(root: &OutputRoot, as_of: &str) -> Result<Stage> {
+        let out = &root.local;
+        let _ = &root.lock;
         let dir = fresh_dir(out, &format!("{as_of}-{}", std::process::id()))?;
         Ok(Stage {
             out: out.to_path_buf(),
@@ -267,6 +339,7 @@ impl Stage {
             partition: format!("as_of_date={as_of}"),
             items: Vec::new(),
             published: false,
+            remote: root.remote.as_deref().map(|r| Destination::new(r, as_of)),
         })
     }
 
@@ -282,7 +355,10 @@ impl Stage {
 
     /// Where `item` will be published.
     pub fn target(&self, item: &str) -> PathBuf {
-        self.out.join(item).join(&self.partition)
+        match &self.remote {
+            Some(d) => d.target(item),
+            None => self.out.join(item).join(&self.partition),
+        }
     }
 
     /// Commits the staged items (journal) and swaps them into place, in the
@@ -290,6 +366,13 @@ impl Stage {
     /// replaced. After the journal is synced the publication is finished
     /// even if this process dies: the next run completes it.
     pub fn publish(mut self) -> Result<Vec<PathBuf>> {
+        if let Some(d) = &self.remote {
+            // Nothing to finish after a crash: until the manifest's PUT the
+            // date's published outputs are untouched, after it they are
+            // the new ones. Drop removes the local staging folder.
+            d.publish(&self.dir, &self.items)?;
+            return Ok(self.items.iter().map(|i| self.target(i)).collect());
+        }
         for item in &self.items {
             sync_dir(&self.dir.join(item))?;
         }
@@ -326,7 +409,8 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    pub fn new(out: &Path, _lock: &OutputLock) -> Result<Scratch> {
+    pub fn new(root: &OutputRoot) -> Result<Scratch> {
+        let out = &root.local;
         let dir = fresh_dir(out, &format!("scratch-{}", std::process::id()))?;
         Ok(Scratch {
             out: out.to_path_buf(),
@@ -366,9 +450,9 @@ mod tests {
     #[test]
     fn publish_replaces_and_cleans_up() {
         let t = tempfile::tempdir().unwrap();
-        let l = lock(t.path()).unwrap();
+        let root = OutputRoot::open(t.path()).unwrap();
         for body in ["old", "new"] {
-            let mut s = Stage::new(t.path(), "2026-11-29", &l).unwrap();
+            let mut s = Stage::new(&root, "2026-11-29").unwrap();
             put(&mut s, "a", body);
             put(&mut s, "manifest", body);
             s.publish().unwrap();
@@ -381,8 +465,8 @@ mod tests {
     #[test]
     fn a_journalled_stage_is_finished_and_an_unjournalled_one_dropped() {
         let t = tempfile::tempdir().unwrap();
-        let l = lock(t.path()).unwrap();
-        let mut s = Stage::new(t.path(), "2026-11-29", &l).unwrap();
+        let root = OutputRoot::open(t.path()).unwrap();
+        let mut s = Stage::new(&root, "2026-11-29").unwrap();
         put(&mut s, "a", "old");
         put(&mut s, "manifest", "old");
         s.publish().unwrap();
@@ -415,7 +499,7 @@ mod tests {
         fs::create_dir_all(other.join("a")).unwrap();
         fs::write(other.join("a/f"), "half").unwrap();
 
-        let r = recover(t.path(), &l).unwrap();
+        let r = recover(t.path(), &root.lock).unwrap();
         assert_eq!(r.completed, vec!["2026-11-29".to_string()]);
         assert_eq!(r.discarded, 1);
         assert_eq!(read(t.path(), "a").as_deref(), Some("new"));

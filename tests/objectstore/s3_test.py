@@ -9,6 +9,16 @@ code, publishing nothing, on a missing prefix or bucket (3), a wrong secret
 key (11) and an unreachable endpoint (11). Shards read from the bucket and
 merged publish the same bytes too.
 
+Publication on the store (`--output s3://...`, README "Running on object
+storage and on a cluster"): two nights published to a bucket, followed from
+their manifests, equal the local runs byte for byte (so the second night
+read its history and the earlier worklist from the bucket); nothing outside
+`_runs/` and `manifest/`; a run killed during its uploads publishes
+nothing, on a fresh date and on a rerun; a rerun replaces the date and
+removes the replaced run's files; merge publishes to the store too; a
+missing output bucket exits 6 and a refused credential 11 before any data
+is read.
+
     python tests/objectstore/s3_test.py target/debug/arrears
 """
 import difflib
@@ -124,6 +134,63 @@ def tree(root, input_root):
     return out
 
 
+def normal_manifest(data):
+    """A manifest without what differs between runs and between roots."""
+    m = json.loads(data)
+    for k in ("timings", "object_store"):
+        m.pop(k, None)
+    m["memory"].pop("peak_rss_bytes", None)
+    for o in m["outputs"]:
+        o["path"] = o["table"] + "/" + os.path.basename(o["path"])
+    m["report"] = os.path.basename(m["report"])
+    return json.dumps(m, sort_keys=True, indent=1).encode()
+
+
+def local_published(root, date, input_root):
+    """A local root's date, keyed by path under the root."""
+    out = {}
+    for k, v in tree(root, input_root).items():
+        if f"as_of_date={date}" in k:
+            out[k] = normal_manifest(v) if k.endswith("manifest.json") else v
+    return out
+
+
+def remote_published(s3, bucket, prefix, date, input_root):
+    """A date on the store as a reader finds it: its manifest, and exactly
+    the files the manifest names, keyed as the local layout."""
+    part = f"as_of_date={date}"
+    body = s3.get_object(Bucket=bucket, Key=f"{prefix}/manifest/{part}/manifest.json")["Body"].read()
+    m = json.loads(body)
+    named = [(o["table"], o["path"]) for o in m["outputs"]] + [("report", m["report"])]
+    out = {f"manifest/{part}/manifest.json":
+           normal_manifest(body.replace(input_root.encode(), b"<INPUT>"))}
+    runs = f"s3://{bucket}/{prefix}/_runs/{part}/"
+    for table, path in named:
+        assert path.startswith(runs), path
+        key = path[len(f"s3://{bucket}/"):]
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        if table == "report":
+            data = data.replace(input_root.encode(), b"<INPUT>")
+            data = data.replace(input_root.replace("/", "&#x2F;").encode(), b"<INPUT>")
+        out[f"{table}/{part}/{os.path.basename(path)}"] = data
+    return out, m
+
+
+def keys(s3, bucket, prefix):
+    got = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "/")
+    return sorted(o["Key"] for o in got.get("Contents", []))
+
+
+def same(a, b, what):
+    assert sorted(a) == sorted(b), (what, sorted(set(a) ^ set(b)))
+    differ = [k for k in a if a[k] != b[k]]
+    for k in differ:
+        sys.stdout.writelines(difflib.unified_diff(
+            a[k].decode(errors="replace").splitlines(True),
+            b[k].decode(errors="replace").splitlines(True), "a/" + k, "b/" + k, n=1))
+    assert not differ, f"{what}: differ: {differ}"
+
+
 def run(cmd, env, expect):
     print("+", " ".join(cmd), flush=True)
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -215,9 +282,89 @@ def main():
                 assert not published(out), f"{name}: something was published"
                 assert took < 60, f"{name}: took {took:.0f} s to fail"
                 print(f"ok: {name}: exit {code} in {took:.1f} s: {p.stderr.strip()[:160]}")
+            publish_on_store(arrears, env, s3, t, book, remote)
         finally:
             server.kill()
             server.wait()
+
+
+def publish_on_store(arrears, env, s3, t, book, remote):
+    before = "2026-11-28"
+    s3.create_bucket(Bucket="lender-out")
+    out = "s3://lender-out/nightly"
+    local = os.path.join(t, "local-two-nights")
+    for d in (before, AS_OF):
+        run([arrears, "run", "--input", book, "--output", local, "--as-of", d], env, 0)
+        run([arrears, "run", "--input", remote, "--output", out, "--as-of", d], env, 0)
+    for d in (before, AS_OF):
+        got, m = remote_published(s3, "lender-out", "nightly", d, remote)
+        same(local_published(local, d, book), got, f"s3:// output of {d}")
+    assert m["periods"][0]["tiers_from"] == "worklist", m["periods"]
+    stray = [k for k in keys(s3, "lender-out", "nightly")
+             if not k.startswith(("nightly/_runs/", "nightly/manifest/"))]
+    assert not stray, stray
+    print(f"ok: two nights published to {out} equal the local runs "
+          f"(history and the earlier worklist read from the store)")
+
+    # A run killed during its uploads: on a fresh date nothing is published;
+    # on a published date the old manifest and every file it names stay.
+    fresh = "s3://lender-out/killed"
+    p = subprocess.run([arrears, "run", "--input", remote, "--output", fresh, "--as-of", AS_OF],
+                       env=dict(env, ARREARS_CRASH_AFTER_UPLOADS="3"), capture_output=True)
+    assert p.returncode != 0, "the crash hook did not fire"
+    ks = keys(s3, "lender-out", "killed")
+    assert ks and not any("/manifest/" in k for k in ks), ks
+    key = f"nightly/manifest/as_of_date={AS_OF}/manifest.json"
+    old = s3.get_object(Bucket="lender-out", Key=key)["Body"].read()
+    p = subprocess.run([arrears, "run", "--input", remote, "--output", out, "--as-of", AS_OF],
+                       env=dict(env, ARREARS_CRASH_AFTER_UPLOADS="5"), capture_output=True)
+    assert p.returncode != 0, "the crash hook did not fire"
+    assert s3.get_object(Bucket="lender-out", Key=key)["Body"].read() == old
+    got, m = remote_published(s3, "lender-out", "nightly", AS_OF, remote)
+    same(local_published(local, AS_OF, book), got, "after a killed rerun")
+    print(f"ok: a killed run published nothing ({len(ks)} unnamed objects left on a fresh "
+          f"prefix); a killed rerun left the published date as it was")
+
+    # A rerun replaces the date in one step and removes the replaced run.
+    old_run = m["outputs"][0]["path"].split("/")[6]
+    run([arrears, "run", "--input", remote, "--output", out, "--as-of", AS_OF], env, 0)
+    got, m = remote_published(s3, "lender-out", "nightly", AS_OF, remote)
+    same(local_published(local, AS_OF, book), got, "after a rerun")
+    new_run = m["outputs"][0]["path"].split("/")[6]
+    runs = {k.split("/")[3] for k in keys(s3, "lender-out", "nightly")
+            if k.startswith(f"nightly/_runs/as_of_date={AS_OF}/")}
+    assert new_run != old_run and new_run in runs and old_run not in runs, (old_run, new_run, runs)
+    print(f"ok: a rerun replaced {old_run} by {new_run}; the killed run's folder is left "
+          f"until it is a day old ({sorted(runs - {new_run})})")
+
+    # Merge publishes to the store as run does (every file as a multipart
+    # upload here, which large worklist files are).
+    env = dict(env, ARREARS_ONE_PUT_BYTES="0")
+    work = os.path.join(t, "work-out")
+    shard_out = "s3://lender-out/shards"
+    for d in (before, AS_OF):
+        for k in range(2):
+            run([arrears, "shard", "--input", remote, "--output", shard_out, "--work", work,
+                 "--as-of", d, "--shard", f"{k}/2"], env, 0)
+        run([arrears, "merge", "--work", work, "--output", shard_out, "--as-of", d,
+             "--shards", "2"], env, 0)
+    got, _ = remote_published(s3, "lender-out", "shards", AS_OF, remote)
+    want = local_published(local, AS_OF, book)
+    differ = [k for k in want if want[k] != got.get(k) and not k.endswith("manifest.json")]
+    assert not differ, f"merge to s3:// differs from run: {differ}"
+    print("ok: 2 shards merged to s3:// (multipart uploads) equal run")
+
+    # Output failures: before any data is read, nothing published.
+    cases = [
+        ("missing output bucket", dict(env), "s3://no-such-bucket/out", 6, "no such bucket"),
+        ("wrong secret on output", dict(env, AWS_SECRET_ACCESS_KEY="not-the-secret"),
+         "s3://lender-out/denied", 11, "refused the credentials"),
+    ]
+    for name, e, target, code, words in cases:
+        p = run([arrears, "run", "--input", book, "--output", target, "--as-of", AS_OF], e, code)
+        assert words in p.stderr and target in p.stderr, p.stderr
+        print(f"ok: {name}: exit {code}: {p.stderr.strip()[:160]}")
+    assert not keys(s3, "lender-out", "denied")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
-//! `s3://bucket/prefix` as the input root: the book read from any
-//! S3-compatible object store (AWS S3, MinIO, Alibaba OSS, Tencent COS)
-//! through arrow-rs's `object_store`, configured by the standard AWS
-//! variables (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+//! `s3://bucket/prefix` roots: the book read from, and the outputs
+//! published to, any S3-compatible object store (AWS S3, MinIO, Alibaba OSS,
+//! Tencent COS) through arrow-rs's `object_store`, configured by the
+//! standard AWS variables (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP=true`).
 //!
-//! The rest of the input layer stays synchronous and path-based: an input
-//! path is either a local path or the text `s3://bucket/key`, and only three
-//! things differ for a remote one, all here: listing a folder
-//! ([`list`]), the size of a file ([`size`]) and reading its bytes
-//! ([`RemoteFile`], a Parquet `ChunkReader`).
+//! The rest of the program stays synchronous and path-based: a path is
+//! either a local path or the text `s3://bucket/key`, and everything that
+//! differs for a remote one is here: listing a folder ([`list`]), the size
+//! of a file ([`size`]), reading a file's bytes ([`RemoteFile`], a Parquet
+//! `ChunkReader`, and [`read_all`] for small files), and, for publication
+//! (`output::remote`), [`upload`] and [`delete_all`].
 //!
 //! Why a `ChunkReader` and not the async Parquet reader: the reader already
 //! chooses which row groups and columns to decode (partitions by row-group
@@ -20,9 +21,10 @@
 //! Every request is counted ([`traffic`]) and the manifest records the
 //! totals, so a test can check that unread columns were not fetched.
 //!
-//! Errors: a missing bucket or object is exit 3 (input missing), like a
-//! missing local folder; refused credentials, an unreachable endpoint or a
-//! store that keeps failing after its retries is exit 11 (object store).
+//! Errors: a missing bucket or object to read is exit 3 (input missing),
+//! like a missing local folder; a missing bucket to publish to is exit 6
+//! (output); refused credentials, an unreachable endpoint or a store that
+//! keeps failing after its retries is exit 11 (object store).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -153,6 +155,21 @@ fn count(bytes: u64) {
 /// An object store's error as the run's failure: what was being done, on
 /// which `s3://` path, and the exit code of its kind.
 fn failure(doing: &str, url: &str, e: object_store::Error) -> anyhow::Error {
+    failure_as(FailureKind::InputMissing, doing, url, e)
+}
+
+/// [`failure`] for a request made to publish: a missing bucket is an
+/// output error (exit 6), not missing input.
+fn output_failure(doing: &str, url: &str, e: object_store::Error) -> anyhow::Error {
+    failure_as(FailureKind::Output, doing, url, e)
+}
+
+fn failure_as(
+    missing: FailureKind,
+    doing: &str,
+    url: &str,
+    e: object_store::Error,
+) -> anyhow::Error {
     use object_store::Error as E;
     let status = match &e {
         E::NotFound { .. } => Some(404),
@@ -162,7 +179,7 @@ fn failure(doing: &str, url: &str, e: object_store::Error) -> anyhow::Error {
     };
     match status {
         Some(404) => fail(
-            FailureKind::InputMissing,
+            missing,
             format!("{doing} '{url}': no such bucket or object: {e}"),
         ),
         Some(401 | 403) => fail(
@@ -264,6 +281,116 @@ pub fn size(path: &FsPath) -> Result<u64> {
         .map_err(|e| failure("reading the size of", &url, e))?;
     count(0);
     Ok(meta.size)
+}
+
+/// The whole of a small object (a manifest); `None` when there is none.
+pub fn read_all(path: &FsPath) -> Result<Option<Bytes>> {
+    let url = path.to_string_lossy().to_string();
+    let (bucket, key) = locate(path)?;
+    let store = store(&bucket)?;
+    let got = runtime().block_on(async {
+        match store.get(&key).await {
+            Ok(r) => r.bytes().await.map(Some),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    });
+    let got = got.map_err(|e| failure("reading", &url, e))?;
+    count(got.as_ref().map_or(0, |b| b.len() as u64));
+    Ok(got)
+}
+
+/// Files at most this large are uploaded in one PUT; larger ones in parts.
+const ONE_PUT: u64 = 32 * 1024 * 1024;
+/// Test hook: overrides [`ONE_PUT`] (`0` sends every file in parts, so the
+/// object-store test covers multipart uploads without a large book).
+const ONE_PUT_VAR: &str = "ARREARS_ONE_PUT_BYTES";
+/// The part size of a multipart upload (S3 wants at least 5 MiB).
+const PART: usize = 16 * 1024 * 1024;
+
+/// Uploads the local file `local` to the object `path`. A single PUT (or
+/// the completion of a multipart upload) makes the object appear whole:
+/// nobody ever reads half an object.
+pub fn upload(local: &FsPath, path: &FsPath) -> Result<()> {
+    let url = path.to_string_lossy().to_string();
+    let (bucket, key) = locate(path)?;
+    let store = store(&bucket)?;
+    let io = |e: std::io::Error| {
+        fail(
+            FailureKind::Output,
+            format!("reading the staged file '{}': {e}", local.display()),
+        )
+    };
+    let mut file = std::fs::File::open(local).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let one_put = std::env::var(ONE_PUT_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ONE_PUT);
+    if len <= one_put {
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut bytes).map_err(io)?;
+        runtime()
+            .block_on(store.put(&key, Bytes::from(bytes).into()))
+            .map_err(|e| output_failure("uploading", &url, e))?;
+        count(0);
+        return Ok(());
+    }
+    let upload = runtime()
+        .block_on(store.put_multipart(&key))
+        .map_err(|e| output_failure("starting the upload of", &url, e))?;
+    let mut parts = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
+    let mut buf = vec![0u8; PART];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        // At most two parts in flight: memory stays a few parts, however
+        // large the file.
+        runtime()
+            .block_on(parts.wait_for_capacity(2))
+            .map_err(|e| output_failure("uploading", &url, e))?;
+        parts.write(&buf[..n]);
+        count(0);
+    }
+    runtime()
+        .block_on(parts.finish())
+        .map_err(|e| output_failure("finishing the upload of", &url, e))?;
+    count(0);
+    Ok(())
+}
+
+/// Puts `bytes` as the object `path` in one PUT: it replaces any object of
+/// that name at once (S3's PUT is atomic per object), which is what makes a
+/// manifest a commit.
+pub fn put(path: &FsPath, bytes: Vec<u8>) -> Result<()> {
+    let url = path.to_string_lossy().to_string();
+    let (bucket, key) = locate(path)?;
+    runtime()
+        .block_on(store(&bucket)?.put(&key, Bytes::from(bytes).into()))
+        .map_err(|e| output_failure("writing", &url, e))?;
+    count(0);
+    Ok(())
+}
+
+/// Deletes every object under the folder `dir`; returns how many.
+pub fn delete_all(dir: &FsPath) -> Result<usize> {
+    let mut n = 0;
+    for e in list(dir)? {
+        if e.is_dir {
+            n += delete_all(&e.path)?;
+        } else {
+            let url = e.path.to_string_lossy().to_string();
+            let (bucket, key) = locate(&e.path)?;
+            runtime()
+                .block_on(store(&bucket)?.delete(&key))
+                .map_err(|err| output_failure("deleting", &url, err))?;
+            count(0);
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// What the footer tells about a file: its length, the last bytes of it
