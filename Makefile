@@ -2,9 +2,10 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci engine-test deploy-check bench-shards s3-test
+.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci engine-test deploy-check bench-shards bench-s3 s3-test
 ARREARS ?= target/release/arrears
 VENV ?= target/venv
+S3_SERVER ?= moto
 UCI ?= ../shared/data/uci_taiwan_credit_card_default/UCI_Credit_Card.csv
 
 help: ## List the targets
@@ -35,6 +36,13 @@ bench-e2e: ## end-to-end `arrears run` on 10M, 30M and shuffled 10M books, with 
 
 bench-shards: ## shard and merge costs for 1, 2, 4 and 8 shards of the 10M book (SCALING.md)
 	bash benches/shards.sh
+
+bench-s3: ## object-store throughput: a 1M-loan book read from and published to a local S3 server (S3_SERVER=moto, or the path of an s3s-fs binary) (SCALING.md)
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import moto.server, boto3" 2>/dev/null || $(VENV)/bin/pip install -q "moto[server]" boto3
+	@[ -x $(ARREARS) ] || $(CARGO) build --release
+	@[ -d target/bench-data/s3-1000000 ] || $(ARREARS) generate --output target/bench-data/s3-1000000 --loans 1000000 --as-of 2026-11-29 --days 2 --seed 42
+	$(VENV)/bin/python benches/s3_throughput.py $(ARREARS) target/bench-data/s3-1000000 $(S3_SERVER)
 
 crosscheck: ## DuckDB writes a book, arrears runs on it, SQL recomputes every figure: must agree to the cent
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)

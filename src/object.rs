@@ -399,8 +399,28 @@ struct Footer {
     len: u64,
     tail_start: u64,
     tail: Bytes,
-    /// Column chunks' byte ranges with their row group, by start.
-    chunks: Vec<(Range<u64>, usize)>,
+    /// Column chunks' byte ranges with their row group and column, by start.
+    chunks: Vec<Chunk>,
+}
+
+/// A column chunk: its bytes in the file, its row group and its column.
+#[derive(Clone, Debug, PartialEq)]
+struct Chunk {
+    range: Range<u64>,
+    group: usize,
+    column: usize,
+}
+
+/// Which columns the decoder asked for, so that the next row group's are
+/// fetched together: the reader decodes the same columns of every row
+/// group it reads, one row group after the other.
+#[derive(Default)]
+struct Pattern {
+    group: usize,
+    /// Columns asked for in `group`.
+    now: Vec<usize>,
+    /// Columns asked for in the row group read before it.
+    before: Vec<usize>,
 }
 
 /// A Parquet file on an object store, read by column chunk.
@@ -412,7 +432,8 @@ pub struct RemoteFile {
     /// Column chunks fetched for the row group being read; a chunk of
     /// another row group replaces them (the decoder reads row group by
     /// row group), so at most one row group's columns are held.
-    cache: Mutex<Vec<(Range<u64>, usize, Bytes)>>,
+    cache: Mutex<Vec<(Chunk, Bytes)>>,
+    pattern: Mutex<Pattern>,
 }
 
 impl RemoteFile {
@@ -445,6 +466,7 @@ impl RemoteFile {
             key,
             footer,
             cache: Mutex::new(Vec::new()),
+            pattern: Mutex::new(Pattern::default()),
         })
     }
 
@@ -452,6 +474,11 @@ impl RemoteFile {
         let got = runtime()
             .block_on(self.store.get_range(&self.key, range.clone()))
             .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+        self.checked(range, got)
+    }
+
+    /// Counts a fetched range, and refuses one shorter than asked for.
+    fn checked(&self, range: Range<u64>, got: Bytes) -> parquet::errors::Result<Bytes> {
         count(got.len() as u64);
         if got.len() as u64 != range.end - range.start {
             return Err(parquet::errors::ParquetError::EOF(format!(
@@ -478,24 +505,79 @@ impl RemoteFile {
             return Ok((f.tail_start, f.tail.clone()));
         }
         let mut cache = self.cache.lock().expect("chunk cache");
-        if let Some((r, _, b)) = cache
+        let i = f.chunks.partition_point(|c| c.range.start <= start);
+        let chunk = (i > 0 && end <= f.chunks[i - 1].range.end).then(|| &f.chunks[i - 1]);
+        let prefetch = chunk.map(|c| self.note(c)).unwrap_or_default();
+        if let Some((c, b)) = cache
             .iter()
-            .find(|(r, _, _)| r.start <= start && end <= r.end)
+            .find(|(c, _)| c.range.start <= start && end <= c.range.end)
         {
-            return Ok((r.start, b.clone()));
+            return Ok((c.range.start, b.clone()));
         }
-        let i = f.chunks.partition_point(|(r, _)| r.start <= start);
-        if i > 0 {
-            let (r, rg) = &f.chunks[i - 1];
-            if end <= r.end {
-                let b = self.fetch(r.clone())?;
-                cache.retain(|(_, g, _)| g == rg);
-                cache.push((r.clone(), *rg, b.clone()));
-                return Ok((r.start, b));
-            }
+        let Some(chunk) = chunk else {
+            drop(cache);
+            return Ok((start, self.fetch(start..end)?));
+        };
+        // The chunk asked for, and on the first miss of a row group the
+        // chunks of the columns asked for in the row group before, all at
+        // once: one round trip per row group instead of one per column.
+        let mut wanted = vec![chunk.clone()];
+        if !cache.iter().any(|(c, _)| c.group == chunk.group) {
+            wanted.extend(
+                f.chunks
+                    .iter()
+                    .filter(|c| c.group == chunk.group && c != &chunk)
+                    .filter(|c| prefetch.contains(&c.column))
+                    .cloned(),
+            );
         }
-        drop(cache);
-        Ok((start, self.fetch(start..end)?))
+        let got = self.fetch_all(wanted.iter().map(|c| c.range.clone()).collect())?;
+        cache.retain(|(c, _)| c.group == chunk.group);
+        cache.extend(wanted.into_iter().zip(got));
+        let b = cache
+            .iter()
+            .find(|(c, _)| c == chunk)
+            .map(|(_, b)| b.clone())
+            .expect("just fetched");
+        Ok((chunk.range.start, b))
+    }
+
+    /// Records that the decoder asked for `chunk`; returns the columns to
+    /// fetch with it if it starts a row group (those of the row group
+    /// before).
+    fn note(&self, chunk: &Chunk) -> Vec<usize> {
+        let mut p = self.pattern.lock().expect("read pattern");
+        if p.group != chunk.group {
+            p.before = std::mem::take(&mut p.now);
+            p.group = chunk.group;
+        }
+        if !p.now.contains(&chunk.column) {
+            p.now.push(chunk.column);
+        }
+        p.before.clone()
+    }
+
+    /// Fetches byte ranges concurrently, in order.
+    fn fetch_all(&self, ranges: Vec<Range<u64>>) -> parquet::errors::Result<Vec<Bytes>> {
+        if ranges.len() == 1 {
+            return Ok(vec![self.fetch(ranges[0].clone())?]);
+        }
+        let tasks: Vec<_> = ranges
+            .iter()
+            .map(|r| {
+                let (store, key, r) = (self.store.clone(), self.key.clone(), r.clone());
+                runtime().spawn(async move { store.get_range(&key, r).await })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(ranges.len());
+        for (task, range) in tasks.into_iter().zip(ranges) {
+            let got = runtime()
+                .block_on(task)
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?;
+            out.push(self.checked(range, got)?);
+        }
+        Ok(out)
     }
 }
 
@@ -536,16 +618,20 @@ fn read_footer(url: &str, store: &dyn ObjectStore, key: &Key) -> Result<Footer> 
             if let Ok(meta) = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(
                 &tail[n - 8 - meta_len..n - 8],
             ) {
-                for (g, rg) in meta.row_groups().iter().enumerate() {
-                    for c in rg.columns() {
+                for (group, rg) in meta.row_groups().iter().enumerate() {
+                    for (column, c) in rg.columns().iter().enumerate() {
                         let (s, l) = c.byte_range();
-                        chunks.push((s..s + l, g));
+                        chunks.push(Chunk {
+                            range: s..s + l,
+                            group,
+                            column,
+                        });
                     }
                 }
             }
         }
     }
-    chunks.sort_by_key(|(r, _)| r.start);
+    chunks.sort_by_key(|c| c.range.start);
     Ok(Footer {
         len,
         tail_start,
