@@ -15,7 +15,6 @@ real store, not its speed.
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,31 +23,20 @@ import time
 
 import boto3
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "objectstore"))
+from s3server import free_port, start  # noqa: E402
+
 AS_OF = "2026-11-29"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(server, port, data, log):
+def start_server(server, port, data, log):
     if server == "moto":
         cmd = [os.path.join(os.path.dirname(sys.executable), "moto_server"),
                "-H", "127.0.0.1", "-p", str(port)]
     else:
         cmd = [server, "--host", "127.0.0.1", "--port", str(port),
                "--access-key", "bench", "--secret-key", "bench-secret", data]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(400):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"{server} did not start")
+    return start(cmd, port, log)
 
 
 def timed(cmd, env):
@@ -68,7 +56,7 @@ def main():
     with tempfile.TemporaryDirectory() as t, open(os.path.join(t, "server.log"), "w") as log:
         data = os.path.join(t, "s3data")
         os.makedirs(data)
-        proc = start(server, port, data, log)
+        proc = start_server(server, port, data, log)
         try:
             env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ALLOW_HTTP="true",
                        AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench",

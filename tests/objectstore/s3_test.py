@@ -25,7 +25,6 @@ import difflib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,14 +33,10 @@ import time
 import boto3
 import duckdb
 
+from s3server import free_port, start
+
 AS_OF = "2026-11-29"
 TAIL = 64 * 1024  # the footer suffix arrears fetches per file (src/input/object.rs)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_moto(port, log):
@@ -50,16 +45,7 @@ def start_moto(port, log):
     # from then on a wrong secret is refused as S3 refuses it.
     env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
     server = os.path.join(os.path.dirname(sys.executable), "moto_server")
-    proc = subprocess.Popen([server, "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                            stderr=subprocess.STDOUT, env=env)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("moto_server did not start")
+    return start([server, "-H", "127.0.0.1", "-p", str(port)], port, log, env)
 
 
 def credentials(endpoint):
@@ -228,13 +214,7 @@ def main():
             run([arrears, "run", "--input", remote, "--output", remote_out, "--as-of", AS_OF], env, 0)
             a, b = tree(local_out, book), tree(remote_out, remote)
             assert any(k.startswith("worklist/") for k in a), sorted(a)
-            assert sorted(a) == sorted(b), sorted(set(a) ^ set(b))
-            differ = [k for k in a if a[k] != b[k]]
-            for k in differ:
-                sys.stdout.writelines(difflib.unified_diff(
-                    a[k].decode(errors="replace").splitlines(True),
-                    b[k].decode(errors="replace").splitlines(True), "local/" + k, "s3/" + k, n=1))
-            assert not differ, f"differ between local and s3 input: {differ}"
+            same(a, b, "local and s3:// input")
             print(f"ok: {len(a)} published files equal for local and s3:// input")
 
             # Only the decoded column chunks were fetched.
