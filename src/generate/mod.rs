@@ -11,7 +11,7 @@
 //! delinquent borrowers get repayment plans, legal action, lost contact and
 //! the day's collection contacts (SMS, phone, field visits).
 
-mod rng;
+pub(crate) mod rng;
 mod sim;
 
 use std::fs::{self, File};
