@@ -221,6 +221,32 @@ pub fn matrix(
 }
 
 /// The failed checks, as one message per line.
+/// The forecast's reconciliation: at every horizon of every projection the
+/// states sum to the book it started from (no loan or amount appears or
+/// vanishes), to a relative 1e-9.
+pub fn forecast(projections: &[crate::metrics::forecast::Projection]) -> Vec<Check> {
+    projections
+        .iter()
+        .map(|p| {
+            let total: f64 = p.start.iter().sum();
+            let actual = match p.path.iter().position(|s| {
+                !crate::metrics::forecast::conserved(&p.start, std::slice::from_ref(s))
+            }) {
+                None => format!("{total:.2}"),
+                Some(h) => format!("{:.2} at month {}", p.path[h].iter().sum::<f64>(), h + 1),
+            };
+            Check::new(
+                format!(
+                    "forecast {} {}: states sum to the book at every horizon",
+                    p.method, p.basis
+                ),
+                format!("{total:.2}"),
+                actual,
+            )
+        })
+        .collect()
+}
+
 pub fn failures(checks: &[Check]) -> Vec<String> {
     checks
         .iter()

@@ -110,6 +110,9 @@ pub struct Figures {
     pub compliance: Exceptions,
     /// How long each step of the computation took (manifest timings).
     pub compute_steps: Vec<crate::output::manifest::Timing>,
+    /// The run-off forecast of the book, per method and basis (empty
+    /// without a `1m` period).
+    pub forecast: Vec<crate::metrics::forecast::Projection>,
 }
 
 /// What the contacts of the window amounted to.
@@ -128,5 +131,20 @@ pub struct ContactSummary {
 impl Figures {
     pub fn period(&self, name: &str) -> Option<&Period> {
         self.periods.iter().find(|p| p.name == name)
+    }
+
+    /// The run's own `prev` night: its from date and bucket transitions
+    /// without `NEW`, the last link of the month's duration chain
+    /// (`History::month_chain`).
+    pub fn prev_night(&self) -> Option<(NaiveDate, crate::metrics::duration::NightCounts)> {
+        use crate::metrics::duration::{NightCounts, STATES};
+        let p = self.period("prev")?;
+        let mut n: NightCounts = [[0; STATES]; STATES];
+        for (i, row) in n.iter_mut().enumerate().take(crate::states::BUCKETS) {
+            for (j, c) in row.iter_mut().enumerate() {
+                *c = p.buckets.cell(i, j).loans;
+            }
+        }
+        Some((p.from_date, n))
     }
 }

@@ -715,6 +715,8 @@ impl Partial {
         }
         Figures {
             compute_steps: steps,
+            // Needs the earlier runs' outputs: filled in at publication.
+            forecast: Vec::new(),
             as_of,
             labels,
             columns,

@@ -212,6 +212,74 @@ pub fn load(
     h
 }
 
+/// The nights of a month chained for the duration-based matrix: each
+/// night's `prev` bucket transitions from the `1m` date to the run date.
+#[derive(Clone, Debug)]
+pub struct MonthChain {
+    pub nights: Vec<NightCounts>,
+    /// Stretches of the window no run covers (from, to).
+    pub gaps: Vec<(NaiveDate, NaiveDate)>,
+    /// Runs left out because their `prev` period overlaps the chain.
+    pub overlaps: Vec<(NaiveDate, NaiveDate)>,
+}
+
+impl MonthChain {
+    /// The Aalen-Johansen one-month matrix: the product of the nights.
+    pub fn matrix(&self) -> crate::metrics::duration::Probabilities {
+        crate::metrics::duration::product(self.nights.iter())
+    }
+
+    /// Whether anybody was in state `i` on some night of the chain.
+    pub fn at_risk(&self, i: usize) -> bool {
+        self.nights.iter().any(|n| n[i].iter().sum::<u64>() > 0)
+    }
+}
+
+impl History {
+    /// Chains the earlier runs' published `prev` transitions after `start`
+    /// (the `1m` date) and then `today`'s (the run's own `prev` night, from
+    /// its date), greedily in date order: a night must start where the
+    /// chain ended; a later start leaves a gap, an earlier one overlaps what
+    /// is already chained and is left out.
+    pub fn month_chain(
+        &self,
+        start: NaiveDate,
+        as_of: NaiveDate,
+        today: Option<(NaiveDate, NightCounts)>,
+    ) -> MonthChain {
+        let mut nights: Vec<(NaiveDate, NaiveDate, NightCounts)> = self
+            .runs
+            .iter()
+            .filter(|(d, _)| **d > start)
+            .filter_map(|(d, r)| r.prev_night.map(|(from, n)| (from, *d, n)))
+            .collect();
+        if let Some((from, n)) = today {
+            nights.push((from, as_of, n));
+        }
+        let mut c = MonthChain {
+            nights: Vec::new(),
+            gaps: Vec::new(),
+            overlaps: Vec::new(),
+        };
+        let mut covered = start;
+        for (from, to, n) in nights {
+            if from < covered {
+                c.overlaps.push((from, to));
+                continue;
+            }
+            if from > covered {
+                c.gaps.push((covered, from));
+            }
+            c.nights.push(n);
+            covered = to;
+        }
+        if covered < as_of {
+            c.gaps.push((covered, as_of));
+        }
+        c
+    }
+}
+
 /// The tiers an earlier run published in its worklist (`loan_id` and `tier`
 /// only), in the worklist's order.
 #[derive(Clone, Debug)]

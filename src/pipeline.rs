@@ -17,7 +17,7 @@ use crate::input::discovery::{self, Partition};
 use crate::input::reader::{self, Extent, LoansReader, OpenedLoans};
 use crate::input::snapshot::{IdSet, Snapshot};
 use crate::input::spill::{self, SpillWriter};
-use crate::metrics::{join, promises};
+use crate::metrics::{forecast, join, promises};
 use crate::money;
 use crate::output::manifest::{
     Clock, HeadlineFigures, InputFile, InputPartition, Manifest, MemoryUse, ObjectStoreTraffic,
@@ -32,6 +32,7 @@ use crate::partitions::{self, GroupStats, Part, Plan};
 use crate::policy::Policy;
 use crate::report;
 use crate::report::view::RunInfo;
+use crate::states::BUCKETS;
 
 pub use crate::fold::{compute, ContactInput, EarlierRuns};
 
@@ -904,7 +905,7 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
         policy,
         input_root,
         output,
-        figures,
+        mut figures,
         mut stage,
         worklist_files,
         inputs,
@@ -913,6 +914,16 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
         recovered,
     } = p;
     clock.timings.extend(figures.compute_steps.iter().cloned());
+
+    // The earlier runs first: the forecast's duration matrix chains their
+    // nights (and the report draws its trends from them).
+    let wanted: Vec<NaiveDate> = figures.periods.iter().map(|p| p.from_date).collect();
+    let since = figures.period("1m").map(|p| p.from_date);
+    let past = history::load(&Published::new(output), figures.as_of, &wanted, since);
+    figures.forecast = forecast_of(&figures, &past);
+    let forecast_checks = checks::forecast(&figures.forecast);
+    figures.checks.extend(forecast_checks);
+    clock.lap("read history, forecast");
 
     let failed = checks::failures(&figures.checks);
     if !failed.is_empty() {
@@ -965,9 +976,6 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
     }
     clock.lap("write tables");
 
-    let wanted: Vec<NaiveDate> = figures.periods.iter().map(|p| p.from_date).collect();
-    let since = figures.period("1m").map(|p| p.from_date);
-    let past = history::load(&Published::new(output), figures.as_of, &wanted, since);
     let html = engine.render(
         &figures,
         &past,
@@ -1051,6 +1059,20 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
         unavailable: figures.unavailable.clone(),
         recovered,
     })
+}
+
+/// The run-off forecast: the cohort `1m` matrix, and the duration matrix
+/// when the earlier runs chain a whole month of nights without a gap.
+fn forecast_of(f: &Figures, past: &history::History) -> Vec<forecast::Projection> {
+    let Some(m1) = f.period("1m") else {
+        return Vec::new();
+    };
+    let chain = past.month_chain(m1.from_date, f.as_of, f.prev_night());
+    let duration = (!chain.nights.is_empty() && chain.gaps.is_empty()).then(|| {
+        let thin = std::array::from_fn(|i| i < BUCKETS && !chain.at_risk(i));
+        (chain.matrix(), thin)
+    });
+    forecast::projections(&f.by_bucket, Some(&m1.buckets), duration)
 }
 
 /// Contacts of D-13..D (promises made up to 13 days ago can fall due in

@@ -18,6 +18,8 @@
 
 use crate::generate::rng::Rng;
 use crate::metrics::duration::{identity, Probabilities, STATES};
+use crate::metrics::tally::Tally;
+use crate::metrics::transitions::Matrix;
 use crate::states::{Bucket, BUCKETS};
 
 /// Months projected.
@@ -79,6 +81,91 @@ impl Chain {
         }
         Chain { p, thin }
     }
+}
+
+/// One projection of today's book: a method and a basis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projection {
+    /// `cohort_1m` (the `1m` transition matrix's row shares) or
+    /// `duration_1m` (the Aalen-Johansen one-month matrix).
+    pub method: &'static str,
+    /// `count` (loans) or `balance` (principal balance, currency units).
+    pub basis: &'static str,
+    /// s_0: the book at the run date by state.
+    pub start: [f64; STATES],
+    /// s_1 .. s_6.
+    pub path: Vec<[f64; STATES]>,
+    /// 95% intervals per horizon and state (cohort, count basis only).
+    pub ci: Option<Vec<[(f64, f64); STATES]>>,
+    /// Rows that kept their mass for want of loans to estimate them.
+    pub thin: [bool; STATES],
+}
+
+impl Projection {
+    /// Expected new charge-off per month.
+    pub fn new_charge_off(&self) -> Vec<f64> {
+        new_charge_off(&self.start, &self.path)
+    }
+}
+
+/// The forecast of a run: the cohort method on both bases (with intervals
+/// on the count basis) when the `1m` matrix exists, and the duration
+/// method on the count basis when a whole month of nights is chained
+/// (`duration`: its matrix and which rows nobody was at risk in).
+pub fn projections(
+    by_bucket: &[Tally; BUCKETS],
+    cohort: Option<&Matrix>,
+    duration: Option<(Probabilities, [bool; STATES])>,
+) -> Vec<Projection> {
+    let mut out = Vec::new();
+    let Some(m) = cohort else {
+        return out;
+    };
+    let mut loans = [0.0; STATES];
+    let mut balance = [0.0; STATES];
+    for i in 0..BUCKETS {
+        loans[i] = by_bucket[i].loans as f64;
+        balance[i] = by_bucket[i].balance as f64 / 100.0;
+    }
+    let (mut by_loans, mut by_balance) = ([[0.0; STATES]; STATES], [[0.0; STATES]; STATES]);
+    for i in 0..BUCKETS {
+        for j in 0..STATES {
+            // Column BUCKETS of the transition matrix is EXIT, as here.
+            let c = m.cell(i, j);
+            by_loans[i][j] = c.loans as f64;
+            by_balance[i][j] = c.balance as f64;
+        }
+    }
+    let chain = Chain::from_counts(&by_loans);
+    out.push(Projection {
+        method: "cohort_1m",
+        basis: "count",
+        start: loans,
+        path: project(&loans, &chain.p, HORIZONS),
+        ci: Some(intervals(&loans, &by_loans, &chain, HORIZONS, DRAWS, SEED)),
+        thin: chain.thin,
+    });
+    let chain = Chain::from_counts(&by_balance);
+    out.push(Projection {
+        method: "cohort_1m",
+        basis: "balance",
+        start: balance,
+        path: project(&balance, &chain.p, HORIZONS),
+        ci: None,
+        thin: chain.thin,
+    });
+    if let Some((p, thin)) = duration {
+        let chain = Chain::from_probabilities(&p, thin);
+        out.push(Projection {
+            method: "duration_1m",
+            basis: "count",
+            start: loans,
+            path: project(&loans, &chain.p, HORIZONS),
+            ci: None,
+            thin: chain.thin,
+        });
+    }
+    out
 }
 
 /// `s P`.

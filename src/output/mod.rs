@@ -1,6 +1,7 @@
 //! Outputs: the Arrow schemas of the published tables, the Parquet writer,
 //! the run manifest, and atomic publication of a run date's partitions.
 
+pub mod forecast;
 pub mod manifest;
 pub mod parquet_file;
 pub mod publish;
@@ -13,6 +14,6 @@ pub mod worklist;
 /// Version of the output schemas, written into every file's key-value
 /// metadata. Bumped only when columns are added (never removed or retyped):
 /// 2 added `collateral.exposure` (and the manifest's `absent_columns`,
-/// `all_null_columns` and `periods[].tiers_from`); 3 added the manifest's
-/// `object_store` and `report` (the tables are unchanged).
+/// `all_null_columns` and `periods[].tiers_from`); 3 added the table
+/// `forecast` and the manifest's `object_store` and `report`.
 pub const SCHEMA_VERSION: &str = "3";

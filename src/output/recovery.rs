@@ -25,13 +25,13 @@ use crate::states::{Bucket, PlanStatus};
 
 /// A table under construction: named columns in order.
 #[derive(Default)]
-struct Columns {
+pub(crate) struct Columns {
     fields: Vec<Field>,
     arrays: Vec<ArrayRef>,
 }
 
 impl Columns {
-    fn new(f: &Figures, rows: usize) -> Columns {
+    pub(crate) fn new(f: &Figures, rows: usize) -> Columns {
         let mut c = Columns::default();
         c.push(
             field("as_of_date", DataType::Date32, false),
@@ -39,20 +39,25 @@ impl Columns {
         );
         c
     }
-    fn push(&mut self, f: Field, a: ArrayRef) {
+    pub(crate) fn push(&mut self, f: Field, a: ArrayRef) {
         self.fields.push(f);
         self.arrays.push(a);
     }
     /// A Utf8 column; `nullable` is part of the schema, whatever the rows.
-    fn text<S: AsRef<str>>(&mut self, name: &str, nullable: bool, v: Vec<Option<S>>) {
+    pub(crate) fn text<S: AsRef<str>>(&mut self, name: &str, nullable: bool, v: Vec<Option<S>>) {
         let a = StringArray::from_iter(v.iter().map(|x| x.as_ref().map(|s| s.as_ref())));
         self.push(field(name, DataType::Utf8, nullable), Arc::new(a));
     }
-    fn count(&mut self, name: &str, v: Vec<u64>) {
+    pub(crate) fn count(&mut self, name: &str, v: Vec<u64>) {
         let a = Int64Array::from_iter_values(v.into_iter().map(|x| x as i64));
         self.push(field(name, DataType::Int64, false), Arc::new(a));
     }
-    fn money(&mut self, name: &'static str, nullable: bool, v: Vec<Option<i128>>) -> Result<()> {
+    pub(crate) fn money(
+        &mut self,
+        name: &'static str,
+        nullable: bool,
+        v: Vec<Option<i128>>,
+    ) -> Result<()> {
         let mut m = Money::new(name);
         for x in v {
             match x {
@@ -63,14 +68,14 @@ impl Columns {
         self.push(field(name, money_type(), nullable), m.finish());
         Ok(())
     }
-    fn float(&mut self, name: &str, v: Vec<Option<f64>>) {
+    pub(crate) fn float(&mut self, name: &str, v: Vec<Option<f64>>) {
         self.push(
             field(name, DataType::Float64, true),
             Arc::new(Float64Array::from(v)),
         );
     }
     /// A count-basis rate with its Wilson interval: `name`, `name_ci_low`, `name_ci_high`.
-    fn rate(&mut self, name: &str, pairs: &[(u64, u64)]) {
+    pub(crate) fn rate(&mut self, name: &str, pairs: &[(u64, u64)]) {
         let value = pairs
             .iter()
             .map(|&(k, n)| (n > 0).then(|| k as f64 / n as f64))
@@ -86,7 +91,7 @@ impl Columns {
             ci.iter().map(|c| c.map(|x| x.1)).collect(),
         );
     }
-    fn ids(&mut self, name: &str, ids: &LoanIds) {
+    pub(crate) fn ids(&mut self, name: &str, ids: &LoanIds) {
         let a: ArrayRef = match ids {
             LoanIds::Int(v) => Arc::new(Int64Array::from(v.clone())),
             LoanIds::Str { .. } => Arc::new(StringArray::from_iter_values(
@@ -96,7 +101,7 @@ impl Columns {
         let t = a.data_type().clone();
         self.push(field(name, t, false), a);
     }
-    fn finish(self) -> Result<RecordBatch> {
+    pub(crate) fn finish(self) -> Result<RecordBatch> {
         batch(self.fields, self.arrays)
     }
 }

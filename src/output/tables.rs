@@ -479,5 +479,6 @@ pub fn all(f: &Figures) -> Result<Vec<(&'static str, RecordBatch)>> {
         ("channels", recovery::channels(f)?),
         ("promises", recovery::promises(f)?),
         ("compliance", recovery::compliance(f)?),
+        ("forecast", super::forecast::forecast(f)?),
     ])
 }

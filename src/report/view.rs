@@ -1008,51 +1008,18 @@ fn matrix_table(
     }
 }
 
-/// Chains each night's `prev` transitions from the `1m` date to the run
-/// date: the earlier runs' published matrices, then today's.
+/// The duration-based matrix of the `1m` window (`History::month_chain`).
 fn duration(f: &Figures, h: &History, loc: Locale) -> Option<DurationView> {
-    use crate::metrics::duration::{self, NightCounts, STATES};
+    use crate::metrics::duration::STATES;
     let start = f.period("1m")?.from_date;
-    let mut nights: Vec<(NaiveDate, NaiveDate, NightCounts)> = h
-        .runs
-        .iter()
-        .filter(|(d, _)| **d > start)
-        .filter_map(|(d, r)| r.prev_night.map(|(from, n)| (from, *d, n)))
-        .collect();
-    if let Some(p) = f.period("prev") {
-        let m = &p.buckets;
-        let mut n: NightCounts = [[0; STATES]; STATES];
-        for (i, row) in n.iter_mut().enumerate().take(BUCKETS) {
-            for (j, c) in row.iter_mut().enumerate() {
-                *c = m.cell(i, j).loans;
-            }
-        }
-        nights.push((p.from_date, f.as_of, n));
-    }
-    let span = |a: NaiveDate, b: NaiveDate| {
-        format!("{} \u{2013} {}", loc.short_date(a), loc.short_date(b))
+    let chain = h.month_chain(start, f.as_of, f.prev_night());
+    let span = |(a, b): &(NaiveDate, NaiveDate)| {
+        format!("{} \u{2013} {}", loc.short_date(*a), loc.short_date(*b))
     };
-    // Greedy chain in date order: a night must start where the chain
-    // ended; a later start leaves a gap (listed), an earlier one overlaps
-    // what is already chained (left out, listed).
-    let (mut chain, mut gaps, mut overlaps) = (Vec::new(), Vec::new(), Vec::new());
-    let mut covered = start;
-    for (from, to, n) in &nights {
-        if *from < covered {
-            overlaps.push(span(*from, *to));
-            continue;
-        }
-        if *from > covered {
-            gaps.push(span(covered, *from));
-        }
-        chain.push(n);
-        covered = *to;
-    }
-    if covered < f.as_of {
-        gaps.push(span(covered, f.as_of));
-    }
-    let p = duration::product(chain.iter().copied());
-    let at_risk = |i: usize| chain.iter().any(|n| n[i].iter().sum::<u64>() > 0);
+    let gaps: Vec<String> = chain.gaps.iter().map(span).collect();
+    let overlaps: Vec<String> = chain.overlaps.iter().map(span).collect();
+    let p = chain.matrix();
+    let at_risk = |i: usize| chain.at_risk(i);
     let columns = (0..STATES).map(|j| loc.state(to_label(j))).collect();
     let rows = (0..BUCKETS)
         .filter(|&i| at_risk(i))
@@ -1088,7 +1055,7 @@ fn duration(f: &Figures, h: &History, loc: Locale) -> Option<DurationView> {
             columns,
             rows,
         },
-        nights: chain.len(),
+        nights: chain.nights.len(),
         gaps,
         overlaps,
     })

@@ -11,7 +11,10 @@
    band, the recovery tables (collections,
    charge-off cohorts, vintage, plans, legal pipeline, credit repair), the
    contact tables (channels, promises) and the compliance exceptions of
-   both profiles must match to the cent.
+   both profiles must match to the cent; the forecast's cohort projections
+   (count and balance basis, metrics.md v2) are recomputed here by plain
+   matrix products from the SQL transition counts and must agree to a
+   relative 1e-9.
 
 Usage: python crosscheck.py ARREARS_BIN WORK_DIR [LOANS]
 """
@@ -130,6 +133,50 @@ print("   compliance rules seen (both profiles):", seen)
 counts = db.execute(f"SELECT tier, count(*) FROM {table('worklist')} GROUP BY ALL ORDER BY 1").fetchall()
 signals_seen = db.execute(f"SELECT count(*) FILTER (len(ew_reasons) > 0), count(*) FILTER (list_contains(ew_reasons, 'broken_promise')), count(*) FILTER (tier_reason = 'refused') FROM {table('worklist')}").fetchone()
 print("   worklist tiers:", counts, "flagged, broken promises, refused:", signals_seen)
+
+
+def forecast_check():
+    """The cohort `1m` run-off projection from the SQL transition cells and
+    the SQL book at D, by plain products (no code shared with arrears)."""
+    states = ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M6+", "WO", "PAID", "EXIT"]
+    absorbing = {"WO", "PAID", "EXIT"}
+    cells = db.execute(Q["transitions 1m"]).fetchall()
+    book = {b: (n, float(v)) for b, n, v in db.execute(
+        f'SELECT bucket, count(*), sum(principal_balance) FROM "s{AS_OF}" GROUP BY bucket').fetchall()}
+    theirs = db.execute(f"""SELECT basis, horizon_months, state, measure, value FROM {table('forecast')}
+        WHERE method = 'cohort_1m'""").fetchall()
+    ours = {}
+    for basis, k in (("count", 0), ("balance", 1)):
+        rows = {a: {b: 0.0 for b in states} for a in states}
+        for f, t, n, bal in cells:
+            if f != "NEW":
+                rows[f][t] += n if basis == "count" else float(bal)
+        P = {}
+        for a in states:
+            total = sum(rows[a].values())
+            P[a] = ({b: float(a == b) for b in states} if a in absorbing or total == 0
+                    else {b: rows[a][b] / total for b in states})
+        v = {a: float(book.get(a, (0, 0.0))[k]) for a in states}
+        for a in states:
+            ours[(basis, 0, a, "expected")] = v[a]
+        for h in range(1, 7):
+            wo = v["WO"]
+            v = {b: sum(v[a] * P[a][b] for a in states) for b in states}
+            for b in states:
+                ours[(basis, h, b, "expected")] = v[b]
+            ours[(basis, h, "WO", "new_charge_off")] = v["WO"] - wo
+    got = {(b, h, s, m): x for b, h, s, m, x in theirs}
+    bad = [k for k in ours if k not in got or abs(ours[k] - got[k]) > 1e-9 * max(1.0, abs(ours[k]))]
+    bad += [k for k in got if k not in ours]
+    if bad:
+        print(f"MISMATCH forecast cohort_1m: {[(k, ours.get(k), got.get(k)) for k in bad[:5]]}")
+        return False
+    print(f"ok forecast cohort_1m (count and balance): {len(ours)} values agree to 1e-9")
+    return True
+
+
+RESULTS.append(forecast_check())
+ok &= RESULTS[-1]
 passed = sum(RESULTS)
 print(f"crosscheck: {passed} passed, {len(RESULTS) - passed} failed")
 sys.exit(0 if ok else 1)
