@@ -113,6 +113,8 @@ pub struct Figures {
     /// The run-off forecast of the book, per method and basis (empty
     /// without a `1m` period).
     pub forecast: Vec<crate::metrics::forecast::Projection>,
+    /// What the run of the `1m` date forecast for today, against today.
+    pub backtest: Option<crate::metrics::forecast::Backtest>,
 }
 
 /// What the contacts of the window amounted to.

@@ -717,6 +717,7 @@ impl Partial {
             compute_steps: steps,
             // Needs the earlier runs' outputs: filled in at publication.
             forecast: Vec::new(),
+            backtest: None,
             as_of,
             labels,
             columns,

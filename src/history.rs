@@ -62,6 +62,19 @@ pub struct Run {
     pub vintage: Vec<VintagePoint>,
     /// The run's `recovery_cohorts` rows with a charge-off month.
     pub cohorts: Vec<CohortPoint>,
+    /// What the run forecast one month ahead (`forecast` rows of method
+    /// `cohort_1m`, measure `expected`, horizon 1; absent before the table
+    /// existed), for the backtest.
+    pub forecast_1: Vec<ForecastPoint>,
+}
+
+/// One state's expected value one month ahead, from an earlier run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForecastPoint {
+    /// `count` or `balance`.
+    pub basis: String,
+    pub state: String,
+    pub value: f64,
 }
 
 /// One vintage at one earlier run: money in cents.
@@ -198,6 +211,11 @@ pub fn load(
             read_cohorts,
             &mut h.problems,
         );
+        let forecast_1 = optional(
+            find("forecast", &mut h.problems),
+            read_forecast_1,
+            &mut h.problems,
+        );
         h.runs.insert(
             d,
             Run {
@@ -206,6 +224,7 @@ pub fn load(
                 prev_night,
                 vintage,
                 cohorts,
+                forecast_1,
             },
         );
     }
@@ -680,6 +699,38 @@ fn read_vintage(path: &Path) -> Result<Vec<VintagePoint>> {
                 dpd30_balance: d30[i].unwrap_or(0),
                 dpd90_balance: d90[i].unwrap_or(0),
             });
+        }
+    }
+    Ok(out)
+}
+
+fn read_forecast_1(path: &Path) -> Result<Vec<ForecastPoint>> {
+    let mut out = Vec::new();
+    for batch in open_table(path)? {
+        let batch = batch?;
+        let text = |name: &str| text_column(&batch, name);
+        let (method, basis, state, measure) = (
+            text("method")?,
+            text("basis")?,
+            text("state")?,
+            text("measure")?,
+        );
+        let horizon = batch
+            .column_by_name("horizon_months")
+            .and_then(|a| a.as_primitive_opt::<Int32Type>())
+            .ok_or_else(|| anyhow!("column 'horizon_months' is missing or not Int32"))?;
+        let value = batch
+            .column_by_name("value")
+            .and_then(|a| a.as_primitive_opt::<Float64Type>())
+            .ok_or_else(|| anyhow!("column 'value' is missing or not Float64"))?;
+        for i in 0..batch.num_rows() {
+            if method[i] == "cohort_1m" && measure[i] == "expected" && horizon.value(i) == 1 {
+                out.push(ForecastPoint {
+                    basis: basis[i].clone(),
+                    state: state[i].clone(),
+                    value: value.value(i),
+                });
+            }
         }
     }
     Ok(out)

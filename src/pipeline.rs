@@ -921,6 +921,15 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
     let since = figures.period("1m").map(|p| p.from_date);
     let past = history::load(&Published::new(output), figures.as_of, &wanted, since);
     figures.forecast = forecast_of(&figures, &past);
+    figures.backtest = figures.period("1m").and_then(|p| {
+        let run = past.get(p.from_date)?;
+        let earlier: Vec<(String, String, f64)> = run
+            .forecast_1
+            .iter()
+            .map(|x| (x.basis.clone(), x.state.clone(), x.value))
+            .collect();
+        forecast::backtest(p.from_date, &earlier, &figures.by_bucket)
+    });
     let forecast_checks = checks::forecast(&figures.forecast);
     figures.checks.extend(forecast_checks);
     clock.lap("read history, forecast");

@@ -95,7 +95,7 @@ pub struct Projection {
     pub start: [f64; STATES],
     /// s_1 .. s_6.
     pub path: Vec<[f64; STATES]>,
-    /// 95% intervals per horizon and state (cohort, count basis only).
+    /// 95% intervals per horizon and state (cohort method).
     pub ci: Option<Vec<[(f64, f64); STATES]>>,
     /// Rows that kept their mass for want of loans to estimate them.
     pub thin: [bool; STATES],
@@ -108,8 +108,8 @@ impl Projection {
     }
 }
 
-/// The forecast of a run: the cohort method on both bases (with intervals
-/// on the count basis) when the `1m` matrix exists, and the duration
+/// The forecast of a run: the cohort method on both bases (with
+/// intervals) when the `1m` matrix exists, and the duration
 /// method on the count basis when a whole month of nights is chained
 /// (`duration`: its matrix and which rows nobody was at risk in).
 pub fn projections(
@@ -145,13 +145,27 @@ pub fn projections(
         ci: Some(intervals(&loans, &by_loans, &chain, HORIZONS, DRAWS, SEED)),
         thin: chain.thin,
     });
+    // The balance basis's uncertainty comes from the number of loans
+    // behind each row, not from its amount: its rows are drawn from
+    // Dirichlet(n_i x balance share + 1/2), n_i the row's loans.
+    let mut effective = [[0.0; STATES]; STATES];
+    for i in 0..BUCKETS {
+        let (n, b): (f64, f64) = (by_loans[i].iter().sum(), by_balance[i].iter().sum());
+        if b > 0.0 {
+            for j in 0..STATES {
+                effective[i][j] = n * by_balance[i][j] / b;
+            }
+        }
+    }
     let chain = Chain::from_counts(&by_balance);
     out.push(Projection {
         method: "cohort_1m",
         basis: "balance",
         start: balance,
         path: project(&balance, &chain.p, HORIZONS),
-        ci: None,
+        ci: Some(intervals(
+            &balance, &effective, &chain, HORIZONS, DRAWS, SEED,
+        )),
         thin: chain.thin,
     });
     if let Some((p, thin)) = duration {
@@ -166,6 +180,71 @@ pub fn projections(
         });
     }
     out
+}
+
+/// One state of the backtest: what the run one month earlier forecast for
+/// today (its `cohort_1m` horizon 1) against today's book.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BacktestRow {
+    pub basis: &'static str,
+    /// A bucket index (`M0`..`PAID`; `EXIT` has no actual).
+    pub state: usize,
+    pub forecast: f64,
+    pub actual: f64,
+}
+
+/// The backtest of the run of `from_date` (the `1m` date).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Backtest {
+    pub from_date: chrono::NaiveDate,
+    pub rows: Vec<BacktestRow>,
+    /// Mean absolute percentage error over `M1..M6+`, balance basis, over
+    /// the buckets with a balance today; `None` when none has.
+    pub mape: Option<f64>,
+}
+
+/// Compares what the run of `from_date` forecast one month ahead
+/// (`(basis, state, value)`) with today's book by bucket; `None` when that
+/// run published no forecast.
+pub fn backtest(
+    from_date: chrono::NaiveDate,
+    earlier: &[(String, String, f64)],
+    by_bucket: &[Tally; BUCKETS],
+) -> Option<Backtest> {
+    if earlier.is_empty() {
+        return None;
+    }
+    let mut rows = Vec::new();
+    for basis in ["count", "balance"] {
+        for (i, t) in by_bucket.iter().enumerate() {
+            let label = Bucket::from_index(i).label();
+            let Some((_, _, forecast)) = earlier.iter().find(|(b, s, _)| b == basis && s == label)
+            else {
+                continue;
+            };
+            let actual = match basis {
+                "count" => t.loans as f64,
+                _ => t.balance as f64 / 100.0,
+            };
+            rows.push(BacktestRow {
+                basis,
+                state: i,
+                forecast: *forecast,
+                actual,
+            });
+        }
+    }
+    let errors: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.basis == "balance" && (1..=7).contains(&r.state) && r.actual > 0.0)
+        .map(|r| (r.actual - r.forecast).abs() / r.actual)
+        .collect();
+    let mape = (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64);
+    Some(Backtest {
+        from_date,
+        rows,
+        mape,
+    })
 }
 
 /// `s P`.
@@ -219,10 +298,10 @@ pub fn conserved(s0: &[f64; STATES], path: &[[f64; STATES]]) -> bool {
 /// A 95% interval per horizon and state of the count-basis projection:
 /// the 2.5% and 97.5% quantiles over `draws` projections, each through a
 /// matrix whose non-absorbing, non-thin rows are drawn from their
-/// Dirichlet posterior (row counts + 1/2 on every cell, Jeffreys). Where
-/// the posterior lies wholly on one side of the point forecast (a move the
-/// month never showed has point 0 but positive draws), the interval is
-/// widened to the point, so it always contains it.
+/// Dirichlet posterior (row counts + 1/2, Jeffreys, on the moves the row
+/// showed; a move it never showed stays impossible). Where the draws lie
+/// wholly on one side of the point forecast, the interval is widened to the
+/// point, so it always contains it.
 pub fn intervals(
     s0: &[f64; STATES],
     counts: &Counts,
@@ -243,7 +322,13 @@ pub fn intervals(
             if absorbing(i) || chain.thin[i] {
                 continue;
             }
-            let alpha: Vec<f64> = counts[i].iter().map(|&c| c + 0.5).collect();
+            // The prior goes on the moves the row showed: a move never seen
+            // (M0 straight to WO) given half a loan would, times a large
+            // current bucket, dominate the interval of every later state.
+            let alpha: Vec<f64> = counts[i]
+                .iter()
+                .map(|&c| if c > 0.0 { c + 0.5 } else { 0.0 })
+                .collect();
             p[i].copy_from_slice(&dirichlet(&mut rng, &alpha));
         }
         for (h, s) in project(s0, &p, horizons).into_iter().enumerate() {
@@ -283,7 +368,11 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// One draw from Dirichlet(alpha): independent Gamma(alpha_k, 1) draws,
 /// normalised.
 fn dirichlet(rng: &mut Rng, alpha: &[f64]) -> Vec<f64> {
-    let g: Vec<f64> = alpha.iter().map(|&a| gamma(rng, a)).collect();
+    // A zero parameter is a category with no mass.
+    let g: Vec<f64> = alpha
+        .iter()
+        .map(|&a| if a > 0.0 { gamma(rng, a) } else { 0.0 })
+        .collect();
     let total: f64 = g.iter().sum();
     g.into_iter().map(|x| x / total).collect()
 }
@@ -394,6 +483,32 @@ mod tests {
         let mut s = [0.0; STATES];
         s[4] = 10.0; // M4 today, a bucket empty a month ago
         assert_eq!(project(&s, &chain.p, 3)[2][4], 10.0);
+    }
+
+    #[test]
+    fn the_backtest_compares_last_months_forecast_with_today() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 10, 29).unwrap();
+        let mut book = [Tally::default(); BUCKETS];
+        book[M1] = Tally {
+            loans: 10,
+            balance: 100_000,
+            past_due: 0,
+        };
+        book[M2] = Tally {
+            loans: 4,
+            balance: 50_000,
+            past_due: 0,
+        };
+        let earlier = vec![
+            ("balance".to_string(), "M1".to_string(), 800.0),
+            ("balance".to_string(), "M2".to_string(), 600.0),
+            ("count".to_string(), "M1".to_string(), 9.0),
+        ];
+        let b = backtest(d, &earlier, &book).unwrap();
+        assert_eq!(b.rows.len(), 3);
+        // |1000 - 800| / 1000 = 0.2 and |500 - 600| / 500 = 0.2.
+        assert!((b.mape.unwrap() - 0.2).abs() < 1e-12);
+        assert_eq!(backtest(d, &[], &book), None);
     }
 
     #[test]

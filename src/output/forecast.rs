@@ -18,12 +18,15 @@ use crate::output::recovery::Columns;
 use crate::output::tables::{date32, field};
 use crate::states::Bucket;
 
+/// The `state` of the backtest's error row: the buckets it averages over.
+const MAPE_STATES: usize = usize::MAX;
+
 /// A state's label: the buckets, then `EXIT`.
 pub fn state_label(j: usize) -> &'static str {
-    if j == EXIT {
-        "EXIT"
-    } else {
-        Bucket::from_index(j).label()
+    match j {
+        EXIT => "EXIT",
+        MAPE_STATES => "M1..M6+",
+        _ => Bucket::from_index(j).label(),
     }
 }
 
@@ -68,6 +71,34 @@ pub fn forecast(f: &Figures) -> Result<RecordBatch> {
                 state: Bucket::Wo.index(),
                 measure: "new_charge_off",
                 value: v,
+                ci: None,
+                thin: false,
+            });
+        }
+    }
+    if let Some(b) = &f.backtest {
+        for (measure, pick) in [("backtest_forecast", 0usize), ("backtest_actual", 1usize)] {
+            for r in &b.rows {
+                rows.push(Row {
+                    method: "cohort_1m",
+                    basis: r.basis,
+                    horizon: 1,
+                    state: r.state,
+                    measure,
+                    value: if pick == 0 { r.forecast } else { r.actual },
+                    ci: None,
+                    thin: false,
+                });
+            }
+        }
+        if let Some(m) = b.mape {
+            rows.push(Row {
+                method: "cohort_1m",
+                basis: "balance",
+                horizon: 1,
+                state: MAPE_STATES,
+                measure: "backtest_mape",
+                value: m,
                 ci: None,
                 thin: false,
             });

@@ -23,6 +23,28 @@ pub enum Locale {
 /// missing here is a render error naming the template, caught by the tests.
 const LABELS: &[(&str, &str, &str)] = &[
     ("title", "Collections report", "催收管理报告"),
+    ("forecast", "Roll-rate forecast", "迁徙率预测"),
+    ("forecast_sentence", "At last month's roll rates, {amount} ({low} \u{2013} {high}) of today's balance is written off by {month}.", "按上月迁徙率，今日余额中预计有 {amount}（{low} \u{2013} {high}）将于{month}前核销。"),
+    ("forecast_staffing", "Next month the phone team faces about {m2} M2 loans ({low} \u{2013} {high}; {now} today).", "下月电催团队预计面对约 {m2} 笔M2贷款（{low} \u{2013} {high}；今日 {now} 笔）。"),
+    ("forecast_today", "Today", "今日"),
+    ("forecast_cum_charge_off", "Expected cumulative charge-off (balance, 95% band)", "预计累计核销（余额，95%预测区间）"),
+    ("forecast_buckets", "Expected M1\u{2013}M3 loans", "预计M1\u{2013}M3贷款笔数"),
+    ("forecast_month", "Month", "月份"),
+    ("forecast_new_co", "New charge-off", "新增核销"),
+    ("forecast_cum", "Cumulative charge-off", "累计核销"),
+    ("forecast_interval", "95% interval", "95%预测区间"),
+    ("forecast_note", "Run-off projection of today's book (no new loans) through last month's cohort roll rates (the 1m transition matrix, balance and loan bases); 95% intervals from 1,000 Dirichlet draws of its rows. Table forecast.", "对今日在册贷款的滚动预测（不含新增贷款），按上月队列迁徙率（1m迁徙矩阵，余额及笔数口径）逐月推演；95%预测区间来自对各行的1,000次狄利克雷抽样。数据表 forecast。"),
+    ("forecast_thin", "Buckets without loans a month ago (kept as they are)", "上月无贷款的状态（按原值保持）"),
+    ("forecast_duration_note", "Duration-based (Aalen-Johansen) matrix: {duration} loans charged off by {month}; cohort matrix: {cohort}.", "按久期法（Aalen-Johansen）矩阵：至{month}核销 {duration} 笔；队列法矩阵：{cohort} 笔。"),
+    ("forecast_na", "Not available: no snapshot one month before the run date.", "无数据：缺少一个月前的快照。"),
+    ("backtest_title", "Backtest: what the run of {date} forecast for today", "回测：{date}的预测与今日实际"),
+    ("backtest_na", "Backtest not available: the run of the 1m date published no forecast.", "回测无数据：上月对比日的运行未发布预测。"),
+    ("forecast_loans", "Forecast loans", "预测笔数"),
+    ("actual_loans", "Actual loans", "实际笔数"),
+    ("forecast_balance", "Forecast balance", "预测余额"),
+    ("actual_balance", "Actual balance", "实际余额"),
+    ("backtest_error", "Error (balance)", "误差（余额）"),
+    ("backtest_mape", "Mean absolute percentage error, M1\u{2013}M6+ (balance)", "M1\u{2013}M6+平均绝对百分比误差（余额）"),
     ("business_date", "Business date", "业务日期"),
     ("vs_prev", "vs prev", "较上期"),
     ("vs_1m", "vs 1m", "较上月"),
@@ -294,6 +316,21 @@ impl Locale {
         match self {
             Locale::En => d.format("%b %Y").to_string(),
             Locale::ZhCn => d.format("%Y年%-m月").to_string(),
+        }
+    }
+
+    /// An amount in currency units, short: `1.93M`, `12.4K` / `193.1万`,
+    /// `1.20亿` (the forecast's expected values, which are not booked
+    /// amounts and read better rounded).
+    pub fn compact(self, v: f64) -> String {
+        let a = v.abs();
+        match self {
+            Locale::En if a >= 1e9 => format!("{:.2}B", v / 1e9),
+            Locale::En if a >= 1e6 => format!("{:.2}M", v / 1e6),
+            Locale::En if a >= 1e3 => format!("{:.1}K", v / 1e3),
+            Locale::ZhCn if a >= 1e8 => format!("{:.2}亿", v / 1e8),
+            Locale::ZhCn if a >= 1e4 => format!("{:.1}万", v / 1e4),
+            _ => format!("{v:.0}"),
         }
     }
 

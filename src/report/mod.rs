@@ -7,6 +7,7 @@
 //! HTML-escaped by Tera; charts are finished SVG escaped by [`svg`].
 
 pub mod collections;
+pub mod forecast;
 pub mod format;
 pub mod locale;
 pub mod svg;
@@ -38,6 +39,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "roll_rates.html",
         include_str!("../../templates/roll_rates.html"),
+    ),
+    (
+        "forecast.html",
+        include_str!("../../templates/forecast.html"),
     ),
     ("trends.html", include_str!("../../templates/trends.html")),
     (

@@ -132,12 +132,31 @@ pub fn lines(
     tick: impl Fn(f64) -> String,
     aria: &str,
 ) -> String {
+    lines_with_band(x_labels, series, None, tick, aria)
+}
+
+/// A band (low, high per x label) drawn under the first series: a fan
+/// chart of a forecast and its interval.
+pub struct Band {
+    pub low: Vec<f64>,
+    pub high: Vec<f64>,
+}
+
+/// [`lines`] with an optional shaded [`Band`] in the first series' colour.
+pub fn lines_with_band(
+    x_labels: &[String],
+    series: &[Series],
+    band: Option<&Band>,
+    tick: impl Fn(f64) -> String,
+    aria: &str,
+) -> String {
     let (left, right, top, bottom) = (64.0, 16.0, 30.0, 40.0);
     let (width, height) = (860.0, 260.0);
     let (pw, ph) = (width - left - right, height - top - bottom);
     let data_max = series
         .iter()
         .flat_map(|s| s.values.iter().flatten())
+        .chain(band.iter().flat_map(|b| b.high.iter()))
         .fold(0.0f64, |a, &b| a.max(b));
     let max = nice_ceiling(data_max);
     let n = x_labels.len();
@@ -197,6 +216,22 @@ pub fn lines(
                 esc(l)
             );
         }
+    }
+    if let Some(b) = band {
+        // Upper edge left to right, lower edge back: one closed polygon.
+        let mut pts = String::new();
+        for (i, v) in b.high.iter().enumerate() {
+            let _ = write!(pts, "{:.1},{:.1} ", xpos(i), ypos(*v));
+        }
+        for (i, v) in b.low.iter().enumerate().rev() {
+            let _ = write!(pts, "{:.1},{:.1} ", xpos(i), ypos(*v));
+        }
+        let _ = write!(
+            s,
+            r#"<polygon points="{}" fill="{}" fill-opacity="0.18" stroke="none"/>"#,
+            pts.trim_end(),
+            PALETTE[0]
+        );
     }
     for (k, se) in series.iter().enumerate() {
         let c = PALETTE[k % PALETTE.len()];

@@ -47,6 +47,8 @@ pub struct Report {
     pub matrices: Vec<MatrixView>,
     /// The duration-based (Aalen-Johansen) one-month matrix, when `1m` exists.
     pub duration: Option<DurationView>,
+    /// The roll-rate forecast; `None` without a `1m` period.
+    pub forecast: Option<crate::report::forecast::ForecastView>,
     pub rate_tables: Vec<RateTable>,
     pub trends: Trends,
     pub strategy: StrategyView,
@@ -1380,6 +1382,7 @@ pub fn build(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Report {
         npl_ratio: format::pct(f.headline.npl[1].value),
         matrices,
         duration: duration(f, h, loc),
+        forecast: crate::report::forecast::forecast_view(f, loc),
         rate_tables,
         trends: trends(f, h, loc),
         strategy: strategy_view(f, info, loc),
