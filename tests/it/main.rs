@@ -4,6 +4,7 @@ mod browser;
 mod cli;
 mod collections;
 mod common;
+mod forecast;
 mod fuzz;
 mod generated;
 mod hand;

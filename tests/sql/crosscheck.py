@@ -144,7 +144,7 @@ def forecast_check():
     book = {b: (n, float(v)) for b, n, v in db.execute(
         f'SELECT bucket, count(*), sum(principal_balance) FROM "s{AS_OF}" GROUP BY bucket').fetchall()}
     theirs = db.execute(f"""SELECT basis, horizon_months, state, measure, value FROM {table('forecast')}
-        WHERE method = 'cohort_1m'""").fetchall()
+        WHERE method = 'cohort_1m' AND measure IN ('expected', 'new_charge_off')""").fetchall()
     ours = {}
     for basis, k in (("count", 0), ("balance", 1)):
         rows = {a: {b: 0.0 for b in states} for a in states}
