@@ -10,6 +10,7 @@ pub mod channels;
 pub mod collateral;
 pub mod compliance;
 pub mod duration;
+pub mod experiments;
 pub mod forecast;
 pub mod join;
 pub mod movement;
