@@ -218,10 +218,22 @@ impl ReportArgs {
 
 /// The policy of a run: the file given, or the built-in one.
 pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
-    match path {
-        Some(p) => Policy::load(p),
-        None => Ok(Policy::default()),
+    let policy = match path {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    };
+    // Experiments are parsed and checked, but the run does not split the
+    // book into arms yet: refusing is better than silently ignoring them.
+    if let Some(e) = policy.experiments.first() {
+        return Err(crate::error::fail(
+            crate::error::FailureKind::Config,
+            format!(
+            "policy '{}': experiment {:?} is valid, but this version does not yet assign arms or apply a challenger's rules; remove the [[experiments]] tables to run",
+            policy.source, e.name
+        ),
+        ));
     }
+    Ok(policy)
 }
 
 /// The demo portfolio: 20,000 loans with 30 daily snapshots and the

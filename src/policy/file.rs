@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use crate::error::{fail, FailureKind};
 use crate::policy::tiers::{Conditions, Route, Rule, Tier};
+use crate::policy::Experiment;
 use crate::policy::{CnLimits, Compliance, EarlyWarning, Policy, Profile, UsRegFLimits};
 use crate::report::Locale;
 use crate::states::{PlanStatus, Status};
@@ -35,6 +36,18 @@ struct File {
     compliance: ComplianceSection,
     #[serde(default)]
     input: InputSection,
+    tiers: Spanned<Vec<RuleSection>>,
+    #[serde(default)]
+    experiments: Vec<Spanned<ExperimentSection>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExperimentSection {
+    name: Spanned<String>,
+    salt: Spanned<String>,
+    share: Spanned<f64>,
+    scope: Spanned<WhenSection>,
     tiers: Spanned<Vec<RuleSection>>,
 }
 
@@ -410,7 +423,7 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
 
     let mut rules = Vec::new();
     for r in f.tiers.get_ref() {
-        rules.push(rule(&src, r)?);
+        rules.push(rule(&src, r, "tiers")?);
     }
     if rules.is_empty() {
         return src.error(f.tiers.span(), "tiers", "no tier rules".into());
@@ -431,6 +444,19 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
         );
     }
 
+    let mut experiments: Vec<Experiment> = Vec::new();
+    for e in &f.experiments {
+        let x = experiment(&src, e)?;
+        if experiments.iter().any(|o| o.name == x.name) {
+            return src.error(
+                e.get_ref().name.span(),
+                "experiments.name",
+                format!("{:?} is used by two experiments", x.name),
+            );
+        }
+        experiments.push(x);
+    }
+
     Ok(Policy {
         bucket_upper,
         special_mention_max: sm,
@@ -442,17 +468,83 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
         locale,
         columns,
         rules,
+        experiments,
         source: name.to_string(),
     })
 }
 
-fn rule(src: &Source, r: &RuleSection) -> Result<Rule> {
+/// One `[[experiments]]` table: a code name, a salt, a share with at most
+/// 4 decimals strictly between 0 and 1, a scope, and its own tier rules,
+/// which must give every loan a tier as the main rules must.
+fn experiment(src: &Source, e: &Spanned<ExperimentSection>) -> Result<Experiment> {
+    let x = e.get_ref();
+    let name = x.name.get_ref().clone();
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return src.error(
+            x.name.span(),
+            "experiments.name",
+            format!("{name:?} must be a code of letters, digits, _ and -"),
+        );
+    }
+    if x.salt.get_ref().is_empty() {
+        return src.error(
+            x.salt.span(),
+            "experiments.salt",
+            "the salt is empty: give each experiment its own (changing it reshuffles the arms)"
+                .into(),
+        );
+    }
+    let share = *x.share.get_ref();
+    let bp = (share * 10_000.0).round();
+    if !(share > 0.0 && share < 1.0) || (bp - share * 10_000.0).abs() > 1e-6 {
+        return src.error(
+            x.share.span(),
+            "experiments.share",
+            format!("{share} must be a share strictly between 0 and 1 with at most 4 decimals (0.2 = 20% challenger)"),
+        );
+    }
+    let scope = conditions(src, &x.scope, "experiments.scope")?;
+    let mut rules = Vec::new();
+    for r in x.tiers.get_ref() {
+        rules.push(rule(src, r, "experiments.tiers")?);
+    }
+    if rules.is_empty() || rules.len() > MAX_RULES {
+        return src.error(
+            x.tiers.span(),
+            "experiments.tiers",
+            format!(
+                "{} rules; an experiment needs 1 to {MAX_RULES}",
+                rules.len()
+            ),
+        );
+    }
+    if let Some(example) = crate::policy::tiers::uncovered(&rules) {
+        return src.error(
+            x.tiers.span(),
+            "experiments.tiers",
+            format!("experiment {name:?}: the challenger's rules leave a loan without a tier, for example {example}; add a rule that catches it (a last rule with `when = {{}}` catches everything)"),
+        );
+    }
+    Ok(Experiment {
+        name,
+        salt: x.salt.get_ref().clone(),
+        share_bp: bp as u16,
+        scope,
+        rules,
+    })
+}
+
+fn rule(src: &Source, r: &RuleSection, prefix: &str) -> Result<Rule> {
     let tier = match Tier::parse(r.tier.get_ref()) {
         Some(t) => t,
         None => {
             return src.error(
                 r.tier.span(),
-                "tiers.tier",
+                &format!("{prefix}.tier"),
                 format!(
                     "unknown tier {:?} (accepted: {})",
                     r.tier.get_ref(),
@@ -469,20 +561,30 @@ fn rule(src: &Source, r: &RuleSection) -> Result<Rule> {
     {
         return src.error(
             r.reason.span(),
-            "tiers.reason",
+            &format!("{prefix}.reason"),
             format!("{reason:?} must be a code of letters, digits and _"),
         );
     }
-    let w = r.when.get_ref();
-    let span = r.when.span();
-    let bad = |key: &str, msg: String| -> Result<Rule> {
-        src.error(span.clone(), &format!("tiers.when.{key}"), msg)
+    Ok(Rule {
+        tier,
+        reason,
+        when: conditions(src, &r.when, prefix)?,
+    })
+}
+
+/// The `when = { ... }` of a tier rule or an experiment's scope; keys in
+/// messages are `{prefix}.when.<key>`.
+fn conditions(src: &Source, when: &Spanned<WhenSection>, prefix: &str) -> Result<Conditions> {
+    let w = when.get_ref();
+    let span = when.span();
+    let bad = |key: &str, msg: String| -> Result<Conditions> {
+        src.error(span.clone(), &format!("{prefix}.when.{key}"), msg)
     };
     let dpd = |v: Option<i64>, key: &str| -> Result<Option<i32>> {
         match v {
             Some(x) if !(0..=100_000).contains(&x) => src.error(
                 span.clone(),
-                &format!("tiers.when.{key}"),
+                &format!("{prefix}.when.{key}"),
                 format!("{x} is out of range 0..=100000"),
             ),
             x => Ok(x.map(|x| x as i32)),
@@ -553,24 +655,20 @@ fn rule(src: &Source, r: &RuleSection) -> Result<Rule> {
             Some(out)
         }
     };
-    Ok(Rule {
-        tier,
-        reason,
-        when: Conditions {
-            status,
-            dpd_min,
-            dpd_max,
-            grade: w.grade.clone(),
-            product: w.product.clone(),
-            contactable: w.contactable,
-            legal_stage: w.legal_stage.clone(),
-            legal_stage_not: w.legal_stage_not.clone(),
-            plan_status,
-            route,
-            secured: w.secured,
-            refused_7d: w.refused_7d,
-            early_warning: w.early_warning,
-        },
+    Ok(Conditions {
+        status,
+        dpd_min,
+        dpd_max,
+        grade: w.grade.clone(),
+        product: w.product.clone(),
+        contactable: w.contactable,
+        legal_stage: w.legal_stage.clone(),
+        legal_stage_not: w.legal_stage_not.clone(),
+        plan_status,
+        route,
+        secured: w.secured,
+        refused_7d: w.refused_7d,
+        early_warning: w.early_warning,
     })
 }
 
@@ -580,6 +678,86 @@ mod tests {
 
     fn err(text: &str) -> String {
         format!("{:#}", parse(text, "p.toml").unwrap_err())
+    }
+
+    /// The built-in policy with its commented example experiment turned on,
+    /// the example (only) edited by `edit`.
+    fn with_experiment(edit: impl Fn(String) -> String) -> String {
+        let start = DEFAULT.find("# [[experiments]]").unwrap();
+        let example: String = DEFAULT[start..]
+            .lines()
+            .map(|l| l.strip_prefix("# ").or(l.strip_prefix("#")).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        format!("{DEFAULT}\n{}\n", edit(example))
+    }
+
+    #[test]
+    fn the_example_experiment_parses() {
+        let p = parse(&with_experiment(|t| t), "p.toml").unwrap();
+        assert_eq!(p.experiments.len(), 1);
+        let e = &p.experiments[0];
+        assert_eq!(
+            (e.name.as_str(), e.salt.as_str(), e.share_bp),
+            ("m1_grade_c_call_early", "2026-12-m1c", 2000)
+        );
+        assert_eq!(e.scope.dpd_max, Some(30));
+        assert_eq!(e.rules.len(), 2);
+        // Off by default.
+        assert!(Policy::default().experiments.is_empty());
+    }
+
+    #[test]
+    fn bad_experiments_name_the_line_and_key() {
+        // Rules that leave a loan without a tier: exit 7, the line named.
+        let text = with_experiment(|t| {
+            t.replace(
+                "reason = \"outside_scope\"\nwhen = {}",
+                "reason = \"outside_scope\"\nwhen = { dpd_max = 0 }",
+            )
+        });
+        let e = parse(&text, "p.toml").unwrap_err();
+        assert_eq!(crate::error::kind_of(&e), Some(FailureKind::Config));
+        let e = format!("{e:#}");
+        let first = text
+            .lines()
+            .position(|l| l == "[[experiments.tiers]]")
+            .unwrap()
+            + 1;
+        assert!(
+            e.contains("key 'experiments.tiers'") && e.contains("leave a loan without a tier"),
+            "{e}"
+        );
+        assert!(e.contains(&format!("line {first},")), "line {first}: {e}");
+        for (from, to, key) in [
+            ("share = 0.2", "share = 1.0", "experiments.share"),
+            ("share = 0.2", "share = 0.12345", "experiments.share"),
+            ("share = 0.2", "share = 0", "experiments.share"),
+            ("salt = \"2026-12-m1c\"", "salt = \"\"", "experiments.salt"),
+            (
+                "name = \"m1_grade_c_call_early\"",
+                "name = \"has space\"",
+                "experiments.name",
+            ),
+            (
+                "dpd_min = 1, dpd_max = 30, grade = [\"C\"] }\n\n[[experiments.tiers]]",
+                "dpd_min = 31, dpd_max = 30 }\n\n[[experiments.tiers]]",
+                "experiments.scope.when.dpd_min",
+            ),
+            (
+                "tier = \"T2_phone\"",
+                "tier = \"T9\"",
+                "experiments.tiers.tier",
+            ),
+        ] {
+            let text = with_experiment(|t| t.replacen(from, to, 1));
+            assert_ne!(text, with_experiment(|t| t), "{from} not found");
+            let e = err(&text);
+            assert!(e.contains(&format!("key '{key}'")), "{key}: {e}");
+        }
+        // Two experiments of one name.
+        let twice = with_experiment(|t| format!("{t}\n{t}"));
+        assert!(err(&twice).contains("used by two experiments"));
     }
 
     /// Line number (1-based) of the first line containing `needle` in DEFAULT.

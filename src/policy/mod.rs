@@ -87,8 +87,24 @@ pub struct Policy {
     pub columns: BTreeMap<String, String>,
     /// Tier rules, first match wins; they cover every loan (checked at load).
     pub rules: Vec<Rule>,
+    /// Champion / challenger tests (metrics.md v2), none by default.
+    pub experiments: Vec<Experiment>,
     /// `built-in` or the file the policy was read from.
     pub source: String,
+}
+
+/// One champion / challenger test: loans in `scope` are split by
+/// `metrics::experiments::arm`; the challenger's tier comes from `rules`,
+/// the champion's from the main rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Experiment {
+    /// A code, unique in the policy (the worklist's `experiment`).
+    pub name: String,
+    pub salt: String,
+    /// The challenger's share in basis points (1..9999).
+    pub share_bp: u16,
+    pub scope: tiers::Conditions,
+    pub rules: Vec<Rule>,
 }
 
 impl Default for Policy {

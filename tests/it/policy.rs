@@ -96,6 +96,49 @@ fn a_bad_policy_exits_7_naming_file_and_line() {
     assert!(stderr_of(&missing).contains("cannot be read"));
 }
 
+#[test]
+fn experiments_are_checked_and_not_yet_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    write_hand_fixture(&input, [Variant::default(); 3]);
+    // The printed policy's commented example, turned on.
+    let d = arrears::policy::file::DEFAULT;
+    let example: Vec<&str> = d[d.find("# [[experiments]]").unwrap()..]
+        .lines()
+        .map(|l| l.strip_prefix("# ").or(l.strip_prefix('#')).unwrap_or(l))
+        .collect();
+    let file = dir.path().join("policy.toml");
+    let out = dir.path().join("out");
+    // Rules that leave a loan without a tier: exit 7 naming the line.
+    let broken = format!("{d}\n{}\n", example.join("\n")).replace(
+        "reason = \"outside_scope\"\nwhen = {}",
+        "reason = \"outside_scope\"\nwhen = { dpd_max = 0 }",
+    );
+    std::fs::write(&file, &broken).unwrap();
+    let o = run_with(&input, &out, &["--policy".as_ref(), file.as_os_str()]);
+    assert_eq!(o.status.code(), Some(7));
+    let line = broken
+        .lines()
+        .position(|l| l == "[[experiments.tiers]]")
+        .unwrap()
+        + 1;
+    assert!(
+        stderr_of(&o).contains(&format!("line {line}, key 'experiments.tiers'")),
+        "{}",
+        stderr_of(&o)
+    );
+    // A valid experiment is refused too: the run does not apply it yet.
+    std::fs::write(&file, format!("{d}\n{}\n", example.join("\n"))).unwrap();
+    let o = run_with(&input, &out, &["--policy".as_ref(), file.as_os_str()]);
+    assert_eq!(o.status.code(), Some(7));
+    assert!(
+        stderr_of(&o).contains("does not yet assign arms"),
+        "{}",
+        stderr_of(&o)
+    );
+    assert!(!out.exists(), "nothing published");
+}
+
 /// The hand fixture with `loan_id` and `product` under the lender's names.
 fn write_renamed_fixture(root: &Path) {
     for d in HAND_DATES {
