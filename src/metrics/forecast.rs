@@ -136,15 +136,6 @@ pub fn projections(
             by_balance[i][j] = c.balance as f64;
         }
     }
-    let chain = Chain::from_counts(&by_loans);
-    out.push(Projection {
-        method: "cohort_1m",
-        basis: "count",
-        start: loans,
-        path: project(&loans, &chain.p, HORIZONS),
-        ci: Some(intervals(&loans, &by_loans, &chain, HORIZONS, DRAWS, SEED)),
-        thin: chain.thin,
-    });
     // The balance basis's uncertainty comes from the number of loans
     // behind each row, not from its amount: its rows are drawn from
     // Dirichlet(n_i x balance share + 1/2), n_i the row's loans.
@@ -157,17 +148,22 @@ pub fn projections(
             }
         }
     }
-    let chain = Chain::from_counts(&by_balance);
-    out.push(Projection {
-        method: "cohort_1m",
-        basis: "balance",
-        start: balance,
-        path: project(&balance, &chain.p, HORIZONS),
-        ci: Some(intervals(
-            &balance, &effective, &chain, HORIZONS, DRAWS, SEED,
-        )),
-        thin: chain.thin,
-    });
+    // Per basis: the start, the counts whose row shares are the matrix, and
+    // the counts its rows are drawn from.
+    for (basis, start, shares, draws) in [
+        ("count", &loans, &by_loans, &by_loans),
+        ("balance", &balance, &by_balance, &effective),
+    ] {
+        let chain = Chain::from_counts(shares);
+        out.push(Projection {
+            method: "cohort_1m",
+            basis,
+            start: *start,
+            path: project(start, &chain.p, HORIZONS),
+            ci: Some(intervals(start, draws, &chain, HORIZONS, DRAWS, SEED)),
+            thin: chain.thin,
+        });
+    }
     if let Some((p, thin)) = duration {
         let chain = Chain::from_probabilities(&p, thin);
         out.push(Projection {

@@ -204,6 +204,19 @@ fn clock(src: &Source, v: &Spanned<String>, key: &str) -> Result<u16> {
     }
 }
 
+/// The built-in policy's commented example experiment, uncommented: what a
+/// manager appends to a copy of the policy to turn it on.
+pub fn example_experiment() -> String {
+    let start = DEFAULT
+        .find("# [[experiments]]")
+        .expect("the built-in policy has an example experiment");
+    DEFAULT[start..]
+        .lines()
+        .map(|l| l.strip_prefix("# ").or(l.strip_prefix('#')).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Parses and checks a policy text. `name` is used in error messages.
 pub fn parse(text: &str, name: &str) -> Result<Policy> {
     let src = Source { name, text };
@@ -683,13 +696,7 @@ mod tests {
     /// The built-in policy with its commented example experiment turned on,
     /// the example (only) edited by `edit`.
     fn with_experiment(edit: impl Fn(String) -> String) -> String {
-        let start = DEFAULT.find("# [[experiments]]").unwrap();
-        let example: String = DEFAULT[start..]
-            .lines()
-            .map(|l| l.strip_prefix("# ").or(l.strip_prefix("#")).unwrap_or(l))
-            .collect::<Vec<_>>()
-            .join("\n");
-        format!("{DEFAULT}\n{}\n", edit(example))
+        format!("{DEFAULT}\n{}\n", edit(example_experiment()))
     }
 
     #[test]

@@ -103,14 +103,11 @@ fn experiments_are_checked_and_not_yet_run() {
     write_hand_fixture(&input, [Variant::default(); 3]);
     // The printed policy's commented example, turned on.
     let d = arrears::policy::file::DEFAULT;
-    let example: Vec<&str> = d[d.find("# [[experiments]]").unwrap()..]
-        .lines()
-        .map(|l| l.strip_prefix("# ").or(l.strip_prefix('#')).unwrap_or(l))
-        .collect();
+    let example = arrears::policy::file::example_experiment();
     let file = dir.path().join("policy.toml");
     let out = dir.path().join("out");
     // Rules that leave a loan without a tier: exit 7 naming the line.
-    let broken = format!("{d}\n{}\n", example.join("\n")).replace(
+    let broken = format!("{d}\n{example}\n").replace(
         "reason = \"outside_scope\"\nwhen = {}",
         "reason = \"outside_scope\"\nwhen = { dpd_max = 0 }",
     );
@@ -128,7 +125,7 @@ fn experiments_are_checked_and_not_yet_run() {
         stderr_of(&o)
     );
     // A valid experiment is refused too: the run does not apply it yet.
-    std::fs::write(&file, format!("{d}\n{}\n", example.join("\n"))).unwrap();
+    std::fs::write(&file, format!("{d}\n{example}\n")).unwrap();
     let o = run_with(&input, &out, &["--policy".as_ref(), file.as_os_str()]);
     assert_eq!(o.status.code(), Some(7));
     assert!(
