@@ -24,6 +24,7 @@ use crate::input::columns;
 use crate::input::guard::StrictFile;
 use crate::input::snapshot::{LoanIds, Snapshot};
 use crate::metrics::duration::{NightCounts, STATES};
+use crate::metrics::forecast::ForecastPoint;
 use crate::output::published::Published;
 use rayon::prelude::*;
 
@@ -66,15 +67,6 @@ pub struct Run {
     /// `cohort_1m`, measure `expected`, horizon 1; absent before the table
     /// existed), for the backtest.
     pub forecast_1: Vec<ForecastPoint>,
-}
-
-/// One state's expected value one month ahead, from an earlier run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ForecastPoint {
-    /// `count` or `balance`.
-    pub basis: String,
-    pub state: String,
-    pub value: f64,
 }
 
 /// One vintage at one earlier run: money in cents.

@@ -923,12 +923,7 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
     figures.forecast = forecast_of(&figures, &past);
     figures.backtest = figures.period("1m").and_then(|p| {
         let run = past.get(p.from_date)?;
-        let earlier: Vec<(String, String, f64)> = run
-            .forecast_1
-            .iter()
-            .map(|x| (x.basis.clone(), x.state.clone(), x.value))
-            .collect();
-        forecast::backtest(p.from_date, &earlier, &figures.by_bucket)
+        forecast::backtest(p.from_date, &run.forecast_1, &figures.by_bucket)
     });
     let forecast_checks = checks::forecast(&figures.forecast);
     figures.checks.extend(forecast_checks);
@@ -995,6 +990,7 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
         },
     )?;
     let report_path = stage.file("report", "report.html")?;
+    let report_target = stage.target("report").join("report.html");
     publish::write_synced(&report_path, html.as_bytes())?;
     clock.lap("render report");
 
@@ -1042,11 +1038,7 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
             })
             .collect(),
         outputs: outputs.clone(),
-        report: stage
-            .target("report")
-            .join("report.html")
-            .display()
-            .to_string(),
+        report: report_target.display().to_string(),
         checks: figures.checks.clone(),
         timings: clock.timings.clone(),
     };
@@ -1054,7 +1046,6 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
     let json = serde_json::to_string_pretty(&manifest).context("serialising the manifest")?;
     publish::write_synced(&manifest_path, json.as_bytes())?;
 
-    let report_target = stage.target("report").join("report.html");
     let manifest_target = stage.target("manifest").join("manifest.json");
     stage.publish()?;
     Ok(RunSummary {

@@ -178,6 +178,16 @@ pub fn projections(
     out
 }
 
+/// One state's expected value one month ahead, as an earlier run published
+/// it (read back by `history`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForecastPoint {
+    /// `count` or `balance`.
+    pub basis: String,
+    pub state: String,
+    pub value: f64,
+}
+
 /// One state of the backtest: what the run one month earlier forecast for
 /// today (its `cohort_1m` horizon 1) against today's book.
 #[derive(Clone, Debug, PartialEq)]
@@ -199,12 +209,11 @@ pub struct Backtest {
     pub mape: Option<f64>,
 }
 
-/// Compares what the run of `from_date` forecast one month ahead
-/// (`(basis, state, value)`) with today's book by bucket; `None` when that
-/// run published no forecast.
+/// Compares what the run of `from_date` forecast one month ahead with
+/// today's book by bucket; `None` when that run published no forecast.
 pub fn backtest(
     from_date: chrono::NaiveDate,
-    earlier: &[(String, String, f64)],
+    earlier: &[ForecastPoint],
     by_bucket: &[Tally; BUCKETS],
 ) -> Option<Backtest> {
     if earlier.is_empty() {
@@ -214,7 +223,10 @@ pub fn backtest(
     for basis in ["count", "balance"] {
         for (i, t) in by_bucket.iter().enumerate() {
             let label = Bucket::from_index(i).label();
-            let Some((_, _, forecast)) = earlier.iter().find(|(b, s, _)| b == basis && s == label)
+            let Some(forecast) = earlier
+                .iter()
+                .find(|p| p.basis == basis && p.state == label)
+                .map(|p| p.value)
             else {
                 continue;
             };
@@ -225,7 +237,7 @@ pub fn backtest(
             rows.push(BacktestRow {
                 basis,
                 state: i,
-                forecast: *forecast,
+                forecast,
                 actual,
             });
         }
@@ -495,10 +507,15 @@ mod tests {
             balance: 50_000,
             past_due: 0,
         };
+        let point = |basis: &str, state: &str, value: f64| ForecastPoint {
+            basis: basis.into(),
+            state: state.into(),
+            value,
+        };
         let earlier = vec![
-            ("balance".to_string(), "M1".to_string(), 800.0),
-            ("balance".to_string(), "M2".to_string(), 600.0),
-            ("count".to_string(), "M1".to_string(), 9.0),
+            point("balance", "M1", 800.0),
+            point("balance", "M2", 600.0),
+            point("count", "M1", 9.0),
         ];
         let b = backtest(d, &earlier, &book).unwrap();
         assert_eq!(b.rows.len(), 3);

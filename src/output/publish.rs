@@ -129,7 +129,8 @@ pub struct OutputRoot {
     local: PathBuf,
     /// The object store prefix published to, if not a local folder.
     remote: Option<PathBuf>,
-    lock: OutputLock,
+    /// Held, not read: the lock lasts as long as the open root.
+    _lock: OutputLock,
     /// What a crashed earlier run had left in the (local) output.
     pub recovered: Recovered,
 }
@@ -142,7 +143,7 @@ impl OutputRoot {
             return Ok(OutputRoot {
                 local: output.to_path_buf(),
                 remote: None,
-                lock,
+                _lock: lock,
                 recovered,
             });
         }
@@ -161,7 +162,7 @@ impl OutputRoot {
         Ok(OutputRoot {
             local,
             remote: Some(output.to_path_buf()),
-            lock,
+            _lock: lock,
             recovered: Recovered::default(),
         })
     }
@@ -331,7 +332,6 @@ impl Stage {
     /// A fresh staging folder in the output root, whose lock the run holds.
     pub fn new(root: &OutputRoot, as_of: &str) -> Result<Stage> {
         let out = &root.local;
-        let _ = &root.lock;
         let dir = fresh_dir(out, &format!("{as_of}-{}", std::process::id()))?;
         Ok(Stage {
             out: out.to_path_buf(),
@@ -499,7 +499,7 @@ mod tests {
         fs::create_dir_all(other.join("a")).unwrap();
         fs::write(other.join("a/f"), "half").unwrap();
 
-        let r = recover(t.path(), &root.lock).unwrap();
+        let r = recover(t.path(), &root._lock).unwrap();
         assert_eq!(r.completed, vec!["2026-11-29".to_string()]);
         assert_eq!(r.discarded, 1);
         assert_eq!(read(t.path(), "a").as_deref(), Some("new"));
