@@ -361,19 +361,6 @@ pub fn upload(local: &FsPath, path: &FsPath) -> Result<()> {
     Ok(())
 }
 
-/// Puts `bytes` as the object `path` in one PUT: it replaces any object of
-/// that name at once (S3's PUT is atomic per object), which is what makes a
-/// manifest a commit.
-pub fn put(path: &FsPath, bytes: Vec<u8>) -> Result<()> {
-    let url = path.to_string_lossy().to_string();
-    let (bucket, key) = locate(path)?;
-    runtime()
-        .block_on(store(&bucket)?.put(&key, Bytes::from(bytes).into()))
-        .map_err(|e| output_failure("writing", &url, e))?;
-    count(0);
-    Ok(())
-}
-
 /// Deletes every object under the folder `dir`; returns how many.
 pub fn delete_all(dir: &FsPath) -> Result<usize> {
     let mut n = 0;
