@@ -28,9 +28,9 @@ pub type FilesByTable = HashMap<String, Vec<PathBuf>>;
 pub struct Published {
     root: PathBuf,
     remote: bool,
-    /// Remote roots: each date's manifest files by table (`None`: not
-    /// published), read once.
-    files: Mutex<HashMap<NaiveDate, Option<FilesByTable>>>,
+    /// Remote roots: each date's manifest (`None`: not published), fetched
+    /// once however many of its tables are read.
+    manifests: Mutex<HashMap<NaiveDate, Option<Vec<u8>>>>,
 }
 
 fn partition(date: NaiveDate) -> String {
@@ -42,7 +42,7 @@ impl Published {
         Published {
             root: root.to_path_buf(),
             remote: object::is_remote(root),
-            files: Mutex::new(HashMap::new()),
+            manifests: Mutex::new(HashMap::new()),
         }
     }
 
@@ -96,7 +96,13 @@ impl Published {
     pub fn manifest(&self, date: NaiveDate) -> Result<Option<Vec<u8>>> {
         let path = self.manifest_path(date);
         if self.remote {
-            return Ok(object::read_all(&path)?.map(|b| b.to_vec()));
+            let mut cache = self.manifests.lock().expect("manifest cache");
+            if let Some(m) = cache.get(&date) {
+                return Ok(m.clone());
+            }
+            let m = object::read_all(&path)?.map(|b| b.to_vec());
+            cache.insert(date, m.clone());
+            return Ok(m);
         }
         match std::fs::read(&path) {
             Ok(b) => Ok(Some(b)),
@@ -115,25 +121,12 @@ impl Published {
             }
             return crate::input::discovery::list_files(&dir);
         }
-        let mut cache = self.files.lock().expect("manifest cache");
-        let listed = match cache.entry(date) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let listed = match self.manifest(date)? {
-                    None => None,
-                    Some(bytes) => Some(
-                        manifest_files(&bytes)
-                            .with_context(|| format!("'{}'", self.manifest_path(date).display()))?,
-                    ),
-                };
-                e.insert(listed)
-            }
+        let Some(bytes) = self.manifest(date)? else {
+            return Ok(Vec::new());
         };
-        Ok(listed
-            .as_ref()
-            .and_then(|t| t.get(table))
-            .cloned()
-            .unwrap_or_default())
+        let mut by_table = manifest_files(&bytes)
+            .with_context(|| format!("'{}'", self.manifest_path(date).display()))?;
+        Ok(by_table.remove(table).unwrap_or_default())
     }
 
     /// The single file of a one-file table (`part-0.parquet`), if published.
