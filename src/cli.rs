@@ -222,17 +222,6 @@ pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
         Some(p) => Policy::load(p)?,
         None => Policy::default(),
     };
-    // Experiments are parsed and checked, but the run does not split the
-    // book into arms yet: refusing is better than silently ignoring them.
-    if let Some(e) = policy.experiments.first() {
-        return Err(crate::error::fail(
-            crate::error::FailureKind::Config,
-            format!(
-            "policy '{}': experiment {:?} is valid, but this version does not yet assign arms or apply a challenger's rules; remove the [[experiments]] tables to run",
-            policy.source, e.name
-        ),
-        ));
-    }
     Ok(policy)
 }
 

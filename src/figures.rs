@@ -34,6 +34,9 @@ pub struct Period {
     pub tiers: Matrix,
     /// Where the earlier date's tiers of that matrix came from.
     pub tiers_from: TierSource,
+    /// The tier transitions of each experiment arm (v2): the loans in the
+    /// arm on either date, sorted by experiment and arm.
+    pub tier_arms: Vec<crate::metrics::experiments::ArmMatrix>,
 }
 
 /// Where an earlier date's tiers come from, for the tier transitions.
@@ -96,6 +99,11 @@ pub struct Figures {
     pub checks: Vec<Check>,
     /// Tiers by rule, early warning by signal, product and region.
     pub strategy_summary: crate::metrics::strategy::Summary,
+    /// The champion / challenger cohorts (v2): per experiment and arm, the
+    /// bucket transitions from `1m` of the loans the `1m` run's worklist
+    /// put in that arm. `None`: not available (no `1m` date, or its run
+    /// published no worklist with arms).
+    pub experiments: Option<Vec<crate::metrics::experiments::ArmMatrix>>,
     /// The secured book by product, CLTV band, bucket and route.
     pub collateral: CollateralBook,
     pub contacts: ContactSummary,
@@ -133,6 +141,20 @@ pub struct ContactSummary {
 impl Figures {
     pub fn period(&self, name: &str) -> Option<&Period> {
         self.periods.iter().find(|p| p.name == name)
+    }
+
+    /// Why the champion / challenger evaluation is not available, as a
+    /// code (the manifest's `experiments.not_evaluated`; the report words
+    /// it), or `None` when it is.
+    pub fn experiments_unavailable(&self) -> Option<&'static str> {
+        match (self.period("1m"), &self.experiments) {
+            // The `1m` worklist has arm columns but no loan in any arm.
+            (_, Some(v)) if v.is_empty() => Some("no_arms_in_1m_worklist"),
+            (_, Some(_)) => None,
+            (None, None) => Some("no_1m_date"),
+            (Some(p), None) if p.tiers_from != TierSource::Worklist => Some("no_1m_worklist"),
+            (Some(_), None) => Some("no_arms_in_1m_worklist"),
+        }
     }
 
     /// The run's own `prev` night: its from date and bucket transitions

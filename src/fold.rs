@@ -29,6 +29,7 @@ use crate::metrics::book::{self, BookTally, States};
 use crate::metrics::channels::{self, ChannelStats};
 use crate::metrics::collateral::CollateralBook;
 use crate::metrics::compliance::{self, Exceptions};
+use crate::metrics::experiments::{self, ArmMatrix};
 use crate::metrics::movement::{self, Movement};
 use crate::metrics::promises::{self, ContactFlags, PromiseDay};
 use crate::metrics::recovery::{self, Recovery};
@@ -90,9 +91,13 @@ impl EarlierRuns {
         }
     }
 
-    /// The earlier date's tiers of every row of `snap` (the loans of
-    /// `part`) from that run's worklist, or why not.
-    fn tiers(&self, snap: &Snapshot, part: &Part) -> std::result::Result<Vec<u8>, NoWorklist> {
+    /// The earlier date's tiers and arms of every row of `snap` (the loans
+    /// of `part`) from that run's worklist, or why not.
+    fn tiers(
+        &self,
+        snap: &Snapshot,
+        part: &Part,
+    ) -> std::result::Result<history::EarlierTiers, NoWorklist> {
         match self.worklists.iter().find(|(d, _)| *d == snap.date) {
             None => Err(NoWorklist::NoRun),
             Some((_, Err(why))) => Err(why.clone()),
@@ -149,6 +154,8 @@ pub struct PeriodPartial {
     /// Tier transition matrix.
     pub tiers: Matrix,
     pub tiers_from: TierSource,
+    /// Tier transitions split by experiment arm.
+    pub tier_arms: Vec<ArmMatrix>,
     /// The earlier snapshot's totals by bucket and class (ageing side).
     pub by_bucket: [Tally; BUCKETS],
     pub by_class: [Tally; CLASSES],
@@ -170,6 +177,8 @@ pub struct Partial {
     #[serde(deserialize_with = "crate::shards::statics::many")]
     pub unavailable: Vec<&'static str>,
     pub strategy_summary: Summary,
+    /// The `1m` cohorts of the experiments (`None`: not available).
+    pub experiments: Option<Vec<ArmMatrix>>,
     pub collateral: CollateralBook,
     pub contacts: ContactSummary,
     pub recovery: Recovery,
@@ -217,6 +226,9 @@ struct Comparison {
     sorted: Option<join::SortedIds>,
     states: States,
     tiers: Vec<u8>,
+    /// Arm codes of the earlier rows over `arm_names` (empty: not known).
+    arms: Vec<u8>,
+    arm_names: Vec<String>,
 }
 
 /// An earlier snapshot as the recovery figures look back at it.
@@ -263,8 +275,8 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
     // (exact); without one, from that date's snapshot alone, where the
     // signals that look further back or at contacts are not evaluated
     // (README, "Tier transitions").
-    let snapshot_tiers = |e: &Snapshot| -> Vec<u8> {
-        tier_codes(&strategy::assign(
+    let snapshot_tiers = |e: &Snapshot| -> history::EarlierTiers {
+        let s = strategy::assign(
             e,
             policy,
             &strategy::Context {
@@ -274,7 +286,12 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
                 refused_7d: &[],
                 broken_promise: &[],
             },
-        ))
+        );
+        history::EarlierTiers {
+            tiers: tier_codes(&s),
+            arms: s.arm,
+            experiments: policy.experiments.iter().map(|x| x.name.clone()).collect(),
+        }
     };
     let against = |e: &Snapshot, both_in_order: bool| -> Result<Comparison> {
         let states = book::assign(e, policy);
@@ -291,18 +308,20 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
             (Some(_), None) => unreachable!("the run date is sorted when an earlier date is"),
         };
         let movement = movement::walk(e, &states.bucket, cur, &cur_states.bucket, order, BUCKETS)?;
-        let (tiers, tiers_from) = match s.earlier.tiers(e, s.part) {
+        let (t, tiers_from) = match s.earlier.tiers(e, s.part) {
             Ok(t) => (t, TierSource::Worklist),
             Err(why) => (snapshot_tiers(e), TierSource::Snapshot(why)),
         };
         Ok(Comparison {
             movement,
             tally: book::tally(e, &states)?,
-            controls: Controls::of(e, &states, &tiers, TIER_STATES),
+            controls: Controls::of(e, &states, &t.tiers, TIER_STATES),
             tiers_from,
             sorted,
             states,
-            tiers,
+            tiers: t.tiers,
+            arms: t.arms,
+            arm_names: t.experiments,
         })
     };
     steps.lap("compute/book");
@@ -422,11 +441,76 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
     steps.lap("compute/compliance");
     let mut periods = Vec::new();
     let mut unavailable = Vec::new();
+    let mut experiments = None;
+    let policy_names: Vec<String> = policy.experiments.iter().map(|x| x.name.clone()).collect();
     for (name, earlier, work) in [("prev", prev, prev_work), ("1m", m1, m1_work)] {
         let (Some(e), Some(w)) = (earlier, work) else {
             unavailable.push(name);
             continue;
         };
+        // The tier transitions per arm, over the experiments named today
+        // or at the earlier date.
+        let mut names: Vec<String> = policy_names.iter().chain(&w.arm_names).cloned().collect();
+        names.sort();
+        names.dedup();
+        let recode = |codes: &[u8], from: &[String]| -> Vec<u8> {
+            let to: Vec<usize> = from
+                .iter()
+                .map(|n| names.binary_search(n).expect("a name of the union"))
+                .collect();
+            codes
+                .iter()
+                .map(|&c| match experiments::decode(c) {
+                    None => experiments::NO_ARM,
+                    Some((k, arm)) => experiments::code(to[k], arm),
+                })
+                .collect()
+        };
+        let tier_arms = if names.is_empty() {
+            Vec::new()
+        } else {
+            let before = if w.arms.is_empty() {
+                vec![experiments::NO_ARM; e.len()]
+            } else {
+                recode(&w.arms, &w.arm_names)
+            };
+            experiments::named(
+                &names,
+                transitions::matrices_by_group(
+                    e,
+                    &w.tiers,
+                    &before,
+                    cur,
+                    &cur_tiers,
+                    Some(&recode(&strategy.arm, &policy_names)),
+                    &w.movement.earlier_row,
+                    TIER_STATES,
+                    2 * names.len(),
+                ),
+            )
+        };
+        // The champion / challenger cohorts: the loans each arm held at
+        // `1m`, as that date's run published them, followed to today.
+        if name == "1m" && w.tiers_from == TierSource::Worklist && !w.arms.is_empty() {
+            experiments = Some(if w.arm_names.is_empty() {
+                Vec::new()
+            } else {
+                experiments::named(
+                    &w.arm_names,
+                    transitions::matrices_by_group(
+                        e,
+                        &w.states.bucket,
+                        &w.arms,
+                        cur,
+                        &cur_states.bucket,
+                        None,
+                        &w.movement.earlier_row,
+                        BUCKETS,
+                        2 * w.arm_names.len(),
+                    ),
+                )
+            });
+        }
         let tiers = transitions::matrix_via_rows(
             e,
             &w.tiers,
@@ -442,6 +526,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
             recovered: w.movement.recovered,
             tiers,
             tiers_from: w.tiers_from,
+            tier_arms,
             by_bucket: w.tally.by_bucket(),
             by_class: w.tally.by_class(),
             controls: w.controls,
@@ -461,7 +546,8 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
         periods,
         unavailable,
         collateral: crate::metrics::collateral::tally(cur, &cur_states, &strategy),
-        strategy_summary: strategy::summarize(cur, &strategy, policy.rules.len()),
+        strategy_summary: strategy::summarize(cur, &strategy, policy),
+        experiments,
         contacts: ContactSummary {
             orphans: flags.orphans,
             promises_due: flags.promises_due,
@@ -586,6 +672,7 @@ impl Partial {
             debug_assert_eq!(a.name, b.name);
             a.buckets = std::mem::replace(&mut a.buckets, Matrix::empty(0)).merge(b.buckets);
             a.tiers = std::mem::replace(&mut a.tiers, Matrix::empty(0)).merge(b.tiers);
+            a.tier_arms = experiments::merge_arms(std::mem::take(&mut a.tier_arms), b.tier_arms);
             a.recovered += b.recovered;
             crate::metrics::tally::merge_cells(&mut a.by_bucket, &b.by_bucket);
             crate::metrics::tally::merge_cells(&mut a.by_class, &b.by_class);
@@ -597,6 +684,11 @@ impl Partial {
             }
         }
         self.strategy_summary = self.strategy_summary.merge(o.strategy_summary);
+        // Available when every partition had the `1m` worklist's arms.
+        self.experiments = match (self.experiments.take(), o.experiments) {
+            (Some(a), Some(b)) => Some(experiments::merge_arms(a, b)),
+            _ => None,
+        };
         self.collateral = self.collateral.merge(o.collateral);
         let c = &mut self.contacts;
         c.orphans += o.contacts.orphans;
@@ -636,6 +728,7 @@ impl Partial {
             periods: parts,
             unavailable,
             strategy_summary,
+            experiments,
             collateral,
             contacts,
             mut recovery,
@@ -689,6 +782,7 @@ impl Partial {
                 recovered: p.recovered,
                 tiers: p.tiers,
                 tiers_from: p.tiers_from,
+                tier_arms: p.tier_arms,
             });
         }
         checks.extend(checks::recovery(
@@ -730,6 +824,7 @@ impl Partial {
             checks,
             collateral,
             strategy_summary,
+            experiments,
             contacts,
             recovery,
             credit_repair_ids,

@@ -24,6 +24,7 @@ use crate::input::columns;
 use crate::input::guard::StrictFile;
 use crate::input::snapshot::{LoanIds, Snapshot};
 use crate::metrics::duration::{NightCounts, STATES};
+use crate::metrics::experiments;
 use crate::metrics::forecast::ForecastPoint;
 use crate::output::published::Published;
 use rayon::prelude::*;
@@ -291,15 +292,33 @@ impl History {
     }
 }
 
-/// The tiers an earlier run published in its worklist (`loan_id` and `tier`
-/// only), in the worklist's order.
+/// The tiers an earlier run published in its worklist (`loan_id`, `tier`
+/// and, from v2 worklists, `experiment` and `arm`), in the worklist's order.
 #[derive(Clone, Debug)]
 pub struct WorklistTiers {
     pub ids: LoanIds,
     /// Tier index ([`Tier`]) of each worklist row.
     pub tiers: Vec<u8>,
+    /// Experiment and arm of each row ([`experiments::ArmCode`], the
+    /// experiment an index into `experiments`); empty when the worklist
+    /// has no `arm` column (written before v2).
+    pub arms: Vec<u8>,
+    /// The experiments the worklist names, sorted.
+    pub experiments: Vec<String>,
     /// Whether the ids are strictly increasing.
     pub in_id_order: bool,
+}
+
+/// The tiers and arms of a snapshot's rows at an earlier date.
+#[derive(Clone, Debug, Default)]
+pub struct EarlierTiers {
+    /// Tier-transition state of every row: a tier or [`TIERS`] (`PAID`).
+    pub tiers: Vec<u8>,
+    /// Arm code of every row; empty when not known (a worklist written
+    /// before v2).
+    pub arms: Vec<u8>,
+    /// The experiments the codes of `arms` index.
+    pub experiments: Vec<String>,
 }
 
 /// The first index in `0..n` where `before` is false (`before` true on a
@@ -317,6 +336,10 @@ fn partition_point(n: usize, before: impl Fn(usize) -> bool) -> usize {
     lo
 }
 
+/// One worklist file as read: ids, tiers, and arms with the file's own
+/// experiment names (`None`: the file has no `arm` column).
+type WorklistFile = (LoanIds, Vec<u8>, Option<(Vec<String>, Vec<u8>)>);
+
 /// Reads the worklist of the run of `date`, if that run was published (its
 /// manifest is there: a date is complete when its manifest is present).
 /// `Ok(None)`: no such run. An unreadable worklist is an error, which the
@@ -329,7 +352,7 @@ pub fn worklist_tiers(published: &Published, date: NaiveDate) -> Result<Option<W
     let files = published.files("worklist", date)?;
     // One task per file (a worklist is written as files of a million loans);
     // the first error in file order is reported, whatever finished first.
-    let parts = crate::error::first_error(
+    let parts: Vec<WorklistFile> = crate::error::first_error(
         files
             .par_iter()
             .map(|file| {
@@ -346,64 +369,115 @@ pub fn worklist_tiers(published: &Published, date: NaiveDate) -> Result<Option<W
     }
     if parts
         .iter()
-        .any(|(ids, _)| ids.is_int() != parts[0].0.is_int())
+        .any(|(ids, _, _)| ids.is_int() != parts[0].0.is_int())
     {
         return Err(anyhow!(
             "worklist files of '{}' type loan_id differently",
             published.location("worklist", date)
         ));
     }
-    let tiers = parts.iter().flat_map(|(_, t)| t.iter().copied()).collect();
+    let with_arms = parts.iter().filter(|p| p.2.is_some()).count();
+    if with_arms != 0 && with_arms != parts.len() {
+        return Err(anyhow!(
+            "some worklist files of '{}' have an arm column and some do not",
+            published.location("worklist", date)
+        ));
+    }
+    // Each file's experiment codes onto the sorted names of all files.
+    let mut experiments: Vec<String> = parts
+        .iter()
+        .filter_map(|p| p.2.as_ref())
+        .flat_map(|(names, _)| names.iter().cloned())
+        .collect();
+    experiments.sort();
+    experiments.dedup();
+    if experiments.len() > experiments::MAX_EXPERIMENTS {
+        return Err(anyhow!(
+            "the worklist of '{}' names more than {} experiments",
+            published.location("worklist", date),
+            experiments::MAX_EXPERIMENTS
+        ));
+    }
+    let mut arms = Vec::new();
+    let mut tiers = Vec::new();
+    for (_, t, a) in &parts {
+        tiers.extend_from_slice(t);
+        if let Some((names, codes)) = a {
+            let to: Vec<usize> = names
+                .iter()
+                .map(|n| experiments.binary_search(n).expect("a name of the union"))
+                .collect();
+            arms.extend(codes.iter().map(|&c| match experiments::decode(c) {
+                None => experiments::NO_ARM,
+                Some((e, arm)) => experiments::code(to[e], arm),
+            }));
+        }
+    }
     let ids = if parts[0].0.is_int() {
         let mut all = LoanIds::Int(Vec::new());
-        for (ids, _) in parts {
+        for (ids, _, _) in parts {
             all.extend(ids);
         }
         all
     } else {
-        LoanIds::concat(parts.into_iter().map(|(ids, _)| ids))
+        LoanIds::concat(parts.into_iter().map(|(ids, _, _)| ids))
     };
     let in_id_order = (1..ids.len()).all(|r| ids.cmp_natural(r - 1, &ids, r).is_lt());
     Ok(Some(WorklistTiers {
         ids,
         tiers,
+        arms,
+        experiments,
         in_id_order,
     }))
 }
 
-/// One worklist file's ids and tier indices.
-fn read_worklist_file(path: &Path) -> Result<(LoanIds, Vec<u8>)> {
+/// One worklist file's ids, tier indices and arms.
+fn read_worklist_file(path: &Path) -> Result<WorklistFile> {
     let file = StrictFile::open(path)?;
     let b =
         ParquetRecordBatchReaderBuilder::try_new(file).context("not a readable Parquet file")?;
     let fields = b.schema().fields().clone();
-    let roots: Vec<usize> = ["loan_id", "tier"]
+    let position = |c: &str| fields.iter().position(|f| f.name() == c);
+    let mut roots: Vec<usize> = ["loan_id", "tier"]
         .iter()
-        .map(|c| {
-            fields
-                .iter()
-                .position(|f| f.name() == c)
-                .ok_or_else(|| anyhow!("no column '{c}'"))
-        })
+        .map(|c| position(c).ok_or_else(|| anyhow!("no column '{c}'")))
         .collect::<Result<_>>()?;
+    // v2 worklists carry the experiment and arm; earlier ones do not.
+    let with_arms = match (position("experiment"), position("arm")) {
+        (Some(e), Some(a)) => {
+            roots.extend([e, a]);
+            true
+        }
+        (None, None) => false,
+        _ => return Err(anyhow!("it has one of the columns 'experiment' and 'arm' but not both")),
+    };
     let mut ids = if fields[roots[0]].data_type() == &arrow::datatypes::DataType::Int64 {
         LoanIds::Int(Vec::new())
     } else {
         LoanIds::empty_str()
     };
     let mut tiers = Vec::new();
-    let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), roots);
+    let (mut names, mut arms): (Vec<String>, Vec<u8>) = (Vec::new(), Vec::new());
+    // ProjectionMask keeps the file's column order: find each by name.
+    let mut order = roots.clone();
+    order.sort_unstable();
+    let at = |root: usize| order.iter().position(|&r| r == root).expect("projected");
+    let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), roots.clone());
     let mut base = 0;
     for batch in b.with_projection(mask).build()? {
         let batch = batch?;
-        columns::push_ids(batch.column(0), &mut ids, "loan_id", base)?;
-        let text = batch
-            .column(1)
-            .as_string_opt::<i32>()
-            .ok_or_else(|| anyhow!("column 'tier' is not Utf8"))?;
+        columns::push_ids(batch.column(at(roots[0])), &mut ids, "loan_id", base)?;
+        let text = |root: usize, name: &str| {
+            batch
+                .column(at(root))
+                .as_string_opt::<i32>()
+                .ok_or_else(|| anyhow!("column '{name}' is not Utf8"))
+        };
+        let tier = text(roots[1], "tier")?;
         // A handful of distinct tiers: parse each run of equal values once.
         let mut last: Option<(&str, u8)> = None;
-        for t in text.iter() {
+        for t in tier.iter() {
             let t = t.ok_or_else(|| anyhow!("column 'tier' has a null"))?;
             let code = match last {
                 Some((l, c)) if l == t => c,
@@ -417,16 +491,49 @@ fn read_worklist_file(path: &Path) -> Result<(LoanIds, Vec<u8>)> {
             };
             tiers.push(code);
         }
+        if with_arms {
+            let (exp, arm) = (text(roots[2], "experiment")?, text(roots[3], "arm")?);
+            for (r, (e, a)) in exp.iter().zip(arm.iter()).enumerate() {
+                let code = match (e, a) {
+                    (None, None) => experiments::NO_ARM,
+                    (Some(e), Some(a)) => {
+                        let arm = experiments::Arm::parse(a)
+                            .ok_or_else(|| anyhow!("row {}: unknown arm {a:?}", base + r))?;
+                        let k = match names.iter().position(|n| n == e) {
+                            Some(k) => k,
+                            None => {
+                                if names.len() == experiments::MAX_EXPERIMENTS {
+                                    return Err(anyhow!(
+                                        "more than {} experiments",
+                                        experiments::MAX_EXPERIMENTS
+                                    ));
+                                }
+                                names.push(e.to_string());
+                                names.len() - 1
+                            }
+                        };
+                        experiments::code(k, arm)
+                    }
+                    _ => {
+                        return Err(anyhow!(
+                            "row {}: 'experiment' and 'arm' must be both null or both set",
+                            base + r
+                        ))
+                    }
+                };
+                arms.push(code);
+            }
+        }
         base += batch.num_rows();
     }
-    Ok((ids, tiers))
+    Ok((ids, tiers, with_arms.then_some((names, arms))))
 }
 
 impl WorklistTiers {
     /// [`WorklistTiers::for_rows`] for the loans of one partition: the
     /// worklist rows of its loans against the snapshot's rows (all of them
     /// its loans).
-    pub fn for_part(&self, snap: &Snapshot, part: &Part) -> std::result::Result<Vec<u8>, String> {
+    pub fn for_part(&self, snap: &Snapshot, part: &Part) -> std::result::Result<EarlierTiers, String> {
         if part.is_all() {
             return self.for_rows(snap);
         }
@@ -452,6 +559,12 @@ impl WorklistTiers {
         WorklistTiers {
             ids: self.ids.take(rows.iter().copied()),
             tiers: rows.iter().map(|&r| self.tiers[r]).collect(),
+            arms: if self.arms.is_empty() {
+                Vec::new()
+            } else {
+                rows.iter().map(|&r| self.arms[r]).collect()
+            },
+            experiments: self.experiments.clone(),
             in_id_order: self.in_id_order,
         }
         .for_rows(snap)
@@ -459,10 +572,33 @@ impl WorklistTiers {
 
     /// The tier of every row of `snap` (the snapshot of the same date), as
     /// tier-transition states: a tier index, or [`TIERS`] (`PAID`) for a
-    /// paid-off loan, which has no worklist row. `Err` says why the
-    /// worklist does not describe this snapshot (it must list exactly its
-    /// active and charged-off loans), and then none of it is used.
-    pub fn for_rows(&self, snap: &Snapshot) -> std::result::Result<Vec<u8>, String> {
+    /// paid-off loan, which has no worklist row; and its arm. `Err` says
+    /// why the worklist does not describe this snapshot (it must list
+    /// exactly its active and charged-off loans), and then none of it is
+    /// used.
+    pub fn for_rows(&self, snap: &Snapshot) -> std::result::Result<EarlierTiers, String> {
+        let rows = self.rows_of(snap)?;
+        let tiers = rows
+            .iter()
+            .map(|&r| if r == NOT_LISTED { TIERS as u8 } else { self.tiers[r as usize] })
+            .collect();
+        let arms = if self.arms.is_empty() {
+            Vec::new()
+        } else {
+            rows.iter()
+                .map(|&r| if r == NOT_LISTED { experiments::NO_ARM } else { self.arms[r as usize] })
+                .collect()
+        };
+        Ok(EarlierTiers {
+            tiers,
+            arms,
+            experiments: self.experiments.clone(),
+        })
+    }
+
+    /// The worklist row of every row of `snap`, [`NOT_LISTED`] for a
+    /// paid-off loan.
+    fn rows_of(&self, snap: &Snapshot) -> std::result::Result<Vec<u32>, String> {
         if self.ids.is_int() != snap.ids.is_int() {
             return Err(format!(
                 "its loan_id is {} but the snapshot's is {}",
@@ -478,9 +614,9 @@ impl WorklistTiers {
         let mut j = 0;
         for r in 0..snap.len() {
             if paid(r) {
-                out.push(TIERS as u8);
+                out.push(NOT_LISTED);
             } else if j < self.ids.len() && self.ids.cmp_natural(j, &snap.ids, r).is_eq() {
-                out.push(self.tiers[j]);
+                out.push(j as u32);
                 j += 1;
             } else {
                 break;
@@ -507,18 +643,18 @@ impl WorklistTiers {
         out.clear();
         for r in 0..snap.len() {
             if paid(r) {
-                out.push(TIERS as u8);
+                out.push(NOT_LISTED);
                 continue;
             }
             match order.binary_search_by(|&k| self.ids.cmp_rows(k as usize, &snap.ids, r)) {
                 Ok(k) => {
-                    out.push(self.tiers[order[k] as usize]);
+                    out.push(order[k]);
                     found += 1;
                 }
                 Err(_) => {
                     missing += 1;
                     first_missing.get_or_insert(r);
-                    out.push(TIERS as u8);
+                    out.push(NOT_LISTED);
                 }
             }
         }
@@ -537,6 +673,9 @@ impl WorklistTiers {
         Ok(out)
     }
 }
+
+/// A snapshot row the worklist does not list (a paid-off loan).
+const NOT_LISTED: u32 = u32::MAX;
 
 /// Rows of a table that earlier versions did not write: absent is empty,
 /// unreadable is a problem.

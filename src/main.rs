@@ -251,7 +251,12 @@ fn dispatch(cmd: Command) -> Result<()> {
             policy,
             report,
         } => {
-            let policy = load_policy(policy.as_deref())?;
+            // Without a policy file the demo runs the built-in policy with
+            // its example champion / challenger test on.
+            let policy = match policy.as_deref() {
+                Some(p) => load_policy(Some(p))?,
+                None => arrears::policy::Policy::demo(),
+            };
             let opts = report.options(&policy);
             let (g, r) = demo_configs(&output, policy, opts);
             // A clean output: the history the report reads is the demo's own.

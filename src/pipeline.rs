@@ -1039,6 +1039,20 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
             .collect(),
         outputs: outputs.clone(),
         report: report_target.display().to_string(),
+        experiments: crate::output::manifest::ExperimentsInfo {
+            running: policy.experiments.iter().map(|e| e.name.clone()).collect(),
+            evaluated: {
+                let mut v: Vec<String> = figures
+                    .experiments
+                    .iter()
+                    .flatten()
+                    .map(|a| a.experiment.clone())
+                    .collect();
+                v.dedup();
+                v
+            },
+            not_evaluated: figures.experiments_unavailable().map(String::from),
+        },
         checks: figures.checks.clone(),
         timings: clock.timings.clone(),
     };

@@ -11,6 +11,10 @@
 //! against values computed by the reference C implementation
 //! (`fixtures/experiments/xxh64.csv`).
 
+use crate::metrics::rates;
+use crate::metrics::transitions::Matrix;
+use crate::states::Bucket;
+
 const P1: u64 = 0x9E37_79B1_85EB_CA87;
 const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
 const P3: u64 = 0x1656_67B1_9E37_79F9;
@@ -90,7 +94,9 @@ pub fn xxh64(input: &[u8], seed: u64) -> u64 {
 }
 
 /// An experiment's arm for a loan in its scope.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Arm {
     Champion,
     Challenger,
@@ -131,10 +137,294 @@ pub fn arm(salt: &str, id: &[u8], share_bp: u16) -> Arm {
     }
 }
 
-/// [`arm`] for an integer id: its plain decimal (`-17`, `42`).
+/// [`arm`] for an integer id: its plain decimal (`-17`, `42`), written
+/// into a buffer on the stack (this runs once per loan in scope).
 pub fn arm_of_int(salt: &str, id: i64, share_bp: u16) -> Arm {
-    let text = id.to_string();
-    arm(salt, text.as_bytes(), share_bp)
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut v = id.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if id < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    arm(salt, &buf[at..], share_bp)
+}
+
+/// The arm of row `row` of a snapshot's ids.
+pub fn arm_of_row(
+    salt: &str,
+    ids: &crate::input::snapshot::LoanIds,
+    row: usize,
+    share_bp: u16,
+) -> Arm {
+    match ids {
+        crate::input::snapshot::LoanIds::Int(v) => arm_of_int(salt, v[row], share_bp),
+        crate::input::snapshot::LoanIds::Str { .. } => arm(salt, ids.str_bytes(row), share_bp),
+    }
+}
+
+/// A loan's experiment and arm in one byte: 0 = in no experiment, else
+/// `1 + 2 x experiment + (1 for challenger)`, the experiment being its
+/// index in the policy (or in an earlier worklist's list of names).
+pub type ArmCode = u8;
+
+/// No experiment.
+pub const NO_ARM: ArmCode = 0;
+
+/// Experiments a policy may hold (codes fit a byte).
+pub const MAX_EXPERIMENTS: usize = 127;
+
+/// The code of experiment `e`'s `arm`.
+pub fn code(e: usize, arm: Arm) -> ArmCode {
+    debug_assert!(e < MAX_EXPERIMENTS);
+    (1 + 2 * e + (arm == Arm::Challenger) as usize) as ArmCode
+}
+
+/// The experiment and arm of a code, `None` for [`NO_ARM`].
+pub fn decode(c: ArmCode) -> Option<(usize, Arm)> {
+    (c != NO_ARM).then(|| {
+        let k = (c - 1) as usize;
+        (
+            k / 2,
+            if k % 2 == 1 {
+                Arm::Challenger
+            } else {
+                Arm::Champion
+            },
+        )
+    })
+}
+
+impl Arm {
+    /// Both arms, champion first (the order of every table).
+    pub const BOTH: [Arm; 2] = [Arm::Champion, Arm::Challenger];
+
+    pub fn parse(s: &str) -> Option<Arm> {
+        Arm::BOTH.into_iter().find(|a| a.label() == s)
+    }
+}
+
+/// The transitions of one experiment arm's loans over a period: its tier
+/// transitions, or the bucket transitions of the loans it held at the
+/// earlier date (the evaluation's cohort).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArmMatrix {
+    pub experiment: String,
+    pub arm: Arm,
+    pub matrix: Matrix,
+}
+
+/// Names the matrices of [`crate::metrics::transitions::matrices_by_group`]
+/// whose groups are arm codes over `names`, leaving out empty ones.
+pub fn named(names: &[String], matrices: Vec<Matrix>) -> Vec<ArmMatrix> {
+    let mut out: Vec<ArmMatrix> = matrices
+        .into_iter()
+        .enumerate()
+        .filter_map(|(g, matrix)| {
+            let (e, arm) = decode(g as u8 + 1).expect("a group is an arm");
+            matrix.cells.iter().any(|c| c.loans > 0).then(|| ArmMatrix {
+                experiment: names[e].clone(),
+                arm,
+                matrix,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.experiment, a.arm).cmp(&(&b.experiment, b.arm)));
+    out
+}
+
+/// Adds two partitions' arm matrices: the union by experiment and arm,
+/// sorted, the same cells added.
+pub fn merge_arms(a: Vec<ArmMatrix>, b: Vec<ArmMatrix>) -> Vec<ArmMatrix> {
+    let mut all: std::collections::BTreeMap<(String, Arm), Matrix> = Default::default();
+    for x in a.into_iter().chain(b) {
+        match all.entry((x.experiment, x.arm)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(x.matrix);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                crate::metrics::tally::merge_cells(&mut o.get_mut().cells, &x.matrix.cells);
+            }
+        }
+    }
+    all.into_iter()
+        .map(|((experiment, arm), matrix)| ArmMatrix {
+            experiment,
+            arm,
+            matrix,
+        })
+        .collect()
+}
+
+/// What became of one arm's loans from one bucket (or all delinquent ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub loans: u64,
+    /// Their balance at the earlier date, cents.
+    pub balance: i128,
+    /// Current (`M0`) or paid off at the run date.
+    pub cured: u64,
+    /// In a worse bucket or charged off at the run date.
+    pub rolled: u64,
+}
+
+impl Outcome {
+    /// The loans of bucket row `from` of a bucket transition matrix.
+    pub fn of(m: &Matrix, from: Bucket) -> Outcome {
+        let mut o = Outcome::default();
+        let rank = from.severity();
+        for to in 0..=m.n {
+            let c = m.cell(from.index(), to);
+            o.loans += c.loans;
+            o.balance += c.balance;
+            if to == m.n {
+                continue; // EXIT: left the book unseen, neither cured nor rolled.
+            }
+            let b = Bucket::from_index(to);
+            if matches!(b, Bucket::M0 | Bucket::Paid) {
+                o.cured += c.loans;
+            } else if b.severity() > rank {
+                o.rolled += c.loans;
+            }
+        }
+        o
+    }
+
+    fn add(mut self, o: Outcome) -> Outcome {
+        self.loans += o.loans;
+        self.balance += o.balance;
+        self.cured += o.cured;
+        self.rolled += o.rolled;
+        self
+    }
+}
+
+/// Challenger minus champion for one rate: the difference, its 95%
+/// Newcombe interval and the two-proportion z-test's p-value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Difference {
+    pub diff: f64,
+    pub ci: Option<(f64, f64)>,
+    pub p: Option<f64>,
+}
+
+impl Difference {
+    /// `None` when an arm has no loans.
+    fn of(challenger: (u64, u64), champion: (u64, u64)) -> Option<Difference> {
+        let ((k1, n1), (k2, n2)) = (challenger, champion);
+        (n1 > 0 && n2 > 0).then(|| Difference {
+            diff: k1 as f64 / n1 as f64 - k2 as f64 / n2 as f64,
+            ci: rates::newcombe(k1, n1, k2, n2),
+            p: rates::two_proportion_p(k1, n1, k2, n2),
+        })
+    }
+}
+
+/// One from-bucket's comparison of the arms.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FromBucket {
+    /// `M1` .. `M6+`, or `all` (every delinquent bucket).
+    pub from: &'static str,
+    /// Champion, challenger.
+    pub arms: [Outcome; 2],
+    pub cure: Option<Difference>,
+    pub roll: Option<Difference>,
+}
+
+/// What the report says of an experiment, from its cure rate over every
+/// delinquent bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The Newcombe interval of challenger - champion lies above 0.
+    ChallengerCuresMore,
+    /// ... below 0.
+    ChampionCuresMore,
+    /// The interval holds 0: `n` loans in the smaller arm; `needed` per arm
+    /// to detect 5 points on the champion's cure rate (80% power).
+    NotYet { n: u64, needed: Option<u64> },
+    /// An arm has no delinquent loans a month ago.
+    NoLoans,
+}
+
+/// The evaluation of one experiment (metrics.md v2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    pub experiment: String,
+    /// `M1` .. `M6+`, then `all`.
+    pub rows: Vec<FromBucket>,
+    pub verdict: Verdict,
+}
+
+/// The delinquent from-buckets of the evaluation, in table order.
+pub const FROM: [Bucket; 7] = [
+    Bucket::M1,
+    Bucket::M2,
+    Bucket::M3,
+    Bucket::M4,
+    Bucket::M5,
+    Bucket::M6,
+    Bucket::M6Plus,
+];
+
+/// Compares the arms of each experiment from their `1m` bucket matrices.
+pub fn evaluate(cohorts: &[ArmMatrix]) -> Vec<Evaluation> {
+    let mut names: Vec<&str> = cohorts.iter().map(|c| c.experiment.as_str()).collect();
+    names.dedup(); // sorted by experiment, then arm
+    names
+        .into_iter()
+        .map(|name| {
+            let of = |arm: Arm, from: Bucket| {
+                cohorts
+                    .iter()
+                    .find(|c| c.experiment == name && c.arm == arm)
+                    .map(|c| Outcome::of(&c.matrix, from))
+                    .unwrap_or_default()
+            };
+            let row = |from: &'static str, arms: [Outcome; 2]| {
+                let [champ, chall] = arms;
+                FromBucket {
+                    from,
+                    arms,
+                    cure: Difference::of((chall.cured, chall.loans), (champ.cured, champ.loans)),
+                    roll: Difference::of((chall.rolled, chall.loans), (champ.rolled, champ.loans)),
+                }
+            };
+            let mut rows: Vec<FromBucket> = FROM
+                .iter()
+                .map(|&b| row(b.label(), Arm::BOTH.map(|a| of(a, b))))
+                .collect();
+            let all = rows.iter().fold([Outcome::default(); 2], |acc, r| {
+                [acc[0].add(r.arms[0]), acc[1].add(r.arms[1])]
+            });
+            rows.push(row("all", all));
+            let verdict = match rows.last().and_then(|r| r.cure) {
+                None => Verdict::NoLoans,
+                Some(d) if d.ci.is_some_and(|(lo, _)| lo > 0.0) => Verdict::ChallengerCuresMore,
+                Some(d) if d.ci.is_some_and(|(_, hi)| hi < 0.0) => Verdict::ChampionCuresMore,
+                Some(_) => {
+                    let p = all[0].cured as f64 / all[0].loans as f64;
+                    let target = if p + 0.05 <= 1.0 { p + 0.05 } else { p - 0.05 };
+                    Verdict::NotYet {
+                        n: all[0].loans.min(all[1].loans),
+                        needed: rates::loans_per_arm(p, target),
+                    }
+                }
+            };
+            Evaluation {
+                experiment: name.to_string(),
+                rows,
+                verdict,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -183,6 +473,26 @@ mod tests {
             }
         }
         assert_eq!(xxh64(b"", 0), 17_241_709_254_077_376_921);
+    }
+
+    #[test]
+    fn integer_ids_hash_as_their_decimal_and_codes_round_trip() {
+        for id in [0i64, 7, -17, 42, i64::MAX, i64::MIN, 1_000_000_007] {
+            for bp in [1u16, 2_000, 5_000, 9_999] {
+                assert_eq!(
+                    arm_of_int("s", id, bp),
+                    arm("s", id.to_string().as_bytes(), bp),
+                    "{id} {bp}"
+                );
+            }
+        }
+        assert_eq!(decode(NO_ARM), None);
+        for e in [0, 1, 5, MAX_EXPERIMENTS - 1] {
+            for a in Arm::BOTH {
+                assert_eq!(decode(code(e, a)), Some((e, a)));
+                assert_eq!(Arm::parse(a.label()), Some(a));
+            }
+        }
     }
 
     #[test]

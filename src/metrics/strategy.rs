@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use crate::input::columns::NULL_MONEY;
+use crate::metrics::experiments::{self, Arm, NO_ARM};
 use crate::input::snapshot::Snapshot;
 use crate::policy::tiers::{Facts, Route, TextIndex};
 use crate::policy::Policy;
@@ -50,6 +51,8 @@ pub struct LoanStrategy {
     pub cltv: Vec<f64>,
     /// Expected shortfall of routed loans, cents (0 elsewhere).
     pub shortfall: Vec<i64>,
+    /// Experiment and arm ([`crate::metrics::experiments::ArmCode`]).
+    pub arm: Vec<u8>,
 }
 
 /// An earlier snapshot and, per row of the snapshot being assigned, the
@@ -137,7 +140,14 @@ pub fn route(exposure: i64, cushion: i128) -> (Route, i64) {
     (r, (b - cushion.max(0)).max(0) as i64)
 }
 
-/// Assigns every row its signals, route and tier.
+/// Assigns every row its signals, route, experiment arm and tier.
+///
+/// A loan in the scope of an experiment (the first in policy order whose
+/// scope it matches: a loan is in at most one test, so that each arm's
+/// outcome is that experiment's alone) gets its arm from the hash of its
+/// id; a challenger's tier comes from the experiment's own rules, anyone
+/// else's from the main rules. The scope is asked of the same facts as
+/// the rules, so it can name a bucket, a grade or a signal.
 pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
     let n = snap.len();
     let chunk = crate::metrics::ranges(n)
@@ -160,6 +170,32 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
         .map(|l| l.as_deref().unwrap_or("none"))
         .collect();
     let text = TextIndex::new(&policy.rules, &grade, &product, &legal);
+    // Each experiment's scope as a one-rule list and its challenger rules,
+    // indexed on the text columns like the main rules.
+    let scopes: Vec<[crate::policy::tiers::Rule; 1]> = policy
+        .experiments
+        .iter()
+        .map(|e| {
+            [crate::policy::tiers::Rule {
+                tier: crate::policy::tiers::Tier::ALL[0],
+                reason: String::new(),
+                when: e.scope.clone(),
+            }]
+        })
+        .collect();
+    let tests: Vec<(TextIndex, TextIndex, usize)> = policy
+        .experiments
+        .iter()
+        .enumerate()
+        .map(|(e, x)| {
+            (
+                TextIndex::new(&scopes[e], &grade, &product, &legal),
+                TextIndex::new(&x.rules, &grade, &product, &legal),
+                policy.rule_offset(e),
+            )
+        })
+        .collect();
+    let all_rules = policy.all_rules();
     let ew = &policy.early_warning;
     let parts: Vec<LoanStrategy> = (0..n)
         .into_par_iter()
@@ -175,6 +211,7 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     out.route.push(0);
                     out.cltv.push(f64::NAN);
                     out.shortfall.push(0);
+                    out.arm.push(NO_ARM);
                     continue;
                 }
                 let dpd = snap.dpd[i];
@@ -236,16 +273,36 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
                     refused_7d: ctx.refused_7d.get(i).copied().unwrap_or(false),
                     early_warning: bits != 0,
                 };
-                let k = text
-                    .first_match(
-                        &policy.rules,
-                        snap.grade.codes[i],
-                        snap.product.codes[i],
-                        snap.legal.codes[i],
-                        &facts,
-                    )
-                    .expect("policy rules cover every loan (checked at load)");
-                let rule = &policy.rules[k];
+                let (g, p, l) = (
+                    snap.grade.codes[i],
+                    snap.product.codes[i],
+                    snap.legal.codes[i],
+                );
+                let mut arm = NO_ARM;
+                let mut challenger_rule = None;
+                for (e, (scope, rules, offset)) in tests.iter().enumerate() {
+                    if scope.first_match(&scopes[e], g, p, l, &facts).is_none() {
+                        continue;
+                    }
+                    let x = &policy.experiments[e];
+                    let a = experiments::arm_of_row(&x.salt, &snap.ids, i, x.share_bp);
+                    arm = experiments::code(e, a);
+                    if a == Arm::Challenger {
+                        let k = rules
+                            .first_match(&x.rules, g, p, l, &facts)
+                            .expect("challenger rules cover every loan (checked at load)");
+                        challenger_rule = Some(offset + k);
+                    }
+                    break;
+                }
+                let k = match challenger_rule {
+                    Some(k) => k,
+                    None => text
+                        .first_match(&policy.rules, g, p, l, &facts)
+                        .expect("policy rules cover every loan (checked at load)"),
+                };
+                let rule = all_rules[k];
+                out.arm.push(arm);
                 out.tier.push(rule.tier as u8);
                 out.rule.push(k as u8);
                 out.signals.push(bits);
@@ -265,6 +322,7 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
         all.route.extend(p.route);
         all.cltv.extend(p.cltv);
         all.shortfall.extend(p.shortfall);
+        all.arm.extend(p.arm);
     }
     all
 }
@@ -330,11 +388,16 @@ pub struct Summary {
     pub flagged_by_region: Vec<u64>,
     /// Loans with at least one signal.
     pub flagged: u64,
+    /// Loans and balance per tier of each experiment's arm (index
+    /// `ArmCode - 1`: experiment `e`'s champion at `2e`, challenger at
+    /// `2e + 1`), the tier summary split by arm.
+    pub by_arm: Vec<[crate::metrics::tally::Tally; crate::policy::tiers::TIERS]>,
 }
 
 impl Summary {
-    fn empty(rules: usize, products: usize, regions: usize) -> Summary {
+    fn empty(rules: usize, experiments: usize, products: usize, regions: usize) -> Summary {
         Summary {
+            by_arm: vec![Default::default(); 2 * experiments],
             by_rule: vec![Default::default(); rules],
             by_signal: [0; SIGNALS.len()],
             flagged_by_product: vec![0; products],
@@ -359,6 +422,9 @@ impl Summary {
             *a += b;
         }
         self.flagged += o.flagged;
+        for (a, b) in self.by_arm.iter_mut().zip(&o.by_arm) {
+            crate::metrics::tally::merge_cells(a, b);
+        }
         self
     }
 }
@@ -382,18 +448,23 @@ fn recode_counts(v: &[u64], map: &[u32], n: usize) -> Vec<u64> {
     out
 }
 
-/// Aggregates a snapshot's strategy.
-pub fn summarize(snap: &Snapshot, s: &LoanStrategy, rules: usize) -> Summary {
+/// Aggregates a snapshot's strategy under `policy`.
+pub fn summarize(snap: &Snapshot, s: &LoanStrategy, policy: &Policy) -> Summary {
+    let rules = policy.all_rules().len();
+    let tests = policy.experiments.len();
     let (np, nr) = (snap.product.cardinality(), snap.region.cardinality());
     crate::metrics::ranges(snap.len())
         .into_par_iter()
         .map(|r| {
-            let mut out = Summary::empty(rules, np, nr);
+            let mut out = Summary::empty(rules, tests, np, nr);
             for i in r {
                 if s.tier[i] == NO_TIER {
                     continue;
                 }
                 out.by_rule[s.rule[i] as usize].add(snap.balance[i], 0);
+                if s.arm[i] != NO_ARM {
+                    out.by_arm[s.arm[i] as usize - 1][s.tier[i] as usize].add(snap.balance[i], 0);
+                }
                 let bits = s.signals[i];
                 if bits != 0 {
                     out.flagged += 1;
@@ -408,5 +479,5 @@ pub fn summarize(snap: &Snapshot, s: &LoanStrategy, rules: usize) -> Summary {
             }
             out
         })
-        .reduce(|| Summary::empty(rules, np, nr), Summary::merge)
+        .reduce(|| Summary::empty(rules, tests, np, nr), Summary::merge)
 }

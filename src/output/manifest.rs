@@ -98,8 +98,22 @@ pub struct Manifest {
     /// Where the run's report is published (on an object store, in the
     /// run's own folder: readers find it here).
     pub report: String,
+    /// The champion / challenger tests (v2; absent in earlier manifests).
+    #[serde(default)]
+    pub experiments: ExperimentsInfo,
     pub checks: Vec<Check>,
     pub timings: Vec<Timing>,
+}
+
+/// The experiments the run's policy assigns arms for, those the
+/// `experiments` table evaluates (the `1m` run's), and why not when it
+/// evaluates none.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct ExperimentsInfo {
+    pub running: Vec<String>,
+    pub evaluated: Vec<String>,
+    /// `no_1m_date`, `no_1m_worklist` or `no_arms_in_1m_worklist`.
+    pub not_evaluated: Option<String>,
 }
 
 /// What reading the input from an object store cost.

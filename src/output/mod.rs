@@ -1,6 +1,7 @@
 //! Outputs: the Arrow schemas of the published tables, the Parquet writer,
 //! the run manifest, and atomic publication of a run date's partitions.
 
+pub mod experiments;
 pub mod forecast;
 pub mod manifest;
 pub mod parquet_file;
@@ -15,5 +16,7 @@ pub mod worklist;
 /// metadata. Bumped only when columns are added (never removed or retyped):
 /// 2 added `collateral.exposure` (and the manifest's `absent_columns`,
 /// `all_null_columns` and `periods[].tiers_from`); 3 added the table
-/// `forecast` and the manifest's `object_store` and `report`.
-pub const SCHEMA_VERSION: &str = "3";
+/// `forecast` and the manifest's `object_store` and `report`; 4 added the
+/// table `experiments`, the worklist's `experiment` and `arm` and the
+/// transitions' `experiment` and `arm` (the tier transitions per arm).
+pub const SCHEMA_VERSION: &str = "4";

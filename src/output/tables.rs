@@ -37,6 +37,8 @@ pub const TABLES: &[&str] = &[
     "channels",
     "promises",
     "compliance",
+    "forecast",
+    "experiments",
     "worklist",
 ];
 
@@ -245,22 +247,38 @@ pub fn transitions(f: &Figures) -> Result<RecordBatch> {
     let mut from_date = Date32Builder::new();
     let mut loans = Int64Builder::new();
     let mut bal = Money::new("balance");
+    let (mut experiment, mut arm) = (StringBuilder::new(), StringBuilder::new());
     let mut n = 0;
     for p in &f.periods {
-        for (dim, m, from_of, to_of) in [
+        // The whole book's matrices, then the tier transitions of each
+        // experiment arm (v2).
+        let mut matrices = vec![
             (
                 "bucket",
                 &p.buckets,
                 from_label as fn(usize) -> &'static str,
                 to_label as fn(usize) -> &'static str,
+                None,
             ),
-            ("tier", &p.tiers, tier_from_label, tier_to_label),
-        ] {
+            ("tier", &p.tiers, tier_from_label, tier_to_label, None),
+        ];
+        for a in &p.tier_arms {
+            matrices.push((
+                "tier",
+                &a.matrix,
+                tier_from_label,
+                tier_to_label,
+                Some((a.experiment.as_str(), a.arm.label())),
+            ));
+        }
+        for (dim, m, from_of, to_of, split) in matrices {
             for i in 0..=m.n {
                 for j in 0..=m.n {
                     let t = m.cell(i, j);
                     period.append_value(p.name);
                     dimension.append_value(dim);
+                    experiment.append_option(split.map(|s| s.0));
+                    arm.append_option(split.map(|s| s.1));
                     from_date.append_value(date32(p.from_date));
                     from.append_value(from_of(i));
                     to.append_value(to_of(j));
@@ -281,6 +299,8 @@ pub fn transitions(f: &Figures) -> Result<RecordBatch> {
             field("to_state", DataType::Utf8, false),
             field("loans", DataType::Int64, false),
             field("balance", money_type(), false),
+            field("experiment", DataType::Utf8, true),
+            field("arm", DataType::Utf8, true),
         ],
         vec![
             dates(f.as_of, n),
@@ -291,6 +311,8 @@ pub fn transitions(f: &Figures) -> Result<RecordBatch> {
             Arc::new(to.finish()),
             Arc::new(loans.finish()),
             bal.finish(),
+            Arc::new(experiment.finish()),
+            Arc::new(arm.finish()),
         ],
     )
 }
@@ -480,5 +502,6 @@ pub fn all(f: &Figures) -> Result<Vec<(&'static str, RecordBatch)>> {
         ("promises", recovery::promises(f)?),
         ("compliance", recovery::compliance(f)?),
         ("forecast", super::forecast::forecast(f)?),
+        ("experiments", super::experiments::experiments(f)?),
     ])
 }

@@ -33,6 +33,7 @@ use std::path::PathBuf;
 
 use crate::fold::LoanLevel;
 use crate::input::snapshot::{LoanIds, Snapshot};
+use crate::metrics::experiments;
 use crate::metrics::strategy::{NO_TIER, ROUTES, SIGNALS};
 use crate::output::publish::Stage;
 use crate::output::tables::{date32, money_type, Money};
@@ -75,6 +76,10 @@ pub fn schema(int_ids: bool) -> Schema {
         f("expected_shortfall", money_type(), true),
         f("product", DataType::Utf8, false),
         f("region", DataType::Utf8, true),
+        // v2: the loan's champion / challenger test and arm, null outside
+        // every experiment's scope.
+        f("experiment", DataType::Utf8, true),
+        f("arm", DataType::Utf8, true),
     ])
 }
 
@@ -441,6 +446,7 @@ fn build(
         }
     };
     let st = &loans.states;
+    let rules = policy.all_rules();
     let mut ew = BooleanBuilder::with_capacity(n);
     let mut reasons = ListBuilder::new(StringBuilder::new());
     let mut cltv = Float64Builder::with_capacity(n);
@@ -470,7 +476,7 @@ fn build(
         text_column(rows, |r| Some(Class::ALL[st.class[r] as usize].label())),
         text_column(rows, |r| Some(Tier::ALL[s.tier[r] as usize].label())),
         text_column(rows, |r| {
-            Some(policy.rules[s.rule[r] as usize].reason.as_str())
+            Some(rules[s.rule[r] as usize].reason.as_str())
         }),
         Arc::new(ew.finish()),
         Arc::new(reasons.finish()),
@@ -483,6 +489,10 @@ fn build(
         text_column(rows, |r| {
             cur.region.labels[cur.region.codes[r] as usize].as_deref()
         }),
+        text_column(rows, |r| {
+            experiments::decode(s.arm[r]).map(|(e, _)| policy.experiments[e].name.as_str())
+        }),
+        text_column(rows, |r| experiments::decode(s.arm[r]).map(|(_, a)| a.label())),
     ];
     Ok(RecordBatch::try_new(schema, columns)?)
 }

@@ -468,6 +468,26 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
             );
         }
         experiments.push(x);
+        // A loan records its experiment and arm in one byte, and the index
+        // of its rule, over the main and every challenger's rules, in another.
+        if experiments.len() > crate::metrics::experiments::MAX_EXPERIMENTS {
+            return src.error(
+                e.get_ref().name.span(),
+                "experiments",
+                format!(
+                    "more than {} experiments",
+                    crate::metrics::experiments::MAX_EXPERIMENTS
+                ),
+            );
+        }
+        let total = rules.len() + experiments.iter().map(|x| x.rules.len()).sum::<usize>();
+        if total > MAX_RULES {
+            return src.error(
+                e.get_ref().tiers.span(),
+                "experiments.tiers",
+                format!("{total} rules in all (main and challengers'); at most {MAX_RULES} are supported"),
+            );
+        }
     }
 
     Ok(Policy {

@@ -114,6 +114,57 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// The demo's policy: the built-in one with its commented example
+    /// experiment turned on, so that the demo's history assigns arms and
+    /// its last report evaluates them.
+    pub fn demo() -> Policy {
+        let text = format!("{}\n{}\n", file::DEFAULT, file::example_experiment());
+        file::parse(&text, "built-in, with the example experiment")
+            .expect("the built-in policy with its example experiment is valid")
+    }
+}
+
+impl Policy {
+    /// Every tier rule in one index space: the main rules, then each
+    /// experiment's challenger rules in policy order. A loan's rule index
+    /// (`LoanStrategy::rule`) and the tier summary's rows count in it.
+    pub fn all_rules(&self) -> Vec<&Rule> {
+        self.rules
+            .iter()
+            .chain(self.experiments.iter().flat_map(|e| &e.rules))
+            .collect()
+    }
+
+    /// Where experiment `e`'s rules start in [`Policy::all_rules`].
+    pub fn rule_offset(&self, e: usize) -> usize {
+        self.rules.len()
+            + self.experiments[..e]
+                .iter()
+                .map(|x| x.rules.len())
+                .sum::<usize>()
+    }
+
+    /// Rule `k` of [`Policy::all_rules`].
+    pub fn rule(&self, k: usize) -> &Rule {
+        let mut k = k;
+        for list in std::iter::once(&self.rules).chain(self.experiments.iter().map(|e| &e.rules)) {
+            if k < list.len() {
+                return &list[k];
+            }
+            k -= list.len();
+        }
+        panic!("rule index out of range")
+    }
+
+    /// The experiment whose challenger rules hold rule `k` of
+    /// [`Policy::all_rules`], if any.
+    pub fn experiment_of_rule(&self, k: usize) -> Option<&Experiment> {
+        (0..self.experiments.len())
+            .rev()
+            .find(|&e| k >= self.rule_offset(e))
+            .map(|e| &self.experiments[e])
+    }
+
     /// Reads a policy file; errors name the file, the line and the key (exit 7).
     pub fn load(path: &Path) -> Result<Policy> {
         let text = std::fs::read_to_string(path).map_err(|e| {

@@ -7,6 +7,7 @@
 //! HTML-escaped by Tera; charts are finished SVG escaped by [`svg`].
 
 pub mod collections;
+pub mod experiments;
 pub mod forecast;
 pub mod format;
 pub mod locale;
@@ -43,6 +44,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "forecast.html",
         include_str!("../../templates/forecast.html"),
+    ),
+    (
+        "experiments.html",
+        include_str!("../../templates/experiments.html"),
     ),
     ("trends.html", include_str!("../../templates/trends.html")),
     (

@@ -49,6 +49,9 @@ pub struct Report {
     pub duration: Option<DurationView>,
     /// The roll-rate forecast; `None` without a `1m` period.
     pub forecast: Option<crate::report::forecast::ForecastView>,
+    /// The champion / challenger tests; `None` when the policy runs none
+    /// and none is evaluated.
+    pub experiments: Option<crate::report::experiments::ExperimentsView>,
     pub rate_tables: Vec<RateTable>,
     pub trends: Trends,
     pub strategy: StrategyView,
@@ -296,7 +299,8 @@ fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
     use crate::metrics::collateral::{Secured, BANDS};
     use crate::metrics::strategy::{ROUTES, SIGNALS};
     use crate::policy::tiers::{Tier, TIERS};
-    let rules = &info.policy.rules;
+    // The main rules, then each experiment's challenger rules.
+    let rules = info.policy.all_rules();
     let sum = &f.strategy_summary;
     let book_balance: i128 = sum.by_rule.iter().map(|t| t.balance).sum();
     let book_loans: u64 = sum.by_rule.iter().map(|t| t.loans).sum();
@@ -315,7 +319,10 @@ fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
                 } else {
                     String::new()
                 },
-                reason: r.reason.clone(),
+                reason: match info.policy.experiment_of_rule(k) {
+                    Some(x) => format!("{} ({}: {})", r.reason, x.name, loc.t("challenger")),
+                    None => r.reason.clone(),
+                },
                 loans: format::int(t.loans as i128),
                 balance: format::money(t.balance),
                 share: format::pct(share(t.balance, book_balance)),
@@ -349,7 +356,7 @@ fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
     let watch = sum
         .by_rule
         .iter()
-        .zip(rules)
+        .zip(&rules)
         .filter(|(_, r)| r.tier == Tier::T0Watch)
         .map(|(t, _)| t.loans)
         .sum::<u64>();
@@ -1383,6 +1390,7 @@ pub fn build(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Report {
         matrices,
         duration: duration(f, h, loc),
         forecast: crate::report::forecast::forecast_view(f, loc),
+        experiments: crate::report::experiments::experiments_view(f, info.policy, loc),
         rate_tables,
         trends: trends(f, h, loc),
         strategy: strategy_view(f, info, loc),

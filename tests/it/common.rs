@@ -334,6 +334,16 @@ pub fn rows(b: &RecordBatch) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The `transitions` rows of the whole book (not split by experiment arm)
+/// as [`lines`], without the `experiment` and `arm` columns.
+pub fn transition_lines(out: &Path, as_of: &str) -> Vec<String> {
+    rows(&read_table(out, "transitions", as_of))
+        .into_iter()
+        .filter(|r| r[8] == "null")
+        .map(|r| r[1..8].join("|"))
+        .collect()
+}
+
 /// Rows as a single string each, columns joined by `|`, without `as_of_date`.
 pub fn lines(b: &RecordBatch) -> Vec<String> {
     rows(b).into_iter().map(|r| r[1..].join("|")).collect()

@@ -57,7 +57,7 @@ fn string_ids_and_integer_ids_with_float_money_agree() {
     for b in ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M6+", "WO"] {
         assert!(ageing.iter().any(|r| r[4] == b), "no loans in {b}");
     }
-    let cells = lines(&read_table(&out_a, "transitions", "2026-11-29"));
+    let cells = transition_lines(&out_a, "2026-11-29");
     let has = |prefix: &str| {
         cells
             .iter()

@@ -147,7 +147,7 @@ fn classification_matches_hand_figures() {
 
 /// Cells of a period's matrix that hold at least one loan.
 fn nonzero_cells(out: &Path, period: &str) -> Vec<String> {
-    lines(&read_table(out, "transitions", "2026-11-29"))
+    transition_lines(out, "2026-11-29")
         .into_iter()
         .filter(|l| l.starts_with(&format!("{period}|bucket|")) && !l.ends_with("|0|0.00"))
         .collect()
@@ -177,7 +177,7 @@ fn transitions_match_hand_figures() {
             "prev|bucket|2026-11-28|NEW|M0|1|20000.00",
         ]
     );
-    let all = lines(&read_table(&out, "transitions", "2026-11-29"));
+    let all = transition_lines(&out, "2026-11-29");
     // Dense matrices for both periods: buckets 11 x 11, tiers (7 + PAID + NEW/EXIT) 9 x 9.
     assert_eq!(
         all.len(),

@@ -3,6 +3,7 @@
 mod browser;
 mod cli;
 mod collections;
+mod experiments;
 mod common;
 mod forecast;
 mod fuzz;

@@ -30,7 +30,9 @@ fn run_dates(
             as_of: Some(*d),
             threads: Some(2),
             memory_limit: Some(limit),
-            policy: Policy::default(),
+            // With the demo's champion / challenger test: arms, challenger
+            // tiers and the per-arm tables are partition-proof too.
+            policy: Policy::demo(),
             report: Default::default(),
         })
         .unwrap();

@@ -134,7 +134,7 @@ fn a_changed_rule_moves_the_tier() {
 fn tier_transitions_follow_the_loans() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_strategy(dir.path());
-    let cells: Vec<String> = lines(&read_table(&out, "transitions", "2026-11-29"))
+    let cells: Vec<String> = transition_lines(&out, "2026-11-29")
         .into_iter()
         .filter(|l| l.starts_with("prev|tier|") && !l.ends_with("|0|0.00"))
         .collect();
@@ -207,7 +207,7 @@ fn tiers_of(out: &Path, d: &str) -> std::collections::BTreeMap<String, String> {
 fn tier_cells(out: &Path, period: &str) -> std::collections::BTreeMap<(String, String), i64> {
     rows(&read_table(out, "transitions", "2026-11-29"))
         .into_iter()
-        .filter(|r| r[1] == period && r[2] == "tier" && r[6] != "0")
+        .filter(|r| r[1] == period && r[2] == "tier" && r[6] != "0" && r[8] == "null")
         .map(|r| ((r[4].clone(), r[5].clone()), r[6].parse().unwrap()))
         .collect()
 }
