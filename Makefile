@@ -46,7 +46,7 @@ bench-s3: ## object-store throughput: a 1M-loan book read from and published to 
 
 crosscheck: ## DuckDB writes a book, arrears runs on it, SQL recomputes every figure: must agree to the cent
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
-	@$(VENV)/bin/python -c "import duckdb" 2>/dev/null || $(VENV)/bin/pip install -q duckdb
+	@$(VENV)/bin/python -c "import duckdb, xxhash" 2>/dev/null || $(VENV)/bin/pip install -q duckdb xxhash
 	@[ -x $(ARREARS) ] || $(CARGO) build --release
 	rm -rf target/crosscheck
 	$(VENV)/bin/python tests/sql/crosscheck.py $(ARREARS) target/crosscheck 50000

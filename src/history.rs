@@ -450,7 +450,11 @@ fn read_worklist_file(path: &Path) -> Result<WorklistFile> {
             true
         }
         (None, None) => false,
-        _ => return Err(anyhow!("it has one of the columns 'experiment' and 'arm' but not both")),
+        _ => {
+            return Err(anyhow!(
+                "it has one of the columns 'experiment' and 'arm' but not both"
+            ))
+        }
     };
     let mut ids = if fields[roots[0]].data_type() == &arrow::datatypes::DataType::Int64 {
         LoanIds::Int(Vec::new())
@@ -533,7 +537,11 @@ impl WorklistTiers {
     /// [`WorklistTiers::for_rows`] for the loans of one partition: the
     /// worklist rows of its loans against the snapshot's rows (all of them
     /// its loans).
-    pub fn for_part(&self, snap: &Snapshot, part: &Part) -> std::result::Result<EarlierTiers, String> {
+    pub fn for_part(
+        &self,
+        snap: &Snapshot,
+        part: &Part,
+    ) -> std::result::Result<EarlierTiers, String> {
         if part.is_all() {
             return self.for_rows(snap);
         }
@@ -580,13 +588,25 @@ impl WorklistTiers {
         let rows = self.rows_of(snap)?;
         let tiers = rows
             .iter()
-            .map(|&r| if r == NOT_LISTED { TIERS as u8 } else { self.tiers[r as usize] })
+            .map(|&r| {
+                if r == NOT_LISTED {
+                    TIERS as u8
+                } else {
+                    self.tiers[r as usize]
+                }
+            })
             .collect();
         let arms = if self.arms.is_empty() {
             Vec::new()
         } else {
             rows.iter()
-                .map(|&r| if r == NOT_LISTED { experiments::NO_ARM } else { self.arms[r as usize] })
+                .map(|&r| {
+                    if r == NOT_LISTED {
+                        experiments::NO_ARM
+                    } else {
+                        self.arms[r as usize]
+                    }
+                })
                 .collect()
         };
         Ok(EarlierTiers {

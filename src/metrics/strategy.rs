@@ -9,8 +9,8 @@
 use rayon::prelude::*;
 
 use crate::input::columns::NULL_MONEY;
-use crate::metrics::experiments::{self, Arm, NO_ARM};
 use crate::input::snapshot::Snapshot;
+use crate::metrics::experiments::{self, Arm, NO_ARM};
 use crate::policy::tiers::{Facts, Route, TextIndex};
 use crate::policy::Policy;
 use crate::states::{PlanStatus, Status};

@@ -144,7 +144,12 @@ pub fn matrices_by_group(
     groups: usize,
 ) -> Vec<Matrix> {
     use rayon::prelude::*;
-    let empty = || (vec![Matrix::empty(n); groups], vec![Tally::default(); groups * n]);
+    let empty = || {
+        (
+            vec![Matrix::empty(n); groups],
+            vec![Tally::default(); groups * n],
+        )
+    };
     let add = |mut x: (Vec<Matrix>, Vec<Tally>), y: (Vec<Matrix>, Vec<Tally>)| {
         for (a, b) in x.0.iter_mut().zip(&y.0) {
             merge_cells(&mut a.cells, &b.cells);

@@ -475,9 +475,7 @@ fn build(
         }),
         text_column(rows, |r| Some(Class::ALL[st.class[r] as usize].label())),
         text_column(rows, |r| Some(Tier::ALL[s.tier[r] as usize].label())),
-        text_column(rows, |r| {
-            Some(rules[s.rule[r] as usize].reason.as_str())
-        }),
+        text_column(rows, |r| Some(rules[s.rule[r] as usize].reason.as_str())),
         Arc::new(ew.finish()),
         Arc::new(reasons.finish()),
         Arc::new(cltv.finish()),
@@ -492,7 +490,9 @@ fn build(
         text_column(rows, |r| {
             experiments::decode(s.arm[r]).map(|(e, _)| policy.experiments[e].name.as_str())
         }),
-        text_column(rows, |r| experiments::decode(s.arm[r]).map(|(_, a)| a.label())),
+        text_column(rows, |r| {
+            experiments::decode(s.arm[r]).map(|(_, a)| a.label())
+        }),
     ];
     Ok(RecordBatch::try_new(schema, columns)?)
 }

@@ -123,8 +123,14 @@ fn verdict(e: &Evaluation, loc: Locale) -> String {
     let [a, b] = all.arms;
     let fill = |key: &str| {
         loc.t(key)
-            .replace("{champion}", &format::pct(Some(a.cured as f64 / a.loans as f64)))
-            .replace("{challenger}", &format::pct(Some(b.cured as f64 / b.loans as f64)))
+            .replace(
+                "{champion}",
+                &format::pct(Some(a.cured as f64 / a.loans as f64)),
+            )
+            .replace(
+                "{challenger}",
+                &format::pct(Some(b.cured as f64 / b.loans as f64)),
+            )
             .replace("{difference}", &points(all.cure, loc))
             .replace("{p}", &p_value(all.cure))
     };
@@ -165,10 +171,7 @@ fn setup(x: &crate::policy::Experiment, loc: Locale) -> String {
         scope.push(loc.t("experiments_whole_book").to_string());
     }
     loc.t("experiments_setup")
-        .replace(
-            "{share}",
-            &format::pct_short(x.share_bp as f64 / 10_000.0),
-        )
+        .replace("{share}", &format::pct_short(x.share_bp as f64 / 10_000.0))
         .replace("{scope}", &scope.join(", "))
 }
 
@@ -196,7 +199,9 @@ pub fn experiments_view(f: &Figures, policy: &Policy, loc: Locale) -> Option<Exp
             let e = evaluations.iter().find(|e| e.experiment == name);
             let tiers = running
                 .map(|k| {
-                    let by = |arm: Arm| &f.strategy_summary.by_arm[experiments::code(k, arm) as usize - 1];
+                    let by = |arm: Arm| {
+                        &f.strategy_summary.by_arm[experiments::code(k, arm) as usize - 1]
+                    };
                     let (a, b) = (by(Arm::Champion), by(Arm::Challenger));
                     Tier::ALL
                         .iter()

@@ -28,9 +28,15 @@ fn experiment_policy() -> Policy {
 /// M2 and worse to the field team.
 fn wide_policy() -> Policy {
     let example = arrears::policy::file::example_experiment()
-        .replace("scope = { dpd_min = 1, dpd_max = 30, grade = [\"C\"] }", "scope = { dpd_min = 1 }")
+        .replace(
+            "scope = { dpd_min = 1, dpd_max = 30, grade = [\"C\"] }",
+            "scope = { dpd_min = 1 }",
+        )
         .replace(", grade = [\"C\"]", "")
-        .replace("tier = \"T0_current\"\nreason = \"outside_scope\"", "tier = \"T3_field\"\nreason = \"challenger_field\"");
+        .replace(
+            "tier = \"T0_current\"\nreason = \"outside_scope\"",
+            "tier = \"T3_field\"\nreason = \"challenger_field\"",
+        );
     assert!(example.contains("scope = { dpd_min = 1 }") && example.contains("challenger_field"));
     let text = format!("{}\n{example}\n", arrears::policy::file::DEFAULT);
     arrears::policy::file::parse(&text, "test").unwrap()
@@ -70,10 +76,17 @@ fn worklist(out: &Path, d: &str) -> BTreeMap<String, [String; 5]> {
     let mut all = BTreeMap::new();
     for f in files {
         let b = read_parquet(&f);
-        let cols: Vec<Vec<String>> = ["loan_id", "bucket", "tier", "tier_reason", "experiment", "arm"]
-            .iter()
-            .map(|c| column(&b, c))
-            .collect();
+        let cols: Vec<Vec<String>> = [
+            "loan_id",
+            "bucket",
+            "tier",
+            "tier_reason",
+            "experiment",
+            "arm",
+        ]
+        .iter()
+        .map(|c| column(&b, c))
+        .collect();
         for r in 0..b.num_rows() {
             all.insert(
                 cols[0][r].clone(),
@@ -95,7 +108,10 @@ fn challenger_rules_change_only_challenger_tiers() {
     let (plain, tested) = (t.path().join("plain"), t.path().join("tested"));
     run_date(&input, &plain, as_of, &Policy::default(), 2, 1 << 40);
     run_date(&input, &tested, as_of, &experiment_policy(), 2, 1 << 40);
-    let (before, after) = (worklist(&plain, "2026-11-29"), worklist(&tested, "2026-11-29"));
+    let (before, after) = (
+        worklist(&plain, "2026-11-29"),
+        worklist(&tested, "2026-11-29"),
+    );
     assert_eq!(
         before.keys().collect::<Vec<_>>(),
         after.keys().collect::<Vec<_>>()
@@ -116,7 +132,11 @@ fn challenger_rules_change_only_challenger_tiers() {
         match want {
             Arm::Champion => {
                 champions += 1;
-                assert_eq!(a[..3], b[..3], "{id}: a champion keeps the main rules' tier");
+                assert_eq!(
+                    a[..3],
+                    b[..3],
+                    "{id}: a champion keeps the main rules' tier"
+                );
             }
             Arm::Challenger => {
                 challengers += 1;
@@ -131,15 +151,18 @@ fn challenger_rules_change_only_challenger_tiers() {
             }
         }
     }
-    assert!(champions > 50 && challengers > 10, "{champions} {challengers}");
+    assert!(
+        champions > 50 && challengers > 10,
+        "{champions} {challengers}"
+    );
     assert!(moved > 0, "the challenger's rules moved nobody");
     let share = challengers as f64 / (champions + challengers) as f64;
     assert!((share - 0.2).abs() < 0.06, "challenger share {share}");
     // The tier summary and transitions split by arm add up to the loans.
     let m = manifest_of(&tested, "2026-11-29");
     assert_eq!(m["experiments"]["running"][0], NAME);
-    let report = std::fs::read_to_string(tested.join("report/as_of_date=2026-11-29/report.html"))
-        .unwrap();
+    let report =
+        std::fs::read_to_string(tested.join("report/as_of_date=2026-11-29/report.html")).unwrap();
     assert!(report.contains("<section id=\"experiments\">"));
     assert!(report.contains("challenger_call_early (m1_grade_c_call_early: challenger)"));
 }
@@ -165,7 +188,12 @@ fn a_loan_keeps_its_arm_across_nights_threads_partitions_and_file_splits() {
         run_date(&one, &a, *d, &policy, 1, 1 << 40);
         run_date(&three, &b, *d, &policy, 2, 1);
     }
-    assert!(manifest_of(&b, &dates[2].to_string())["memory"]["partitions"].as_u64().unwrap() > 10);
+    assert!(
+        manifest_of(&b, &dates[2].to_string())["memory"]["partitions"]
+            .as_u64()
+            .unwrap()
+            > 10
+    );
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut kept = 0;
     for d in &dates {
@@ -203,7 +231,10 @@ fn the_experiments_table_follows_last_months_arms() {
     // Without the run of the `1m` date: not evaluated, and said so.
     let alone = t.path().join("alone");
     run_date(&input, &alone, as_of, &policy, 2, 1 << 40);
-    assert_eq!(read_table(&alone, "experiments", "2026-11-30").num_rows(), 0);
+    assert_eq!(
+        read_table(&alone, "experiments", "2026-11-30").num_rows(),
+        0
+    );
     let m = manifest_of(&alone, "2026-11-30");
     assert_eq!(m["experiments"]["not_evaluated"], "no_1m_worklist");
     let report =
@@ -231,7 +262,11 @@ fn the_experiments_table_follows_last_months_arms() {
     );
     let today_ids: std::collections::HashSet<String> =
         column(&snap, "loan_id").into_iter().collect();
-    let rank = |b: &str| ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M6+", "WO"].iter().position(|x| *x == b);
+    let rank = |b: &str| {
+        ["M0", "M1", "M2", "M3", "M4", "M5", "M6", "M6+", "WO"]
+            .iter()
+            .position(|x| *x == b)
+    };
     // (arm, from) -> (loans, cured, rolled)
     let mut want: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
     for (id, r) in &then {
@@ -253,10 +288,21 @@ fn the_experiments_table_follows_last_months_arms() {
     }
     assert!(want.len() >= 8, "{want:?}");
     let b = read_table(&out, "experiments", "2026-11-30");
-    let cols: Vec<Vec<String>> = ["experiment", "arm", "from_bucket", "loans", "cured", "rolled", "cure_rate", "cure_rate_ci_low", "cure_rate_ci_high", "cure_p_value"]
-        .iter()
-        .map(|c| column(&b, c))
-        .collect();
+    let cols: Vec<Vec<String>> = [
+        "experiment",
+        "arm",
+        "from_bucket",
+        "loans",
+        "cured",
+        "rolled",
+        "cure_rate",
+        "cure_rate_ci_low",
+        "cure_rate_ci_high",
+        "cure_p_value",
+    ]
+    .iter()
+    .map(|c| column(&b, c))
+    .collect();
     let mut got: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
     let mut all = [(0u64, 0u64); 2];
     for r in 0..b.num_rows() {
@@ -266,7 +312,8 @@ fn the_experiments_table_follows_last_months_arms() {
             // Challenger minus champion, inside its interval.
             if cols[6][r] != "null" {
                 let d: f64 = cols[6][r].parse().unwrap();
-                let (lo, hi): (f64, f64) = (cols[7][r].parse().unwrap(), cols[8][r].parse().unwrap());
+                let (lo, hi): (f64, f64) =
+                    (cols[7][r].parse().unwrap(), cols[8][r].parse().unwrap());
                 assert!(lo <= d && d <= hi, "{from}: {lo} {d} {hi}");
             }
             continue;
@@ -283,14 +330,17 @@ fn the_experiments_table_follows_last_months_arms() {
     }
     assert_eq!(got, want);
     for (k, arm) in ["champion", "challenger"].iter().enumerate() {
-        let n: u64 = want.iter().filter(|(key, _)| key.0 == *arm).map(|(_, v)| v.0).sum();
+        let n: u64 = want
+            .iter()
+            .filter(|(key, _)| key.0 == *arm)
+            .map(|(_, v)| v.0)
+            .sum();
         assert_eq!(all[k].0, n, "{arm}: the all row");
     }
     let report =
         std::fs::read_to_string(out.join("report/as_of_date=2026-11-30/report.html")).unwrap();
     assert!(
-        report.contains("No difference detectable yet")
-            || report.contains("cures more, 95% sure"),
+        report.contains("No difference detectable yet") || report.contains("cures more, 95% sure"),
         "no verdict"
     );
 }

@@ -3,8 +3,8 @@
 mod browser;
 mod cli;
 mod collections;
-mod experiments;
 mod common;
+mod experiments;
 mod forecast;
 mod fuzz;
 mod generated;

@@ -14,7 +14,9 @@
    both profiles must match to the cent; the forecast's cohort projections
    (count and balance basis, metrics.md v2) are recomputed here by plain
    matrix products from the SQL transition counts and must agree to a
-   relative 1e-9.
+   relative 1e-9; the champion / challenger arms (reference XXH64), the
+   challenger's and champions' tiers and the `experiments` table's counts
+   must match exactly.
 
 Usage: python crosscheck.py ARREARS_BIN WORK_DIR [LOANS]
 """
@@ -176,6 +178,75 @@ def forecast_check():
 
 
 RESULTS.append(forecast_check())
+ok &= RESULTS[-1]
+
+
+def experiments_check():
+    """Champion / challenger (metrics.md v2) on the printed policy's example
+    experiment widened to every active delinquent loan: the arms recomputed
+    with the reference XXH64 (the Python xxhash package), the challenger's
+    tiers and the champions' (the default rules in SQL), and the
+    `experiments` table's counts from the SQL buckets at `1m` and D."""
+    import xxhash
+    M1 = "2026-10-29"
+    text = subprocess.run([BIN, "policy"], check=True, capture_output=True, text=True).stdout
+    example = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#")
+                        for l in text[text.index("# [[experiments]]"):].splitlines())
+    wide = (example.replace('scope = { dpd_min = 1, dpd_max = 30, grade = ["C"] }',
+                            'scope = { status = ["active"], dpd_min = 1 }')
+            .replace(', grade = ["C"]', "")
+            .replace('tier = "T0_current"\nreason = "outside_scope"', 'tier = "T3_field"\nreason = "challenger_field"'))
+    assert "challenger_field" in wide and 'status = ["active"]' in wide
+    salt = wide.split('salt = "')[1].split('"')[0]
+    share = round(float(wide.split("share = ")[1].split("\n")[0]) * 10_000)
+    name = wide.split('name = "')[1].split('"')[0]
+    (WORK / "experiment.toml").write_text(text + "\n" + wide + "\n")
+    ox = WORK / "out-experiment"
+    for d in (M1, AS_OF):
+        subprocess.run([BIN, "run", "--input", str(src), "--output", str(ox), "--as-of", d,
+                        "--policy", str(WORK / "experiment.toml")], check=True, stdout=subprocess.DEVNULL)
+
+    def arm(loan_id):
+        h = xxhash.xxh64_intdigest(f"{salt}:{loan_id}".encode(), seed=0)
+        return "challenger" if h % 10_000 < share else "champion"
+
+    db.execute("CREATE OR REPLACE TABLE arms (as_of VARCHAR, loan_id VARCHAR, arm VARCHAR)")
+    for d in (M1, AS_OF):
+        ids = db.execute(f"""SELECT loan_id::VARCHAR FROM "s{d}"
+                             WHERE status = 'active' AND days_past_due >= 1""").fetchall()
+        db.executemany("INSERT INTO arms VALUES (?, ?, ?)", [(d, i, arm(i)) for (i,) in ids])
+    good = True
+    for d in (M1, AS_OF):
+        good &= _same(f"experiment arms {d} (reference XXH64)",
+            f"SELECT loan_id, arm FROM arms WHERE as_of = '{d}'",
+            f"""SELECT loan_id::VARCHAR, arm FROM read_parquet('{ox}/worklist/as_of_date={d}/*.parquet')
+                WHERE experiment = '{name}'""")
+    wl = f"read_parquet('{ox}/worklist/as_of_date={AS_OF}/*.parquet')"
+    challengers = f"(SELECT loan_id FROM arms WHERE as_of = '{AS_OF}' AND arm = 'challenger')"
+    good &= _same("challenger tiers (the experiment's rules)",
+        f"""SELECT loan_id::VARCHAR, CASE WHEN days_past_due <= 30 THEN 'T2_phone|challenger_call_early'
+                   ELSE 'T3_field|challenger_field' END FROM "s{AS_OF}" WHERE loan_id::VARCHAR IN {challengers}""",
+        f"SELECT loan_id::VARCHAR, tier || '|' || tier_reason FROM {wl} WHERE arm = 'challenger'")
+    good &= _same("champion and out-of-scope tiers (default rules in SQL)",
+        f"SELECT #1::VARCHAR, #2 FROM ({Q['worklist']}) WHERE #1::VARCHAR NOT IN {challengers}",
+        f"SELECT loan_id::VARCHAR, tier || '|' || tier_reason FROM {wl} WHERE arm IS DISTINCT FROM 'challenger'")
+    order = "['M0','M1','M2','M3','M4','M5','M6','M6+','WO']"
+    good &= _same("experiments table (1m cohorts followed to D)",
+        f"""SELECT a.arm, m.bucket, count(*), sum(m.principal_balance)::DECIMAL(20,2),
+                   count(*) FILTER (d.bucket IN ('M0', 'PAID')),
+                   count(*) FILTER (list_position({order}, d.bucket) > list_position({order}, m.bucket))
+            FROM arms a JOIN "s{M1}" m ON m.loan_id::VARCHAR = a.loan_id
+            LEFT JOIN "s{AS_OF}" d ON d.loan_id = m.loan_id
+            WHERE a.as_of = '{M1}' GROUP BY ALL""",
+        f"""SELECT arm, from_bucket, loans, balance, cured, rolled
+            FROM read_parquet('{ox}/experiments/as_of_date={AS_OF}/*.parquet')
+            WHERE arm <> 'difference' AND from_bucket <> 'all' AND loans > 0""")
+    n = db.execute(f"SELECT arm, count(*) FROM arms WHERE as_of = '{M1}' GROUP BY ALL ORDER BY 1").fetchall()
+    print("   experiment arms at 1m:", n)
+    return good
+
+
+RESULTS.append(experiments_check())
 ok &= RESULTS[-1]
 passed = sum(RESULTS)
 print(f"crosscheck: {passed} passed, {len(RESULTS) - passed} failed")
