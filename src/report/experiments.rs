@@ -152,19 +152,34 @@ fn verdict(e: &Evaluation, loc: Locale) -> String {
 fn setup(x: &crate::policy::Experiment, loc: Locale) -> String {
     let c = &x.scope;
     let mut scope = Vec::new();
+    let dpd = loc.t("scope_dpd");
     match (c.dpd_min, c.dpd_max) {
-        (Some(a), Some(b)) => scope.push(format!("dpd {a}\u{2013}{b}")),
-        (Some(a), None) => scope.push(format!("dpd \u{2265} {a}")),
-        (None, Some(b)) => scope.push(format!("dpd \u{2264} {b}")),
+        (Some(a), Some(b)) => scope.push(format!("{dpd} {a}\u{2013}{b}")),
+        (Some(a), None) => scope.push(format!("{dpd} \u{2265} {a}")),
+        (None, Some(b)) => scope.push(format!("{dpd} \u{2264} {b}")),
         (None, None) => {}
     }
-    for (name, list) in [
-        ("grade", &c.grade),
-        ("product", &c.product),
+    for (key, list) in [
+        ("scope_grade", &c.grade),
+        ("scope_product", &c.product),
         ("legal_stage", &c.legal_stage),
     ] {
         if let Some(l) = list {
-            scope.push(format!("{name} {}", l.join("/")));
+            scope.push(format!("{} {}", loc.t(key), l.join("/")));
+        }
+    }
+    // The other conditions are named by their policy keys.
+    for (key, set) in [
+        ("status", c.status.is_some()),
+        ("contactable", c.contactable.is_some()),
+        ("plan_status", c.plan_status.is_some()),
+        ("route", c.route.is_some()),
+        ("secured", c.secured.is_some()),
+        ("refused_7d", c.refused_7d.is_some()),
+        ("early_warning", c.early_warning.is_some()),
+    ] {
+        if set {
+            scope.push(format!("{key} ({})", loc.t("scope_see_policy")));
         }
     }
     if scope.is_empty() {
@@ -172,7 +187,7 @@ fn setup(x: &crate::policy::Experiment, loc: Locale) -> String {
     }
     loc.t("experiments_setup")
         .replace("{share}", &format::pct_short(x.share_bp as f64 / 10_000.0))
-        .replace("{scope}", &scope.join(", "))
+        .replace("{scope}", &scope.join(loc.t("list_sep")))
 }
 
 pub fn experiments_view(f: &Figures, policy: &Policy, loc: Locale) -> Option<ExperimentsView> {

@@ -87,6 +87,7 @@ fn worklist(out: &Path, d: &str) -> BTreeMap<String, [String; 5]> {
         .iter()
         .map(|c| column(&b, c))
         .collect();
+        #[allow(clippy::needless_range_loop)]
         for r in 0..b.num_rows() {
             all.insert(
                 cols[0][r].clone(),
@@ -204,12 +205,9 @@ fn a_loan_keeps_its_arm_across_nights_threads_partitions_and_file_splits() {
             if r[4] == "null" {
                 continue;
             }
-            match seen.insert(id.clone(), r[4].clone()) {
-                Some(before) => {
-                    assert_eq!(before, r[4], "{id} changed arm on {d}");
-                    kept += 1;
-                }
-                None => {}
+            if let Some(before) = seen.insert(id.clone(), r[4].clone()) {
+                assert_eq!(before, r[4], "{id} changed arm on {d}");
+                kept += 1;
             }
         }
     }
@@ -305,6 +303,7 @@ fn the_experiments_table_follows_last_months_arms() {
     .collect();
     let mut got: BTreeMap<(String, String), (u64, u64, u64)> = BTreeMap::new();
     let mut all = [(0u64, 0u64); 2];
+    #[allow(clippy::needless_range_loop)]
     for r in 0..b.num_rows() {
         assert_eq!(cols[0][r], NAME);
         let (arm, from) = (&cols[1][r], &cols[2][r]);
@@ -337,6 +336,32 @@ fn the_experiments_table_follows_last_months_arms() {
             .sum();
         assert_eq!(all[k].0, n, "{arm}: the all row");
     }
+    // The tier transitions per arm: the cells between two tiers recounted
+    // from both worklists (the arm today, else a month ago).
+    let mut want: BTreeMap<[String; 3], u64> = BTreeMap::new();
+    for (id, r) in &now {
+        let Some(t) = then.get(id) else { continue };
+        let arm = if r[4] != "null" { &r[4] } else { &t[4] };
+        if arm != "null" {
+            *want
+                .entry([arm.clone(), t[1].clone(), r[1].clone()])
+                .or_default() += 1;
+        }
+    }
+    let got: BTreeMap<[String; 3], u64> = rows(&read_table(&out, "transitions", "2026-11-30"))
+        .into_iter()
+        .filter(|r| r[1] == "1m" && r[2] == "tier" && r[8] == NAME)
+        .filter(|r| r[4].starts_with('T') && r[5].starts_with('T') && r[6] != "0")
+        .map(|r| {
+            (
+                [r[9].clone(), r[4].clone(), r[5].clone()],
+                r[6].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert!(got.len() >= 4, "{got:?}");
+    assert_eq!(got, want, "tier transitions per arm");
+
     let report =
         std::fs::read_to_string(out.join("report/as_of_date=2026-11-30/report.html")).unwrap();
     assert!(
