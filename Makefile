@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help demo test check fmt clippy bench bench-e2e crosscheck crosscheck-uci engine-test deploy-check bench-shards bench-s3 s3-test
+.PHONY: help demo test check fmt clippy bench bench-e2e bench-experiments crosscheck crosscheck-uci engine-test deploy-check bench-shards bench-s3 s3-test
 ARREARS ?= target/release/arrears
 VENV ?= target/venv
 S3_SERVER ?= moto
@@ -36,6 +36,9 @@ bench-e2e: ## end-to-end `arrears run` on 10M, 30M and shuffled 10M books, with 
 
 bench-shards: ## shard and merge costs for 1, 2, 4 and 8 shards of the 10M book (SCALING.md)
 	bash benches/shards.sh
+
+bench-experiments: ## what champion/challenger tests cost: the 10M book run with no experiment, the demo's, and one over every loan (BENCHMARKS.md)
+	bash benches/experiments.sh
 
 bench-s3: ## object-store throughput: a 1M-loan book read from and published to a local S3 server (S3_SERVER=moto, or the path of an s3s-fs binary) (SCALING.md)
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
