@@ -47,7 +47,7 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("experiments_whole_book", "every loan", "全部贷款"),
     ("experiments_challenger_better", "Challenger cures more, 95% sure: {challenger} against {champion} of the loans delinquent a month ago (difference {difference}, p = {p}).", "挑战者策略回收更多（95%置信）：上月逾期贷款的治愈率 {challenger}，冠军策略 {champion}（差异 {difference}，p = {p}）。"),
     ("experiments_champion_better", "Champion cures more, 95% sure: {champion} against {challenger} for the challenger, of the loans delinquent a month ago (difference {difference}, p = {p}).", "冠军策略回收更多（95%置信）：上月逾期贷款的治愈率 {champion}，挑战者策略 {challenger}（差异 {difference}，p = {p}）。"),
-    ("experiments_not_yet", "No difference detectable yet: n = {n}; a 5-point difference in the cure rate needs about {needed} loans per arm.", "尚无可检测的差异：n = {n}；要检测治愈率5个百分点的差异，每个测试组约需 {needed} 笔贷款。"),
+    ("experiments_not_yet", "No difference detectable yet: n = {n} in the smaller arm; a 5-point difference in the cure rate needs about {needed} loans per arm.", "尚无可检测的差异：较小测试组 n = {n}；要检测治愈率5个百分点的差异，每个测试组约需 {needed} 笔贷款。"),
     ("experiments_no_loans", "Not evaluated: one of the arms held no delinquent loans a month ago.", "无法评估：一个月前某一测试组没有逾期贷款。"),
     ("experiments_cure", "Cured (M0 or paid off) from", "治愈（M0或结清），自"),
     ("experiments_roll", "Rolled forward (worse bucket or WO) from", "向前迁徙（更差账龄或核销），自"),
