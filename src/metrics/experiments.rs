@@ -365,16 +365,7 @@ pub struct Evaluation {
 }
 
 /// The delinquent from-buckets of the evaluation, in table order.
-pub const FROM: [Bucket; 7] = [
-    Bucket::M1,
-    Bucket::M2,
-    Bucket::M3,
-    Bucket::M4,
-    Bucket::M5,
-    Bucket::M6,
-    Bucket::M6Plus,
-];
-
+pub const FROM: &[Bucket] = Bucket::ACTIVE.split_at(1).1;
 /// Compares the arms of each experiment from their `1m` bucket matrices.
 pub fn evaluate(cohorts: &[ArmMatrix]) -> Vec<Evaluation> {
     let mut names: Vec<&str> = cohorts.iter().map(|c| c.experiment.as_str()).collect();

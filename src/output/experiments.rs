@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use arrow::array::{Date32Array, Int64Array};
+use arrow::array::Int64Array;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
@@ -18,7 +18,7 @@ use crate::figures::Figures;
 use crate::metrics::experiments::{self, Difference, Outcome};
 use crate::metrics::rates::wilson;
 use crate::output::recovery::Columns;
-use crate::output::tables::{date32, field};
+use crate::output::tables::field;
 
 /// One row: an arm's counts (`None` on a difference row) and its rates.
 struct Row<'a> {
@@ -71,12 +71,7 @@ pub fn experiments(f: &Figures) -> Result<RecordBatch> {
             });
         }
     }
-    let from_date = f.period("1m").map(|p| date32(p.from_date));
-    let mut t = Columns::new(f, rows.len());
-    t.push(
-        field("from_date", DataType::Date32, true),
-        Arc::new(Date32Array::from(vec![from_date; rows.len()])),
-    );
+    let mut t = Columns::new_from_1m(f, rows.len());
     t.text(
         "experiment",
         false,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use arrow::array::{BooleanArray, Date32Array, Int32Array};
+use arrow::array::{BooleanArray, Int32Array};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
@@ -15,7 +15,7 @@ use crate::figures::Figures;
 use crate::metrics::duration::STATES;
 use crate::metrics::forecast::EXIT;
 use crate::output::recovery::Columns;
-use crate::output::tables::{date32, field};
+use crate::output::tables::field;
 use crate::states::Bucket;
 
 /// The `state` of the backtest's error row: the buckets it averages over.
@@ -104,12 +104,7 @@ pub fn forecast(f: &Figures) -> Result<RecordBatch> {
             });
         }
     }
-    let from_date = f.period("1m").map(|p| date32(p.from_date));
-    let mut t = Columns::new(f, rows.len());
-    t.push(
-        field("from_date", DataType::Date32, true),
-        Arc::new(Date32Array::from(vec![from_date; rows.len()])),
-    );
+    let mut t = Columns::new_from_1m(f, rows.len());
     t.text(
         "method",
         false,

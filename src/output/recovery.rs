@@ -39,6 +39,20 @@ impl Columns {
         );
         c
     }
+    /// [`Columns::new`] and then `from_date`, the `1m` date (null without
+    /// one): the start of the tables that look a month back (forecast,
+    /// experiments).
+    pub(crate) fn new_from_1m(f: &Figures, rows: usize) -> Columns {
+        let mut c = Columns::new(f, rows);
+        let from_date = f
+            .period("1m")
+            .map(|p| crate::output::tables::date32(p.from_date));
+        c.push(
+            field("from_date", DataType::Date32, true),
+            Arc::new(arrow::array::Date32Array::from(vec![from_date; rows])),
+        );
+        c
+    }
     pub(crate) fn push(&mut self, f: Field, a: ArrayRef) {
         self.fields.push(f);
         self.arrays.push(a);
