@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help demo test check fmt clippy bench bench-e2e bench-experiments crosscheck crosscheck-uci engine-test deploy-check bench-shards bench-s3 s3-test
+.PHONY: help demo test check fmt clippy bench bench-e2e bench-experiments layout-test crosscheck crosscheck-uci engine-test deploy-check bench-shards bench-s3 s3-test
 ARREARS ?= target/release/arrears
 VENV ?= target/venv
 S3_SERVER ?= moto
@@ -39,6 +39,15 @@ bench-shards: ## shard and merge costs for 1, 2, 4 and 8 shards of the 10M book 
 
 bench-experiments: ## what champion/challenger tests cost: the 10M book run with no experiment, the demo's, and one over every loan (BENCHMARKS.md)
 	bash benches/experiments.sh
+
+layout-test: ## the demo report (en, zh-CN) in Chromium at 1280/1440/1920 px and A4 print: no sideways scroll, no overlaps, readable charts; screenshots in target/browser
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import websocket" 2>/dev/null || $(VENV)/bin/pip install -q websocket-client
+	@[ -x $(ARREARS) ] || $(CARGO) build --release
+	rm -rf target/layout
+	$(ARREARS) demo --output target/layout/en >/dev/null
+	$(ARREARS) demo --output target/layout/zh-CN --locale zh-CN >/dev/null
+	$(VENV)/bin/python tests/browser/layout.py target/browser target/layout/en/output/report/as_of_date=2026-11-29/report.html target/layout/zh-CN/output/report/as_of_date=2026-11-29/report.html
 
 bench-s3: ## object-store throughput: a 1M-loan book read from and published to a local S3 server (S3_SERVER=moto, or the path of an s3s-fs binary) (SCALING.md)
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)

@@ -62,7 +62,7 @@ pub fn stacked_bars(
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        r#"<svg class="chart bars" viewBox="0 0 {width} {height}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
         esc(aria)
     );
     // Legend on top.
@@ -75,7 +75,7 @@ pub fn stacked_bars(
             x + 14.0,
             esc(name)
         );
-        x += 20.0 + 7.0 * name.chars().count() as f64;
+        x += 22.0 + 8.5 * name.chars().count() as f64;
     }
     // Grid and axis ticks.
     for k in 0..=4 {
@@ -171,7 +171,7 @@ pub fn lines_with_band(
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        r#"<svg class="chart line" viewBox="0 0 {width} {height}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
         esc(aria)
     );
     let mut lx = left;
