@@ -247,6 +247,51 @@ pub fn forecast(projections: &[crate::metrics::forecast::Projection]) -> Vec<Che
         .collect()
 }
 
+/// The drivers of a period (metrics.md v2): over every dimension, the
+/// segments' sums are the headline's numerator and denominator on both
+/// dates, and mix plus rate is the ratio's change to 1e-12.
+pub fn drivers(
+    period: &str,
+    splits: &[crate::metrics::drivers::Split],
+    then: &crate::metrics::book::Headline,
+    now: &crate::metrics::book::Headline,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    for s in splits {
+        let headline = |h: &crate::metrics::book::Headline| {
+            let r = if s.metric == "npl" {
+                &h.npl[1]
+            } else {
+                &h.dpd30[1]
+            };
+            format!("{} / {}", r.numerator, r.denominator)
+        };
+        let sums = |p: (i128, i128)| format!("{} / {}", p.0, p.1);
+        out.push(Check::new(
+            format!(
+                "drivers {period} {} by {}: segments add up to the ratio on both dates",
+                s.metric, s.dimension
+            ),
+            format!("{}; {}", headline(then), headline(now)),
+            format!("{}; {}", sums(s.then_sums), sums(s.now_sums)),
+        ));
+        let off = (s.explained() - s.change()).abs();
+        out.push(Check::new(
+            format!(
+                "drivers {period} {} by {}: mix + rate = the change",
+                s.metric, s.dimension
+            ),
+            "within 1e-12",
+            if off <= 1e-12 {
+                "within 1e-12".to_string()
+            } else {
+                format!("off by {off:e}")
+            },
+        ));
+    }
+    out
+}
+
 pub fn failures(checks: &[Check]) -> Vec<String> {
     checks
         .iter()

@@ -37,6 +37,9 @@ pub struct Period {
     /// The tier transitions of each experiment arm (v2): the loans in the
     /// arm on either date, sorted by experiment and arm.
     pub tier_arms: Vec<crate::metrics::experiments::ArmMatrix>,
+    /// Why DPD30+ and NPL moved since `from_date` (v2), per metric and
+    /// dimension.
+    pub drivers: Vec<crate::metrics::drivers::Split>,
 }
 
 /// Where an earlier date's tiers come from, for the tier transitions.

@@ -29,6 +29,7 @@ use crate::metrics::book::{self, BookTally, States};
 use crate::metrics::channels::{self, ChannelStats};
 use crate::metrics::collateral::CollateralBook;
 use crate::metrics::compliance::{self, Exceptions};
+use crate::metrics::drivers::{self, Segments};
 use crate::metrics::experiments::{self, ArmMatrix};
 use crate::metrics::movement::{self, Movement};
 use crate::metrics::promises::{self, ContactFlags, PromiseDay};
@@ -156,6 +157,8 @@ pub struct PeriodPartial {
     pub tiers_from: TierSource,
     /// Tier transitions split by experiment arm.
     pub tier_arms: Vec<ArmMatrix>,
+    /// The earlier snapshot's balances by product, region and grade (drivers).
+    pub segments: Segments,
     /// The earlier snapshot's totals by bucket and class (ageing side).
     pub by_bucket: [Tally; BUCKETS],
     pub by_class: [Tally; CLASSES],
@@ -179,6 +182,8 @@ pub struct Partial {
     pub strategy_summary: Summary,
     /// The `1m` cohorts of the experiments (`None`: not available).
     pub experiments: Option<Vec<ArmMatrix>>,
+    /// The run date's balances by product, region and grade (drivers).
+    pub segments: Segments,
     pub collateral: CollateralBook,
     pub contacts: ContactSummary,
     pub recovery: Recovery,
@@ -527,6 +532,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
             tiers,
             tiers_from: w.tiers_from,
             tier_arms,
+            segments: Segments::of(e, &w.states),
             by_bucket: w.tally.by_bucket(),
             by_class: w.tally.by_class(),
             controls: w.controls,
@@ -548,6 +554,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
         collateral: crate::metrics::collateral::tally(cur, &cur_states, &strategy),
         strategy_summary: strategy::summarize(cur, &strategy, policy),
         experiments,
+        segments: Segments::of(cur, &cur_states),
         contacts: ContactSummary {
             orphans: flags.orphans,
             promises_due: flags.promises_due,
@@ -673,6 +680,7 @@ impl Partial {
             a.buckets = std::mem::replace(&mut a.buckets, Matrix::empty(0)).merge(b.buckets);
             a.tiers = std::mem::replace(&mut a.tiers, Matrix::empty(0)).merge(b.tiers);
             a.tier_arms = experiments::merge_arms(std::mem::take(&mut a.tier_arms), b.tier_arms);
+            a.segments = std::mem::take(&mut a.segments).merge(b.segments);
             a.recovered += b.recovered;
             crate::metrics::tally::merge_cells(&mut a.by_bucket, &b.by_bucket);
             crate::metrics::tally::merge_cells(&mut a.by_class, &b.by_class);
@@ -684,6 +692,7 @@ impl Partial {
             }
         }
         self.strategy_summary = self.strategy_summary.merge(o.strategy_summary);
+        self.segments = std::mem::take(&mut self.segments).merge(o.segments);
         // Available when every partition had the `1m` worklist's arms.
         self.experiments = match (self.experiments.take(), o.experiments) {
             (Some(a), Some(b)) => Some(experiments::merge_arms(a, b)),
@@ -729,6 +738,7 @@ impl Partial {
             unavailable,
             strategy_summary,
             experiments,
+            segments,
             collateral,
             contacts,
             mut recovery,
@@ -773,10 +783,14 @@ impl Partial {
                     rates::rate_pair("plan_broken", PLAN_COHORT, pc.broken, pc.start, &mut r);
                 }
             }
+            let then = book::headline_of(&p.by_bucket, &p.by_class, p.controls.cash);
+            let drivers = drivers::split(&p.segments, &segments);
+            checks.extend(checks::drivers(p.name, &drivers, &then, &headline));
             periods.push(Period {
                 name: p.name,
                 from_date: p.from_date,
-                headline: book::headline_of(&p.by_bucket, &p.by_class, p.controls.cash),
+                headline: then,
+                drivers,
                 buckets: p.buckets,
                 rates: r,
                 recovered: p.recovered,

@@ -9,6 +9,7 @@ pub mod book;
 pub mod channels;
 pub mod collateral;
 pub mod compliance;
+pub mod drivers;
 pub mod duration;
 pub mod experiments;
 pub mod forecast;

@@ -1,6 +1,7 @@
 //! Outputs: the Arrow schemas of the published tables, the Parquet writer,
 //! the run manifest, and atomic publication of a run date's partitions.
 
+pub mod drivers;
 pub mod experiments;
 pub mod forecast;
 pub mod manifest;
@@ -18,5 +19,6 @@ pub mod worklist;
 /// `all_null_columns` and `periods[].tiers_from`); 3 added the table
 /// `forecast` and the manifest's `object_store` and `report`; 4 added the
 /// table `experiments`, the worklist's `experiment` and `arm` and the
-/// transitions' `experiment` and `arm` (the tier transitions per arm).
-pub const SCHEMA_VERSION: &str = "4";
+/// transitions' `experiment` and `arm` (the tier transitions per arm); 5
+/// added the table `drivers`.
+pub const SCHEMA_VERSION: &str = "5";

@@ -39,6 +39,7 @@ pub const TABLES: &[&str] = &[
     "compliance",
     "forecast",
     "experiments",
+    "drivers",
     "worklist",
 ];
 
@@ -503,5 +504,6 @@ pub fn all(f: &Figures) -> Result<Vec<(&'static str, RecordBatch)>> {
         ("compliance", recovery::compliance(f)?),
         ("forecast", super::forecast::forecast(f)?),
         ("experiments", super::experiments::experiments(f)?),
+        ("drivers", super::drivers::drivers(f)?),
     ])
 }

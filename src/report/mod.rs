@@ -7,6 +7,7 @@
 //! HTML-escaped by Tera; charts are finished SVG escaped by [`svg`].
 
 pub mod collections;
+pub mod drivers;
 pub mod experiments;
 pub mod forecast;
 pub mod format;
@@ -37,6 +38,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "classification.html",
         include_str!("../../templates/classification.html"),
     ),
+    ("drivers.html", include_str!("../../templates/drivers.html")),
     (
         "roll_rates.html",
         include_str!("../../templates/roll_rates.html"),

@@ -292,6 +292,104 @@ pub fn nice_ceiling(v: f64) -> f64 {
     10.0 * p
 }
 
+/// A waterfall: a ratio `start`, the signed steps that move it, and where it
+/// ends, as vertical bars; a rise in the worse colour, a fall in the better.
+/// Values are shares (0.0123 = 1.23%); `tick` formats them.
+pub fn waterfall(
+    start: (&str, f64),
+    steps: &[(String, f64)],
+    end: (&str, f64),
+    tick: impl Fn(f64) -> String,
+    aria: &str,
+) -> String {
+    let (left, right, top, bottom) = (64.0, 16.0, 16.0, 64.0);
+    let n = steps.len() + 2;
+    let slot = 84.0;
+    let width = left + right + slot * n as f64;
+    let height = 300.0;
+    let ph = height - top - bottom;
+    // The axis spans every level the bars reach.
+    let mut level = start.1;
+    let (mut lo, mut hi) = (start.1.min(end.1), start.1.max(end.1));
+    for (_, v) in steps {
+        level += v;
+        lo = lo.min(level);
+        hi = hi.max(level);
+    }
+    // Zoomed on the levels the bars reach (the changes are small against
+    // the ratio), but never below zero; the start and end bars rise from
+    // the axis, whose labels say where it starts.
+    let span = (hi - lo).max(hi.abs() * 0.02).max(1e-9);
+    let lo = (lo - span).max(0.0);
+    let hi = hi + span * 0.25;
+    let y = |v: f64| top + ph - (v - lo) / (hi - lo) * ph;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart bars" viewBox="0 0 {width} {height}" style="max-width: {:.0}px" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        // Never drawn larger than 1.25 x: few bars stay a modest chart.
+        width * 1.25,
+        esc(aria)
+    );
+    for k in 0..=4 {
+        let v = lo + (hi - lo) * k as f64 / 4.0;
+        let _ = write!(
+            s,
+            r##"<line x1="{left}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="#e3e7ee"/><text x="{:.1}" y="{:.1}" class="ax" text-anchor="end">{}</text>"##,
+            width - right,
+            left - 6.0,
+            y(v) + 4.0,
+            esc(&tick(v)),
+            yy = y(v)
+        );
+    }
+    let bar = |s: &mut String, i: usize, a: f64, b: f64, fill: &str, label: &str, value: String| {
+        let x = left + slot * i as f64 + 10.0;
+        let (y0, y1) = (y(a.max(b)), y(a.min(b)));
+        let _ = write!(
+            s,
+            r#"<rect x="{x:.1}" y="{y0:.1}" width="{:.1}" height="{:.1}" fill="{fill}"><title>{}: {}</title></rect><text x="{:.1}" y="{:.1}" class="ax" text-anchor="middle">{}</text><text x="{:.1}" y="{:.1}" class="lb" text-anchor="middle">{}</text>"#,
+            slot - 20.0,
+            (y1 - y0).max(1.0),
+            esc(label),
+            esc(&value),
+            x + (slot - 20.0) / 2.0,
+            y0 - 5.0,
+            esc(&value),
+            x + (slot - 20.0) / 2.0,
+            height - bottom + 18.0,
+            esc(&short(label, 11))
+        );
+    };
+    bar(&mut s, 0, lo, start.1, "#98a2b3", start.0, tick(start.1));
+    let mut level = start.1;
+    for (i, (label, v)) in steps.iter().enumerate() {
+        let colour = if *v > 0.0 { "#d7301f" } else { "#067647" };
+        let signed = if *v >= 0.0 {
+            format!("+{}", tick(*v))
+        } else {
+            format!("\u{2212}{}", tick(-v))
+        };
+        bar(&mut s, i + 1, level, level + v, colour, label, signed);
+        level += v;
+    }
+    bar(&mut s, n - 1, lo, end.1, "#475467", end.0, tick(end.1));
+    s.push_str("</svg>");
+    s
+}
+
+/// `text` cut to `n` characters with an ellipsis (the full label is in the
+/// bar's tooltip).
+fn short(text: &str, n: usize) -> String {
+    if text.chars().count() <= n {
+        text.to_string()
+    } else {
+        let mut t: String = text.chars().take(n - 1).collect();
+        t.push('\u{2026}');
+        t
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

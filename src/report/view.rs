@@ -52,6 +52,8 @@ pub struct Report {
     /// The champion / challenger tests; `None` when the policy runs none
     /// and none is evaluated.
     pub experiments: Option<crate::report::experiments::ExperimentsView>,
+    /// Why DPD30+ and NPL moved; `None` without an earlier snapshot.
+    pub drivers: Option<crate::report::drivers::DriversView>,
     pub rate_tables: Vec<RateTable>,
     pub trends: Trends,
     pub strategy: StrategyView,
@@ -1391,6 +1393,7 @@ pub fn build(f: &Figures, h: &History, info: &RunInfo, loc: Locale) -> Report {
         duration: duration(f, h, loc),
         forecast: crate::report::forecast::forecast_view(f, loc),
         experiments: crate::report::experiments::experiments_view(f, info.policy, loc),
+        drivers: crate::report::drivers::drivers_view(f, loc),
         rate_tables,
         trends: trends(f, h, loc),
         strategy: strategy_view(f, info, loc),

@@ -43,7 +43,8 @@ MEASURE = r"""
 (() => {
   const vw = document.documentElement.clientWidth;
   const sel = 'table, svg.chart, .kpi';
-  const all = [...document.querySelectorAll(sel)];
+  // What is drawn: not inside a closed <details> or otherwise hidden.
+  const all = [...document.querySelectorAll(sel)].filter((e) => e.checkVisibility());
   // The box as drawn: clipped by every ancestor that scrolls or hides.
   const visible = (el) => {
     const r = el.getBoundingClientRect();
@@ -90,11 +91,11 @@ MEASURE = r"""
   }
   // Text sizes as drawn: a chart's text scales with its viewBox.
   const px = (el) => parseFloat(getComputedStyle(el).fontSize) * (el.getScreenCTM ? el.getScreenCTM().a : 1);
-  const cells = [...document.querySelectorAll('td, th')].filter((e) => e.getBoundingClientRect().width > 0);
+  const cells = [...document.querySelectorAll('td, th')].filter((e) => e.checkVisibility() && e.getBoundingClientRect().width > 0);
   const tableText = Math.min(...cells.map((e) => parseFloat(getComputedStyle(e).fontSize)));
   const small = [], empty = [];
   for (const svg of document.querySelectorAll('svg.chart')) {
-    if (svg.getBoundingClientRect().width === 0) continue;
+    if (!svg.checkVisibility() || svg.getBoundingClientRect().width === 0) continue;
     const texts = [...svg.querySelectorAll('text')];
     const sizes = texts.map(px);
     const least = Math.min(...sizes);

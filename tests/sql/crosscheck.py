@@ -16,7 +16,7 @@
    matrix products from the SQL transition counts and must agree to a
    relative 1e-9; the champion / challenger arms (reference XXH64), the
    challenger's and champions' tiers and the `experiments` table's counts
-   must match exactly.
+   must match exactly; the drivers' mix and rate effects to 1e-12.
 
 Usage: python crosscheck.py ARREARS_BIN WORK_DIR [LOANS]
 """
@@ -247,6 +247,53 @@ def experiments_check():
 
 
 RESULTS.append(experiments_check())
+ok &= RESULTS[-1]
+
+
+def drivers_check():
+    """Drivers (metrics.md v2): DPD30+ and NPL by balance against prev and
+    1m, split by product, region and grade into mix and rate with midpoint
+    weights, from SQL sums of the snapshots; every row to 1e-12."""
+    theirs = db.execute(f"""SELECT period, metric, dimension, coalesce(segment, '<null>'), weight_then, weight_now,
+        ratio_then, ratio_now, mix_effect, rate_effect FROM {table('drivers')}""").fetchall()
+    got = {r[:4]: r[4:] for r in theirs}
+    ours = {}
+    for period, then in (("prev", prev), ("1m", "2026-10-29")):
+        for dim, col in (("product", "product"), ("region", "region"), ("grade", "credit_grade")):
+            sums = {}
+            for side, d in ((0, then), (1, AS_OF)):
+                for seg, dpd30, active, npl, book in db.execute(f"""
+                    SELECT coalesce({col}, '<null>'),
+                      sum(principal_balance) FILTER (bucket NOT IN ('M0', 'M1', 'WO', 'PAID')),
+                      sum(principal_balance) FILTER (bucket NOT IN ('WO', 'PAID')),
+                      sum(principal_balance) FILTER (class IN ('substandard', 'doubtful', 'loss')),
+                      sum(principal_balance) FILTER (bucket <> 'PAID')
+                    FROM "s{d}" GROUP BY 1""").fetchall():
+                    sums.setdefault(seg, [[0, 0, 0, 0], [0, 0, 0, 0]])[side] = [
+                        int((x or 0) * 100) for x in (dpd30, active, npl, book)]
+            for metric, (n, k) in (("dpd30_plus", (0, 1)), ("npl", (2, 3))):
+                tot = [sum(v[side][k] for v in sums.values()) for side in (0, 1)]
+                for seg, v in sums.items():
+                    if v[0][k] == 0 and v[1][k] == 0 and v[0][n] == 0 and v[1][n] == 0 and \
+                            all(x == 0 for x in v[0] + v[1]):
+                        continue
+                    w = [v[side][k] / tot[side] if tot[side] else 0.0 for side in (0, 1)]
+                    r = [v[side][n] / v[side][k] if v[side][k] else None for side in (0, 1)]
+                    x0 = r[0] if r[0] is not None else (r[1] or 0.0)
+                    x1 = r[1] if r[1] is not None else (r[0] or 0.0)
+                    ours[(period, metric, dim, seg)] = (w[0], w[1], r[0], r[1],
+                                                        (w[1] - w[0]) * (x0 + x1) / 2, (w[0] + w[1]) / 2 * (x1 - x0))
+    close = lambda a, b: (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= 1e-12)
+    bad = [k for k in ours if k not in got or not all(close(a, b) for a, b in zip(ours[k], got[k]))]
+    bad += [k for k in got if k not in ours]
+    if bad:
+        print(f"MISMATCH drivers: {[(k, ours.get(k), got.get(k)) for k in bad[:3]]}")
+        return False
+    print(f"ok drivers (mix and rate, prev and 1m, 3 dimensions): {len(ours)} rows agree to 1e-12")
+    return True
+
+
+RESULTS.append(drivers_check())
 ok &= RESULTS[-1]
 passed = sum(RESULTS)
 print(f"crosscheck: {passed} passed, {len(RESULTS) - passed} failed")
