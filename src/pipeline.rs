@@ -1024,6 +1024,8 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
                 .into(),
             compliance_exceptions: figures.compliance.rows.len(),
             credit_repair_loans: figures.recovery.credit_repair.len(),
+            dpd30_plus_balance: figures.headline.dpd30[1].value,
+            npl_balance: figures.headline.npl[1].value,
         },
         periods: ["prev", "1m"]
             .iter()
@@ -1062,6 +1064,11 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
 
     let manifest_target = stage.target("manifest").join("manifest.json");
     stage.publish()?;
+    // The archive page, from every published date's manifest. The run is
+    // published: a failure here is reported, and the next run rewrites it.
+    if let Err(e) = crate::output::archive::rewrite(output, engine.locale()) {
+        eprintln!("arrears: warning: the archive page was not rewritten: {e:#}");
+    }
     Ok(RunSummary {
         as_of: figures.as_of,
         report: report_target,

@@ -58,7 +58,24 @@ impl Sums {
 /// Segment sums of one date: per dimension ([`DIMENSIONS`] index), the
 /// sums by segment label (null kept as `None`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "SegmentList", from = "SegmentList")]
 pub struct Segments(pub Vec<BTreeMap<Option<String>, Sums>>);
+
+/// [`Segments`] as a shard's partial file holds it: JSON keys must be
+/// strings, and a label may be null.
+type SegmentList = Vec<Vec<(Option<String>, Sums)>>;
+
+impl From<Segments> for SegmentList {
+    fn from(s: Segments) -> SegmentList {
+        s.0.into_iter().map(|m| m.into_iter().collect()).collect()
+    }
+}
+
+impl From<SegmentList> for Segments {
+    fn from(v: SegmentList) -> Segments {
+        Segments(v.into_iter().map(|l| l.into_iter().collect()).collect())
+    }
+}
 
 impl Segments {
     /// The sums of a snapshot's rows by product, region and grade.

@@ -77,6 +77,10 @@ pub struct HeadlineFigures {
     pub compliance_exceptions: usize,
     /// Loans eligible for credit-record repair.
     pub credit_repair_loans: usize,
+    /// DPD30+ and NPL ratios by balance (null over an empty denominator),
+    /// for the archive page (v2; absent in earlier manifests).
+    pub dpd30_plus_balance: Option<f64>,
+    pub npl_balance: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]

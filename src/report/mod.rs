@@ -122,6 +122,11 @@ impl Engine {
         })
     }
 
+    /// The report's language (the archive page uses it too).
+    pub fn locale(&self) -> Locale {
+        self.locale
+    }
+
     /// Renders the report of a run.
     pub fn render(&self, f: &Figures, h: &History, info: &view::RunInfo) -> Result<String> {
         let v = view::build(f, h, info, self.locale);

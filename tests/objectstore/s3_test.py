@@ -13,7 +13,8 @@ Publication on the store (`--output s3://...`, README "Running on object
 storage and on a cluster"): two nights published to a bucket, followed from
 their manifests, equal the local runs byte for byte (so the second night
 read its history and the earlier worklist from the bucket); nothing outside
-`_runs/` and `manifest/`; a run killed during its uploads publishes
+`_runs/`, `manifest/` and the archive page `report/index.html` (whose
+links reach the reports); a run killed during its uploads publishes
 nothing, on a fresh date and on a rerun; a rerun replaces the date and
 removes the replaced run's files; merge publishes to the store too; a
 missing output bucket exits 6 and a refused credential 11 before any data
@@ -281,8 +282,15 @@ def publish_on_store(arrears, env, s3, t, book, remote):
         same(local_published(local, d, book), got, f"s3:// output of {d}")
     assert m["periods"][0]["tiers_from"] == "worklist", m["periods"]
     stray = [k for k in keys(s3, "lender-out", "nightly")
-             if not k.startswith(("nightly/_runs/", "nightly/manifest/"))]
+             if not k.startswith(("nightly/_runs/", "nightly/manifest/")) and k != "nightly/report/index.html"]
     assert not stray, stray
+    # The archive page: both nights, newest first, linking into the run folders.
+    index = s3.get_object(Bucket="lender-out", Key="nightly/report/index.html")["Body"].read().decode()
+    hrefs = [h.split('"')[0] for h in index.split('href="')[1:]]
+    assert len(hrefs) == 2 and all(h.startswith("../_runs/as_of_date=") for h in hrefs), hrefs
+    assert AS_OF in hrefs[0] and before in hrefs[1], hrefs
+    for h in hrefs:
+        s3.head_object(Bucket="lender-out", Key="nightly/" + h[len("../"):])
     print(f"ok: two nights published to {out} equal the local runs "
           f"(history and the earlier worklist read from the store)")
 
