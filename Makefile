@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help demo test check fmt clippy bench bench-e2e bench-experiments layout-test crosscheck crosscheck-uci engine-test deploy-check bench-shards bench-s3 s3-test
+.PHONY: help demo test check fmt clippy bench bench-e2e bench-experiments layout-test workbook-test crosscheck crosscheck-uci engine-test deploy-check bench-shards bench-s3 s3-test
 ARREARS ?= target/release/arrears
 VENV ?= target/venv
 S3_SERVER ?= moto
@@ -48,6 +48,17 @@ layout-test: ## the demo report (en, zh-CN) in Chromium at 1280/1440/1920 px and
 	$(ARREARS) demo --output target/layout/en >/dev/null
 	$(ARREARS) demo --output target/layout/zh-CN --locale zh-CN >/dev/null
 	$(VENV)/bin/python tests/browser/layout.py target/browser target/layout/en/output/report/as_of_date=2026-11-29/report.html target/layout/zh-CN/output/report/as_of_date=2026-11-29/report.html
+
+workbook-test: ## the demo's report.xlsx read by openpyxl and checked sheet by sheet against the Parquet tables; a rerun writes the same bytes
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import openpyxl, duckdb" 2>/dev/null || $(VENV)/bin/pip install -q openpyxl duckdb
+	@[ -x $(ARREARS) ] || $(CARGO) build --release
+	rm -rf target/workbook
+	$(ARREARS) demo --output target/workbook/a >/dev/null
+	cp -r target/workbook/a target/workbook/b
+	{ $(ARREARS) policy; echo; $(ARREARS) policy | sed -n '/^# \[\[experiments\]\]/,$$p' | sed -e 's/^# \{0,1\}//'; } > target/workbook/demo.toml
+	$(ARREARS) run --input target/workbook/b/input --output target/workbook/b/output --as-of 2026-11-29 --policy target/workbook/demo.toml >/dev/null
+	$(VENV)/bin/python tests/excel/check_workbook.py target/workbook/a/output 2026-11-29 target/workbook/b/output
 
 bench-s3: ## object-store throughput: a 1M-loan book read from and published to a local S3 server (S3_SERVER=moto, or the path of an s3s-fs binary) (SCALING.md)
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)

@@ -954,7 +954,9 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
 
     let as_of = figures.as_of.to_string();
     let mut outputs = Vec::new();
-    for (name, batch) in tables::all(&figures)? {
+    let batches = tables::all(&figures)?;
+    for (name, batch) in &batches {
+        let (name, batch) = (*name, batch.clone());
         let path = stage.file(name, "part-0.parquet")?;
         parquet_file::write(&path, name, &as_of, std::slice::from_ref(&batch))?;
         outputs.push(OutputTable {
@@ -993,6 +995,11 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
     let report_target = stage.target("report").join("report.html");
     publish::write_synced(&report_path, html.as_bytes())?;
     clock.lap("render report");
+    let workbook_path = stage.file("report", "report.xlsx")?;
+    crate::output::workbook::write(&workbook_path, &figures, &batches, policy)?;
+    let workbook_target = stage.target("report").join("report.xlsx");
+    drop(batches);
+    clock.lap("write workbook");
 
     let manifest = Manifest {
         program: "arrears".into(),
@@ -1041,6 +1048,7 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
             .collect(),
         outputs: outputs.clone(),
         report: report_target.display().to_string(),
+        workbook: workbook_target.display().to_string(),
         experiments: crate::output::manifest::ExperimentsInfo {
             running: policy.experiments.iter().map(|e| e.name.clone()).collect(),
             evaluated: {

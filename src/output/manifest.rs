@@ -102,6 +102,9 @@ pub struct Manifest {
     /// Where the run's report is published (on an object store, in the
     /// run's own folder: readers find it here).
     pub report: String,
+    /// Where the run's Excel workbook is published (beside the report).
+    #[serde(default)]
+    pub workbook: String,
     /// The champion / challenger tests (v2; absent in earlier manifests).
     #[serde(default)]
     pub experiments: ExperimentsInfo,

@@ -12,6 +12,7 @@ pub mod published;
 pub mod recovery;
 pub mod remote;
 pub mod tables;
+pub mod workbook;
 pub mod worklist;
 
 /// Version of the output schemas, written into every file's key-value
