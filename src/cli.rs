@@ -17,6 +17,14 @@ use crate::report::{self, Locale};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Nothing on stderr but errors, nothing on stdout: the exit code says
+    /// how the run ended.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    /// The stage lines written when stderr is not a terminal (on a
+    /// terminal a progress display is shown instead).
+    #[arg(long, global = true, value_enum, default_value_t = crate::progress::LogFormat::Text)]
+    pub log_format: crate::progress::LogFormat,
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {

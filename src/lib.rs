@@ -22,6 +22,7 @@ pub mod output;
 pub mod partitions;
 pub mod pipeline;
 pub mod policy;
+pub mod progress;
 pub mod report;
 pub mod shards;
 pub mod states;

@@ -42,7 +42,16 @@ fn main() -> ExitCode {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
     let cli = Cli::parse();
-    match dispatch(cli.command) {
+    // The commands that run the job show their stages (arrears::progress).
+    if matches!(
+        cli.command,
+        Command::Run { .. } | Command::Shard { .. } | Command::Merge { .. } | Command::Demo { .. }
+    ) {
+        arrears::progress::init(cli.quiet, cli.log_format);
+    }
+    let result = dispatch(cli.command);
+    arrears::progress::finish();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("arrears: error: {e:#}");
@@ -52,6 +61,9 @@ fn main() -> ExitCode {
 }
 
 fn print_summary(s: &RunSummary) {
+    if arrears::progress::quiet() {
+        return;
+    }
     for d in &s.recovered.completed {
         println!("arrears: finished publishing {d}, which an earlier run had committed before it was interrupted");
     }
@@ -266,11 +278,13 @@ fn dispatch(cmd: Command) -> Result<()> {
                 })?;
             }
             generate::generate(&g)?;
-            println!(
-                "arrears: demo portfolio of {} loans written to {}",
-                g.loans,
-                g.output.display()
-            );
+            if !arrears::progress::quiet() {
+                println!(
+                    "arrears: demo portfolio of {} loans written to {}",
+                    g.loans,
+                    g.output.display()
+                );
+            }
             // Run every snapshot date in order, as the nightly schedule
             // would have, so the last report has its history.
             let dates = g.snapshot_dates();
@@ -281,16 +295,20 @@ fn dispatch(cmd: Command) -> Result<()> {
                     ..r.clone()
                 })?;
             }
-            println!(
-                "arrears: ran {} earlier dates for the report's history",
-                earlier.len()
-            );
+            if !arrears::progress::quiet() {
+                println!(
+                    "arrears: ran {} earlier dates for the report's history",
+                    earlier.len()
+                );
+            }
             let s = pipeline::run(&RunConfig {
                 as_of: Some(*last),
                 ..r
             })?;
             print_summary(&s);
-            println!("\nOpen the report: {}", s.report.display());
+            if !arrears::progress::quiet() {
+                println!("\nOpen the report: {}", s.report.display());
+            }
         }
     }
     Ok(())

@@ -646,7 +646,12 @@ pub(crate) fn fold_parts(
         );
         let partial = folded?;
         next = upcoming;
-        clock.lap("read, compute and write worklist");
+        // Shown once per partition: the operator sees the book go by.
+        clock.lap_with(
+            "read, compute and write worklist",
+            Some(input.cur.len() as u64),
+            None,
+        );
         acc = Some(match acc {
             None => partial,
             Some(a) => a.merge(partial),
@@ -769,7 +774,7 @@ pub(crate) fn peak_rss() -> Option<u64> {
 }
 
 fn run_in_pool(cfg: &RunConfig) -> Result<RunSummary> {
-    let mut clock = Clock::new();
+    let mut clock = Clock::shown();
     // Templates first: a broken template folder fails before any data is read.
     let engine = report::Engine::new(&cfg.report)?;
     let catalog = discovery::discover(&cfg.input)?;
@@ -980,7 +985,17 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
             rows: *n,
         });
     }
-    clock.lap("write tables");
+    let table_bytes: u64 = outputs
+        .iter()
+        .filter(|o| o.table != "worklist")
+        .filter_map(|o| std::fs::metadata(stage.local_file(&o.table, "part-0.parquet")).ok())
+        .map(|m| m.len())
+        .sum();
+    clock.lap_with(
+        "write tables",
+        Some(outputs.iter().map(|o| o.rows as u64).sum()),
+        Some(table_bytes),
+    );
 
     let html = engine.render(
         &figures,
@@ -994,12 +1009,13 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
     let report_path = stage.file("report", "report.html")?;
     let report_target = stage.target("report").join("report.html");
     publish::write_synced(&report_path, html.as_bytes())?;
-    clock.lap("render report");
+    clock.lap_with("render report", None, Some(html.len() as u64));
     let workbook_path = stage.file("report", "report.xlsx")?;
     crate::output::workbook::write(&workbook_path, &figures, &batches, policy)?;
     let workbook_target = stage.target("report").join("report.xlsx");
     drop(batches);
-    clock.lap("write workbook");
+    let workbook_bytes = std::fs::metadata(&workbook_path).map(|m| m.len()).ok();
+    clock.lap_with("write workbook", None, workbook_bytes);
 
     let manifest = Manifest {
         program: "arrears".into(),

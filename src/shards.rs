@@ -185,7 +185,7 @@ pub fn shard(cfg: &ShardConfig) -> Result<ShardSummary> {
 
 fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
     let ShardSpec { k, n } = cfg.shard;
-    let mut clock = Clock::new();
+    let mut clock = Clock::shown();
     let catalog = discovery::discover(&cfg.input)?;
     let dates = discovery::resolve_dates(&catalog, cfg.as_of)?;
     let opened = pipeline::open_inputs(&dates, &cfg.policy)?;
@@ -484,7 +484,7 @@ pub fn merge(cfg: &MergeConfig) -> Result<RunSummary> {
 }
 
 fn merge_in_pool(cfg: &MergeConfig) -> Result<RunSummary> {
-    let mut clock = Clock::new();
+    let mut clock = Clock::shown();
     // Templates first, as `run`: a broken template folder fails at once.
     let engine = report::Engine::new(&cfg.report)?;
     let shards = read_shards(cfg)?;

@@ -353,6 +353,12 @@ impl Stage {
         Ok(d.join(file))
     }
 
+    /// Path of `file` in the staged folder of `item`, whether or not it
+    /// was written.
+    pub fn local_file(&self, item: &str, file: &str) -> PathBuf {
+        self.dir.join(item).join(file)
+    }
+
     /// Where `item` will be published.
     pub fn target(&self, item: &str) -> PathBuf {
         match &self.remote {

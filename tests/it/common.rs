@@ -357,8 +357,14 @@ pub fn arrears() -> Command {
     Command::cargo_bin("arrears").unwrap()
 }
 
+/// What a command printed on stderr besides its stage log lines (which a
+/// run writes when stderr is not a terminal: `tests/it/progress.rs`).
 pub fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| !l.contains(" INFO stage done ") && !l.contains("\"message\":\"stage done\""))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// `arrears run --input INPUT --output OUT`.

@@ -13,6 +13,7 @@ mod hand;
 mod optional;
 mod partitions;
 mod policy;
+mod progress;
 mod props;
 mod reliability;
 mod report;

@@ -130,6 +130,8 @@ def normal_manifest(data):
     for o in m["outputs"]:
         o["path"] = o["table"] + "/" + os.path.basename(o["path"])
     m["report"] = os.path.basename(m["report"])
+    if "workbook" in m:
+        m["workbook"] = os.path.basename(m["workbook"])
     return json.dumps(m, sort_keys=True, indent=1).encode()
 
 
@@ -148,7 +150,7 @@ def remote_published(s3, bucket, prefix, date, input_root):
     part = f"as_of_date={date}"
     body = s3.get_object(Bucket=bucket, Key=f"{prefix}/manifest/{part}/manifest.json")["Body"].read()
     m = json.loads(body)
-    named = [(o["table"], o["path"]) for o in m["outputs"]] + [("report", m["report"])]
+    named = [(o["table"], o["path"]) for o in m["outputs"]] + [("report", m["report"]), ("report", m["workbook"])]
     out = {f"manifest/{part}/manifest.json":
            normal_manifest(body.replace(input_root.encode(), b"<INPUT>"))}
     runs = f"s3://{bucket}/{prefix}/_runs/{part}/"
