@@ -310,7 +310,19 @@ pub fn recovery_view(f: &Figures, h: &History, loc: Locale) -> RecoveryView {
         vintage30_chart,
         vintage90_chart,
         plans,
-        plans_missing: loc.missing(&f.columns, "plan_status"),
+        // Absent or null column: say so; present but nobody on a plan:
+        // one line instead of a table of zeros.
+        plans_missing: loc.missing(&f.columns, "plan_status").or_else(|| {
+            let on_plan: u64 = [
+                PlanStatus::Active,
+                PlanStatus::Completed,
+                PlanStatus::Broken,
+            ]
+            .iter()
+            .map(|p| r.plans[*p as usize].tally.loans)
+            .sum();
+            (on_plan == 0).then(|| loc.t("no_plans").to_string())
+        }),
         plan_cure: plan_rate("plan_cure"),
         plan_broken: plan_rate("plan_broken"),
         plan_cohort: r
@@ -318,7 +330,16 @@ pub fn recovery_view(f: &Figures, h: &History, loc: Locale) -> RecoveryView {
             .map(|c| int(c.start.loans))
             .unwrap_or_else(|| loc.t("not_available").to_string()),
         legal,
-        legal_missing: loc.missing(&f.columns, "legal_stage"),
+        legal_missing: loc.missing(&f.columns, "legal_stage").or_else(|| {
+            let in_stage: u64 = r
+                .legal
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| f.labels.legal[*k].as_deref().is_some_and(|l| l != "none"))
+                .map(|(_, g)| g.tally.loans)
+                .sum();
+            (in_stage == 0).then(|| loc.t("no_legal").to_string())
+        }),
         credit_repair: int(r.credit_repair.len() as u64),
         credit_repair_balance: format::money(repair_balance),
     }
@@ -370,7 +391,7 @@ fn curves(f: &Figures, h: &History, loc: Locale) -> (String, String, String) {
             );
         }
     }
-    let recovery_chart = curve_chart(&rec, loc.t("recovery_curve"));
+    let recovery_chart = curve_chart(&rec, loc.t("recovery_curve"), loc.t("chart_too_few"));
 
     // Vintage: (origination month) -> MOB -> share.
     let mut v30: BTreeMap<String, BTreeMap<i32, f64>> = BTreeMap::new();
@@ -407,8 +428,8 @@ fn curves(f: &Figures, h: &History, loc: Locale) -> (String, String, String) {
     }
     (
         recovery_chart,
-        curve_chart(&v30, loc.t("vintage30_curve")),
-        curve_chart(&v90, loc.t("vintage90_curve")),
+        curve_chart(&v30, loc.t("vintage30_curve"), loc.t("chart_too_few")),
+        curve_chart(&v90, loc.t("vintage90_curve"), loc.t("chart_too_few")),
     )
 }
 
@@ -419,7 +440,7 @@ fn parse_month(s: &str) -> Option<i32> {
 }
 
 /// Lines of the most recent [`CURVES`] series over x = 0..=max.
-fn curve_chart(series: &BTreeMap<String, BTreeMap<i32, f64>>, aria: &str) -> String {
+fn curve_chart(series: &BTreeMap<String, BTreeMap<i32, f64>>, aria: &str, note: &str) -> String {
     let picked: Vec<(&String, &BTreeMap<i32, f64>)> = series.iter().rev().take(CURVES).collect();
     // The x axis spans the points drawn, not from zero: old vintages seen
     // over the last year sit at high months on book.
@@ -435,7 +456,7 @@ fn curve_chart(series: &BTreeMap<String, BTreeMap<i32, f64>>, aria: &str) -> Str
             values: (min_x..=max_x).map(|x| points.get(&x).copied()).collect(),
         })
         .collect();
-    svg::lines(&x_labels, &lines, format::pct_short, aria)
+    svg::lines(&x_labels, &lines, format::pct_short, aria, note)
 }
 
 pub fn contacts_view(f: &Figures, loc: Locale) -> ContactsView {

@@ -133,6 +133,7 @@ pub fn forecast_view(f: &Figures, loc: Locale) -> Option<ForecastView> {
         Some(&band),
         |v| loc.compact(v),
         loc.t("forecast_cum_charge_off"),
+        loc.t("chart_too_few"),
     );
     let bucket_series = |b: usize| Series {
         name: loc.bucket(Bucket::from_index(b)).to_string(),
@@ -151,6 +152,7 @@ pub fn forecast_view(f: &Figures, loc: Locale) -> Option<ForecastView> {
         &[bucket_series(m1), bucket_series(m2), bucket_series(m3)],
         |v| format::int(v.round() as i128),
         loc.t("forecast_buckets"),
+        loc.t("chart_too_few"),
     );
     let new_co = balance.new_charge_off();
     let loans = |v: f64| format::int(v.round() as i128);

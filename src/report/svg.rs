@@ -126,13 +126,16 @@ pub struct Series {
 }
 
 /// A line chart over `x_labels` (evenly spaced), y from 0 to a rounded-up max.
+/// With fewer than two points in every series there is no line to draw:
+/// `note` is shown instead of an empty plot.
 pub fn lines(
     x_labels: &[String],
     series: &[Series],
     tick: impl Fn(f64) -> String,
     aria: &str,
+    note: &str,
 ) -> String {
-    lines_with_band(x_labels, series, None, tick, aria)
+    lines_with_band(x_labels, series, None, tick, aria, note)
 }
 
 /// A band (low, high per x label) drawn under the first series: a fan
@@ -149,7 +152,14 @@ pub fn lines_with_band(
     band: Option<&Band>,
     tick: impl Fn(f64) -> String,
     aria: &str,
+    note: &str,
 ) -> String {
+    if !series
+        .iter()
+        .any(|s| s.values.iter().flatten().count() >= 2)
+    {
+        return format!(r#"<p class="note">{}</p>"#, esc(note));
+    }
     let (left, right, top, bottom) = (64.0, 16.0, 30.0, 40.0);
     let (width, height) = (860.0, 260.0);
     let (pw, ph) = (width - left - right, height - top - bottom);
@@ -185,17 +195,27 @@ pub fn lines_with_band(
         );
         lx += 30.0 + 7.0 * se.name.chars().count() as f64;
     }
+    // A tick whose label repeats the one below (tiny values rounded by
+    // `tick`) keeps its grid line but not its label.
+    let mut below = String::new();
     for k in 0..=4 {
         let v = max * k as f64 / 4.0;
         let y = ypos(v);
+        let label = tick(v);
+        let shown = if k > 0 && label == below {
+            String::new()
+        } else {
+            esc(&label)
+        };
         let _ = write!(
             s,
             r##"<line x1="{left}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e3e7ee"/><text x="{:.1}" y="{:.1}" class="ax" text-anchor="end">{}</text>"##,
             left + pw,
             left - 6.0,
             y + 4.0,
-            esc(&tick(v))
+            shown
         );
+        below = label;
     }
     // At most ~8 x labels so they never overlap; the last one (the run
     // date) always, so a regular label too close before it is dropped.
@@ -434,8 +454,29 @@ mod tests {
             }],
             |v| format!("{v:.2}"),
             "x",
+            "too few",
         );
         assert_eq!(svg.matches(" M").count() + svg.matches("\"M").count(), 2);
         assert_eq!(svg.matches("<circle").count(), 2);
+    }
+
+    #[test]
+    fn one_point_is_a_note_and_repeated_ticks_are_unlabelled() {
+        let one = |values: Vec<Option<f64>>| {
+            lines(
+                &["a".into(), "b".into()],
+                &[Series {
+                    name: "s".into(),
+                    values,
+                }],
+                |v| format!("{v:.0}"),
+                "x",
+                "too few",
+            )
+        };
+        assert_eq!(one(vec![Some(0.3), None]), r#"<p class="note">too few</p>"#);
+        // 0..0.5 in steps of 0.125, all shown as "0": only the first is labelled.
+        let svg = one(vec![Some(0.3), Some(0.5)]);
+        assert_eq!(svg.matches(">0</text>").count(), 1, "{svg}");
     }
 }

@@ -432,7 +432,9 @@ fn strategy_view(f: &Figures, info: &RunInfo, loc: Locale) -> StrategyView {
         by_region: counted(&f.labels.region, &sum.flagged_by_region),
         secured_total: secured_row(loc.t("total"), "", &total),
         secured,
-        secured_missing: loc.missing(&f.columns, "collateral_value"),
+        secured_missing: loc
+            .missing(&f.columns, "collateral_value")
+            .or_else(|| (total.loans == 0).then(|| loc.t("no_secured").to_string())),
         note: loc.t("tier_note").to_string(),
     }
 }
@@ -1221,9 +1223,27 @@ fn trends(f: &Figures, h: &History, loc: Locale) -> Trends {
     ));
     let pct = |v: f64| format::pct_short(v);
     Trends {
-        ratios_chart: svg::lines(&labels, &ratio_series, pct, loc.t("trend_daily")),
-        flow_chart: svg::lines(&labels, &flow_series, pct, loc.t("trend_entry")),
-        monthly_chart: svg::lines(&month_labels, &monthly, pct, loc.t("trend_monthly")),
+        ratios_chart: svg::lines(
+            &labels,
+            &ratio_series,
+            pct,
+            loc.t("trend_daily"),
+            loc.t("chart_too_few"),
+        ),
+        flow_chart: svg::lines(
+            &labels,
+            &flow_series,
+            pct,
+            loc.t("trend_entry"),
+            loc.t("chart_too_few"),
+        ),
+        monthly_chart: svg::lines(
+            &month_labels,
+            &monthly,
+            pct,
+            loc.t("trend_monthly"),
+            loc.t("chart_too_few"),
+        ),
         days: days.len() + 1,
         months: months.len() + 1,
         short: days.len() + 1 < history::DAYS || months.len() + 1 < history::MONTHS,
