@@ -80,35 +80,53 @@ impl From<SegmentList> for Segments {
 impl Segments {
     /// The sums of a snapshot's rows by product, region and grade.
     pub fn of(snap: &Snapshot, states: &States) -> Segments {
+        use rayon::prelude::*;
         let dims: [&Dim; 3] = [&snap.product, &snap.region, &snap.grade];
-        let mut by_code: Vec<Vec<Sums>> = dims
-            .iter()
-            .map(|d| vec![Sums::default(); d.cardinality()])
-            .collect();
-        for i in 0..snap.len() {
-            let class = states.class[i];
-            if class == NO_CLASS {
-                continue; // paid off: outside the book
-            }
-            let bucket = Bucket::from_index(states.bucket[i] as usize);
-            let b = snap.balance[i] as i128;
-            let mut s = Sums {
-                book: b,
-                ..Sums::default()
-            };
-            if bucket != Bucket::Wo {
-                s.active = b;
-                if bucket.index() >= Bucket::M2.index() {
-                    s.dpd30 = b;
+        let empty = || -> Vec<Vec<Sums>> {
+            dims.iter()
+                .map(|d| vec![Sums::default(); d.cardinality()])
+                .collect()
+        };
+        // In parallel over row ranges, added up by code: integer sums, so
+        // the order does not matter.
+        let by_code = crate::metrics::ranges(snap.len())
+            .into_par_iter()
+            .map(|rows| {
+                let mut by_code = empty();
+                for i in rows {
+                    let class = states.class[i];
+                    if class == NO_CLASS {
+                        continue; // paid off: outside the book
+                    }
+                    let bucket = Bucket::from_index(states.bucket[i] as usize);
+                    let b = snap.balance[i] as i128;
+                    let mut s = Sums {
+                        book: b,
+                        ..Sums::default()
+                    };
+                    if bucket != Bucket::Wo {
+                        s.active = b;
+                        if bucket.index() >= Bucket::M2.index() {
+                            s.dpd30 = b;
+                        }
+                    }
+                    if Class::ALL[class as usize].is_npl() {
+                        s.npl = b;
+                    }
+                    for (k, d) in dims.iter().enumerate() {
+                        by_code[k][d.codes[i] as usize].add(&s);
+                    }
                 }
-            }
-            if Class::ALL[class as usize].is_npl() {
-                s.npl = b;
-            }
-            for (k, d) in dims.iter().enumerate() {
-                by_code[k][d.codes[i] as usize].add(&s);
-            }
-        }
+                by_code
+            })
+            .reduce(empty, |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    for (p, q) in x.iter_mut().zip(y) {
+                        p.add(q);
+                    }
+                }
+                a
+            });
         Segments(
             dims.iter()
                 .zip(by_code)
