@@ -23,6 +23,19 @@ fn book(dir: &Path) -> std::path::PathBuf {
     input
 }
 
+/// `arrears run --quiet`, which must succeed.
+fn run_quiet(input: &Path, out: &Path) -> std::process::Output {
+    let o = arrears()
+        .args(["run", "--quiet", "--input"])
+        .arg(input)
+        .arg("--output")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    o
+}
+
 /// The published files without the manifests (which hold the timings).
 fn published(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut t = tree(out);
@@ -95,14 +108,7 @@ fn json_logs_one_line_per_stage_that_parses() {
         stderr_of(&o)
     );
     let quiet = dir.path().join("quiet");
-    let o = arrears()
-        .args(["run", "--quiet", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&quiet)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    let o = run_quiet(&input, &quiet);
     assert!(
         o.stdout.is_empty() && o.stderr.is_empty(),
         "--quiet printed something"
@@ -168,13 +174,6 @@ fn a_terminal_sees_a_progress_display_that_is_cleared() {
         &seen[seen.len().saturating_sub(80)..]
     );
     let quiet = dir.path().join("quiet");
-    let o = arrears()
-        .args(["run", "--quiet", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&quiet)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    run_quiet(&input, &quiet);
     assert_eq!(published(&out), published(&quiet));
 }

@@ -137,6 +137,17 @@ signals_seen = db.execute(f"SELECT count(*) FILTER (len(ew_reasons) > 0), count(
 print("   worklist tiers:", counts, "flagged, broken promises, refused:", signals_seen)
 
 
+def agree(label, what, tol, ours, got, close):
+    """Every key on both sides, every value close: prints the verdict."""
+    bad = [k for k in ours if k not in got or not close(ours[k], got[k])]
+    bad += [k for k in got if k not in ours]
+    if bad:
+        print(f"MISMATCH {label}: {[(k, ours.get(k), got.get(k)) for k in bad[:3]]}")
+        return False
+    print(f"ok {label}: {len(ours)} {what} agree to {tol}")
+    return True
+
+
 def forecast_check():
     """The cohort `1m` run-off projection from the SQL transition cells and
     the SQL book at D, by plain products (no code shared with arrears)."""
@@ -168,13 +179,8 @@ def forecast_check():
                 ours[(basis, h, b, "expected")] = v[b]
             ours[(basis, h, "WO", "new_charge_off")] = v["WO"] - wo
     got = {(b, h, s, m): x for b, h, s, m, x in theirs}
-    bad = [k for k in ours if k not in got or abs(ours[k] - got[k]) > 1e-9 * max(1.0, abs(ours[k]))]
-    bad += [k for k in got if k not in ours]
-    if bad:
-        print(f"MISMATCH forecast cohort_1m: {[(k, ours.get(k), got.get(k)) for k in bad[:5]]}")
-        return False
-    print(f"ok forecast cohort_1m (count and balance): {len(ours)} values agree to 1e-9")
-    return True
+    return agree("forecast cohort_1m (count and balance)", "values", "1e-9", ours, got,
+                 lambda a, b: abs(a - b) <= 1e-9 * max(1.0, abs(a)))
 
 
 RESULTS.append(forecast_check())
@@ -284,13 +290,8 @@ def drivers_check():
                     ours[(period, metric, dim, seg)] = (w[0], w[1], r[0], r[1],
                                                         (w[1] - w[0]) * (x0 + x1) / 2, (w[0] + w[1]) / 2 * (x1 - x0))
     close = lambda a, b: (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= 1e-12)
-    bad = [k for k in ours if k not in got or not all(close(a, b) for a, b in zip(ours[k], got[k]))]
-    bad += [k for k in got if k not in ours]
-    if bad:
-        print(f"MISMATCH drivers: {[(k, ours.get(k), got.get(k)) for k in bad[:3]]}")
-        return False
-    print(f"ok drivers (mix and rate, prev and 1m, 3 dimensions): {len(ours)} rows agree to 1e-12")
-    return True
+    return agree("drivers (mix and rate, prev and 1m, 3 dimensions)", "rows", "1e-12", ours, got,
+                 lambda a, b: all(close(x, y) for x, y in zip(a, b)))
 
 
 RESULTS.append(drivers_check())
