@@ -96,6 +96,33 @@ fn self_contained_no_script_no_network() {
 }
 
 #[test]
+fn a_section_that_does_not_apply_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    let out = dir.path().join("out");
+    write_hand_fixture(&input, [Variant::default(); 3]);
+    // The column is there, but nobody is on a repayment plan today.
+    let mut csv = today_csv();
+    for r in 0..csv.rows.len() {
+        set(&mut csv, "plan_status", r, "none");
+    }
+    write_today(&input, "part-00000.parquet", &csv, "2026-11-29");
+    let o = run_arrears(&input, &out);
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    let html = report_of(&out, "2026-11-29");
+    assert!(html.contains("No loans on a repayment plan in this book."));
+    // The hand book has no collateral or legal-stage column: those say so.
+    assert!(html.contains("collateral_value"), "the secured book names its missing column");
+    // With plans the table is there instead (the unchanged fixture).
+    let out2 = dir.path().join("out2");
+    let input2 = dir.path().join("in2");
+    write_hand_fixture(&input2, [Variant::default(); 3]);
+    assert!(run_arrears(&input2, &out2).status.success());
+    let html = report_of(&out2, "2026-11-29");
+    assert!(!html.contains("No loans on a repayment plan in this book."));
+}
+
+#[test]
 fn region_and_product_names_are_escaped() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
