@@ -137,6 +137,9 @@ pub struct ContactsView {
     pub by_agent: Vec<Counted>,
     pub listed: Vec<ExceptionView>,
     pub more: usize,
+    /// One line instead of the contact and promise tables when the window
+    /// holds no contact at all.
+    pub none: Option<String>,
 }
 
 fn int(v: u64) -> String {
@@ -553,7 +556,12 @@ pub fn contacts_view(f: &Figures, loc: Locale) -> ContactsView {
             detail: e.detail.clone(),
         })
         .collect();
+    let silent = f.channels.iter().all(|c| c.contacts == 0)
+        && f.promises.is_empty()
+        && f.contacts.today == 0
+        && f.contacts.orphans == 0;
     ContactsView {
+        none: silent.then(|| loc.t("no_contacts").to_string()),
         today: int(f.contacts.today as u64),
         orphans: int(f.contacts.orphans as u64),
         channels,

@@ -38,6 +38,7 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("forecast_duration_note", "Duration-based (Aalen-Johansen) matrix: {duration} loans charged off by {month}; cohort matrix: {cohort}.", "按久期法（Aalen-Johansen）矩阵：至{month}核销 {duration} 笔；队列法矩阵：{cohort} 笔。"),
     ("experiments", "Champion / challenger tests", "冠军/挑战者策略测试"),
     ("experiments_setup", "{share} of the loans in scope get the challenger strategy; scope: {scope}.", "范围内 {share} 的贷款采用挑战者策略；测试范围：{scope}。"),
+    ("no_contacts", "No collection contacts in this run's window: the contact, channel and promise figures do not apply.", "本次运行的时间窗口内没有催收联系记录：联系、渠道与承诺还款数据不适用。"),
     ("no_secured", "No secured loans in this book.", "本账簿无抵押贷款。"),
     ("no_plans", "No loans on a repayment plan in this book.", "本账簿无处于还款计划中的贷款。"),
     ("no_legal", "No loans in a legal stage in this book.", "本账簿无处于诉讼阶段的贷款。"),

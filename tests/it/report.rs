@@ -111,8 +111,14 @@ fn a_section_that_does_not_apply_is_one_line() {
     assert!(o.status.success(), "{}", stderr_of(&o));
     let html = report_of(&out, "2026-11-29");
     assert!(html.contains("No loans on a repayment plan in this book."));
+    // No contacts in the hand book's window: one line, no tables of zeros.
+    assert!(html.contains("No collection contacts in this run"));
+    assert!(!html.contains("id=\"promises\""));
     // The hand book has no collateral or legal-stage column: those say so.
-    assert!(html.contains("collateral_value"), "the secured book names its missing column");
+    assert!(
+        html.contains("collateral_value"),
+        "the secured book names its missing column"
+    );
     // With plans the table is there instead (the unchanged fixture).
     let out2 = dir.path().join("out2");
     let input2 = dir.path().join("in2");
