@@ -234,6 +234,8 @@ struct Comparison {
     /// Arm codes of the earlier rows over `arm_names` (empty: not known).
     arms: Vec<u8>,
     arm_names: Vec<String>,
+    /// The earlier snapshot's balances by product, region and grade.
+    segments: Segments,
 }
 
 /// An earlier snapshot as the recovery figures look back at it.
@@ -323,10 +325,11 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
             controls: Controls::of(e, &states, &t.tiers, TIER_STATES),
             tiers_from,
             sorted,
-            states,
             tiers: t.tiers,
             arms: t.arms,
             arm_names: t.experiments,
+            segments: Segments::of(e, &states),
+            states,
         })
     };
     steps.lap("compute/book");
@@ -532,7 +535,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
             tiers,
             tiers_from: w.tiers_from,
             tier_arms,
-            segments: Segments::of(e, &w.states),
+            segments: w.segments,
             by_bucket: w.tally.by_bucket(),
             by_class: w.tally.by_class(),
             controls: w.controls,

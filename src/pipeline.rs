@@ -960,10 +960,9 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
     let as_of = figures.as_of.to_string();
     let mut outputs = Vec::new();
     let batches = tables::all(&figures)?;
-    for (name, batch) in &batches {
-        let (name, batch) = (*name, batch.clone());
+    for &(name, ref batch) in &batches {
         let path = stage.file(name, "part-0.parquet")?;
-        parquet_file::write(&path, name, &as_of, std::slice::from_ref(&batch))?;
+        parquet_file::write(&path, name, &as_of, std::slice::from_ref(batch))?;
         outputs.push(OutputTable {
             table: name.to_string(),
             path: stage

@@ -79,12 +79,6 @@ pub fn entries(root: &Path) -> (Vec<Entry>, Vec<String>) {
     (out, problems)
 }
 
-/// `12.34%` from a share, or a dash for a manifest written before the
-/// ratios were recorded.
-fn pct(v: Option<f64>) -> String {
-    format::pct(v)
-}
-
 /// The page: self-contained HTML, no script.
 pub fn page(entries: &[Entry], problems: &[String], loc: Locale) -> String {
     let mut rows = String::new();
@@ -101,8 +95,9 @@ pub fn page(entries: &[Entry], problems: &[String], loc: Locale) -> String {
             esc(&loc.date(e.date)),
             e.loans.map(|n| format::int(n as i128)).unwrap_or_else(|| "\u{2013}".into()),
             money(&e.balance),
-            pct(e.dpd30),
-            pct(e.npl),
+            // A dash for a manifest written before the ratios were recorded.
+            format::pct(e.dpd30),
+            format::pct(e.npl),
             money(&e.cash),
         ));
     }

@@ -103,10 +103,8 @@ pub struct Manifest {
     /// run's own folder: readers find it here).
     pub report: String,
     /// Where the run's Excel workbook is published (beside the report).
-    #[serde(default)]
     pub workbook: String,
     /// The champion / challenger tests (v2; absent in earlier manifests).
-    #[serde(default)]
     pub experiments: ExperimentsInfo,
     pub checks: Vec<Check>,
     pub timings: Vec<Timing>,
