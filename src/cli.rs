@@ -28,8 +28,26 @@ pub struct Cli {
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("'{s}' is not a date in the form YYYY-MM-DD"))
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not a date in the form YYYY-MM-DD"))?;
+    if !crate::calendar::accepts(d) {
+        return Err(format!(
+            "'{s}' is outside the dates arrears accepts ({})",
+            crate::calendar::RANGE
+        ));
+    }
+    Ok(d)
+}
+
+/// A shard count: 1 to [`crate::shards::MAX_SHARDS`].
+fn parse_shards(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=crate::shards::MAX_SHARDS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not a shard count between 1 and {}",
+            crate::shards::MAX_SHARDS
+        )),
+    }
 }
 
 /// A size in bytes: a number with an optional K, M, G or T suffix
@@ -114,7 +132,7 @@ pub enum Command {
         #[arg(long, value_parser = parse_date)]
         as_of: NaiveDate,
         /// Number of shards (N of K/N).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_shards)]
         shards: usize,
         /// Worker threads [default: one per core].
         #[arg(long, value_parser = parse_threads)]

@@ -223,9 +223,10 @@ pub struct Entry {
     pub is_dir: bool,
 }
 
-/// The sizes of the objects listed so far, so that [`size`] needs no request.
-fn sizes() -> &'static Mutex<HashMap<String, u64>> {
-    static SIZES: OnceLock<Mutex<HashMap<String, u64>>> = OnceLock::new();
+/// What the listings so far said of each object (size, ETag, time of last
+/// change), so that [`size`] and [`version`] need no request.
+fn sizes() -> &'static Mutex<HashMap<String, object_store::ObjectMeta>> {
+    static SIZES: OnceLock<Mutex<HashMap<String, object_store::ObjectMeta>>> = OnceLock::new();
     SIZES.get_or_init(Default::default)
 }
 
@@ -254,7 +255,7 @@ pub fn list(dir: &FsPath) -> Result<Vec<Entry>> {
     for o in &listed.objects {
         let name = name_of(&o.location);
         let path = format!("{url}/{name}");
-        known.insert(path.clone(), o.size);
+        known.insert(path.clone(), o.clone());
         out.push(Entry {
             path: PathBuf::from(path),
             name,
@@ -271,16 +272,33 @@ pub fn exists_dir(dir: &FsPath) -> Result<bool> {
 
 /// The size of an object in bytes (from its listing when it was listed).
 pub fn size(path: &FsPath) -> Result<u64> {
+    Ok(meta(path)?.size)
+}
+
+/// What an object holds, as the store says it: its ETag (a hash of its
+/// content on every S3-compatible store) and time of last change. An object
+/// rewritten in place, even to the same size, says something else.
+pub fn version(path: &FsPath) -> Result<String> {
+    let m = meta(path)?;
+    Ok(format!(
+        "etag {} modified {}",
+        m.e_tag.as_deref().unwrap_or("none"),
+        m.last_modified.to_rfc3339()
+    ))
+}
+
+/// An object's listing entry, from the listings so far or a HEAD request.
+fn meta(path: &FsPath) -> Result<object_store::ObjectMeta> {
     let url = path.to_string_lossy().to_string();
-    if let Some(n) = sizes().lock().expect("size map").get(&url) {
-        return Ok(*n);
+    if let Some(m) = sizes().lock().expect("size map").get(&url) {
+        return Ok(m.clone());
     }
     let (bucket, key) = locate(path)?;
     let meta = runtime()
         .block_on(store(&bucket)?.head(&key))
-        .map_err(|e| failure("reading the size of", &url, e))?;
+        .map_err(|e| failure("looking up", &url, e))?;
     count(0);
-    Ok(meta.size)
+    Ok(meta)
 }
 
 /// The whole of a small object (a manifest); `None` when there is none.

@@ -183,6 +183,9 @@ pub struct Plan {
     /// The partitions this process folds: all of them for `run`; a
     /// shard's own for `shard` (src/shards.rs).
     pub folded: std::ops::Range<usize>,
+    /// One partition although the book is above the memory limit: its run
+    /// date cannot be cut finer than a row group (the manifest says so).
+    pub over_limit: bool,
 }
 
 /// Why the snapshots cannot be cut by id ranges.
@@ -195,6 +198,15 @@ impl Plan {
             parts: vec![Part::Range(IdRange::all())],
             cur_groups: std::iter::once(0..groups).collect(),
             folded: 0..1,
+            over_limit: false,
+        }
+    }
+    /// One partition for a book above the memory limit whose run date is
+    /// no more than one row group: nothing smaller can be read.
+    pub fn whole_over_limit(groups: usize) -> Plan {
+        Plan {
+            over_limit: true,
+            ..Plan::whole(groups)
         }
     }
     /// `of` hash partitions of a book with `groups` row groups in its run
@@ -204,6 +216,7 @@ impl Plan {
             parts: (0..of).map(|k| Part::Hash { k, of }).collect(),
             cur_groups: vec![0..groups; of],
             folded: 0..of,
+            over_limit: false,
         }
     }
     /// Shard `k` of `n`, folded in `m` hash partitions: partitions
@@ -225,6 +238,7 @@ impl Plan {
     /// `memory.partitioned_by`).
     pub fn describe(&self) -> String {
         match self.parts.as_slice() {
+            [p] if p.is_all() && self.over_limit => "whole book: above the memory limit, but its run date is one row group, the smallest piece a partition can hold (write smaller row groups to fold it in parts)".into(),
             [p] if p.is_all() => "whole book: it fits the limit".into(),
             _ if self.hashed() => format!("loan-id hash, through scratch files: {NOT_IN_ID_ORDER}"),
             _ => "loan-id ranges from the row groups' statistics".into(),
@@ -258,15 +272,18 @@ impl Plan {
 /// order.
 pub fn plan(cur: &[GroupStats], earlier: &[&[GroupStats]], rows_per_partition: usize) -> Plan {
     let total: usize = cur.iter().map(|g| g.rows).sum();
-    if total <= rows_per_partition || cur.len() < 2 {
+    if total <= rows_per_partition {
         return Plan::whole(cur.len());
+    }
+    if cur.len() < 2 {
+        return Plan::whole_over_limit(cur.len());
     }
     if !groups_in_id_order(cur) || !earlier.iter().all(|e| groups_disjoint(e)) {
         let group = cur.iter().map(|g| g.rows).max().unwrap_or(1);
         let per = rows_per_partition.max(group).max(1);
         let of = total.div_ceil(per).clamp(1, MAX_HASH_PARTS);
         if of == 1 {
-            return Plan::whole(cur.len());
+            return Plan::whole_over_limit(cur.len());
         }
         return Plan::hash(of, cur.len());
     }
@@ -295,6 +312,7 @@ pub fn plan(cur: &[GroupStats], earlier: &[&[GroupStats]], rows_per_partition: u
         parts,
         cur_groups,
         folded,
+        over_limit: false,
     }
 }
 

@@ -8,8 +8,9 @@
 //! `WORK/as_of_date=D/shards-N/shard-K/`:
 //!
 //! - `partial.json`: the shard's [`Partial`] (sums that merge exactly),
-//!   what the manifest says of its inputs, and the [`Fingerprint`] of the
-//!   run it belongs to (inputs, policy, program, earlier worklists);
+//!   what the manifest says of its inputs, the [`Fingerprint`] of the
+//!   run it belongs to (inputs with their content, policy, program,
+//!   earlier worklists) and the size and hash of each worklist file;
 //! - `worklist-NNNNN.arrows`: its worklist rows with their positions in
 //!   the run date's files (Arrow IPC, LZ4), one file per partition the
 //!   shard was folded in.
@@ -38,13 +39,15 @@ use crate::output::manifest::{Clock, InputPartition, MemoryUse};
 use crate::output::publish::{self, OutputRoot, Stage};
 use crate::output::published::Published;
 use crate::output::worklist::WorklistSink;
+use crate::owned;
 use crate::partitions::Plan;
 use crate::pipeline::{self, PartitionContacts, Publishing, RunSummary};
 use crate::policy::Policy;
 use crate::report;
 
-/// The format of `partial.json`; a merge refuses any other.
-const FORMAT: u32 = 1;
+/// The format of `partial.json`; a merge refuses any other. 2: input files
+/// carry a content hash, and the worklist files their sizes and hashes.
+const FORMAT: u32 = 2;
 
 /// At most this many shards (each at least one hash partition).
 pub const MAX_SHARDS: usize = 4096;
@@ -120,13 +123,35 @@ pub struct Fingerprint {
     pub shards: usize,
     /// `--input` as the shard was given it (the report shows it).
     pub input_root: String,
-    /// Every file read, relative to the input root: path, bytes, rows.
-    pub files: Vec<(String, u64, usize)>,
+    /// Every file read, relative to the input root.
+    pub files: Vec<InputFile>,
     /// A hash of the policy's settings (not of where it was read from).
     pub policy: String,
     /// Each comparison date: whether its own worklist was used, and a
     /// hash of that run's manifest (`none` without one).
     pub earlier: Vec<(NaiveDate, bool, String)>,
+}
+
+/// One input file as a shard read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// Relative to the input root.
+    pub path: String,
+    pub bytes: u64,
+    pub rows: usize,
+    /// What the file holds: a hash of every byte of a local file
+    /// ([`content_hash`]); for an object, the store's ETag and time of last
+    /// change. A file restated in place between two shards, even to the
+    /// same size and row count, differs here.
+    pub content: String,
+}
+
+/// A worklist file of a shard: its size and a hash of its bytes, checked by
+/// the merge before it reads any.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct WorklistFile {
+    bytes: u64,
+    hash: String,
 }
 
 /// `partial.json`.
@@ -139,6 +164,8 @@ struct ShardFile {
     int_ids: bool,
     /// Partitions the shard was folded in (its worklist files).
     partitions: usize,
+    /// Size and hash of each worklist file, by partition.
+    worklists: Vec<WorklistFile>,
     /// The manifest's inputs as seen from this shard's loans (rounded
     /// values and all-null columns of its rows), then the contacts window.
     inputs: Vec<InputPartition>,
@@ -174,7 +201,7 @@ struct Removed(PathBuf);
 
 impl Drop for Removed {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
+        let _ = owned::remove(&self.0);
     }
 }
 
@@ -204,18 +231,20 @@ fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
         .clamp(1, MAX_PARTS_PER_SHARD);
     let plan = Plan::shard(k, n, m, opened.cur.groups().len());
 
-    let dir = shards_dir(&cfg.work, as_of, n);
-    fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the shards folder '{}'", dir.display()))?;
+    // The work folder is the operator's; everything below it is the
+    // shard's own, never reached through a link (src/owned.rs).
+    fs::create_dir_all(&cfg.work)
+        .map_err(|e| owned::output_error(&cfg.work, format_args!("cannot be created: {e}")))?;
+    let dir = owned::dirs(
+        &cfg.work,
+        &[&format!("as_of_date={as_of}"), &format!("shards-{n}")],
+    )?;
     let tmp = dir.join(format!(".shard-{k}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).with_context(|| format!("cannot clear '{}'", tmp.display()))?;
-    }
-    fs::create_dir_all(&tmp).with_context(|| format!("cannot create '{}'", tmp.display()))?;
+    owned::remove(&tmp)?;
+    owned::dir(&tmp)?;
     let guard = Removed(tmp.clone());
     let scratch = tmp.join("scratch");
-    fs::create_dir_all(&scratch)
-        .with_context(|| format!("cannot create '{}'", scratch.display()))?;
+    owned::dir(&scratch)?;
 
     let contacts = PartitionContacts::read(&catalog, &opened, &plan, &cfg.policy, Some(&scratch))?;
     let earlier_dates: Vec<NaiveDate> = opened
@@ -262,6 +291,11 @@ fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
             .collect::<Result<_>>()?,
     };
     let rows = partial.controls.rows;
+    // The worklist files are moved in first: their hashes go into the file.
+    for (j, w) in worklists.iter().enumerate() {
+        let to = tmp.join(format!("worklist-{j:05}.arrows"));
+        fs::rename(w, &to).with_context(|| format!("cannot move '{}'", w.display()))?;
+    }
     let file = ShardFile {
         format: FORMAT,
         shard: k,
@@ -269,25 +303,24 @@ fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
         fingerprint,
         int_ids: opened.cur.int_ids(),
         partitions: worklists.len(),
+        worklists: (0..worklists.len())
+            .map(|j| {
+                let p = tmp.join(format!("worklist-{j:05}.arrows"));
+                let (bytes, hash) = content_hash(&p)?;
+                Ok(WorklistFile { bytes, hash })
+            })
+            .collect::<Result<_>>()?,
         inputs,
         partial,
     };
     drop(contacts);
-    for (j, w) in worklists.iter().enumerate() {
-        let to = tmp.join(format!("worklist-{j:05}.arrows"));
-        fs::rename(w, &to).with_context(|| format!("cannot move '{}'", w.display()))?;
-    }
-    fs::remove_dir_all(&scratch)
-        .with_context(|| format!("cannot remove '{}'", scratch.display()))?;
+    owned::remove(&scratch)?;
     let json = serde_json::to_vec(&file).context("serialising the shard's partial")?;
     publish::write_synced(&tmp.join("partial.json"), &json)?;
 
     // Into place: the previous copy of this shard (a retry) is replaced.
     let target = dir.join(format!("shard-{k}"));
-    if target.exists() {
-        fs::remove_dir_all(&target)
-            .with_context(|| format!("cannot replace '{}'", target.display()))?;
-    }
+    owned::remove(&target)?;
     fs::rename(&tmp, &target)
         .with_context(|| format!("cannot move the shard into '{}'", target.display()))?;
     drop(guard);
@@ -300,24 +333,66 @@ fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
 }
 
 /// The input files of the manifest's inputs, relative to the input root,
-/// with their sizes.
-fn input_files(root: &Path, inputs: &[InputPartition]) -> Result<Vec<(String, u64, usize)>> {
-    inputs
-        .iter()
-        .flat_map(|i| i.files.iter())
+/// with their sizes, rows and content ([`InputFile`]), hashed in parallel.
+fn input_files(root: &Path, inputs: &[InputPartition]) -> Result<Vec<InputFile>> {
+    use rayon::prelude::*;
+    let files: Vec<_> = inputs.iter().flat_map(|i| i.files.iter()).collect();
+    files
+        .par_iter()
         .map(|f| {
             let path = Path::new(&f.path);
-            let bytes = if crate::object::is_remote(path) {
-                crate::object::size(path)?
+            let (bytes, content) = if crate::object::is_remote(path) {
+                (crate::object::size(path)?, crate::object::version(path)?)
             } else {
-                fs::metadata(path)
-                    .with_context(|| format!("cannot read the size of '{}'", path.display()))?
-                    .len()
+                content_hash(path)?
             };
             let rel = path.strip_prefix(root).unwrap_or(path);
-            Ok((rel.display().to_string(), bytes, f.rows))
+            Ok(InputFile {
+                path: rel.display().to_string(),
+                bytes,
+                rows: f.rows,
+                content,
+            })
         })
+        .collect::<Vec<Result<InputFile>>>()
+        .into_iter()
         .collect()
+}
+
+/// The size of a local file and a hash of every byte of it (4 MiB blocks,
+/// each hashed, then the blocks' hashes): reading the book's files once
+/// more costs a fraction of decoding them.
+pub fn content_hash(path: &Path) -> Result<(u64, String)> {
+    use std::io::Read;
+    let mut f =
+        fs::File::open(path).with_context(|| format!("cannot read '{}'", path.display()))?;
+    let mut buf = vec![0u8; 4 << 20];
+    let mut blocks: Vec<u8> = Vec::new();
+    let mut bytes = 0u64;
+    loop {
+        // Fill the block whole, so that the hash does not depend on how
+        // the reads were cut.
+        let mut n = 0;
+        while n < buf.len() {
+            match f.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot read '{}'", path.display()))
+                }
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        blocks.extend_from_slice(&hash_bytes(&buf[..n]).to_le_bytes());
+        if n < buf.len() {
+            break;
+        }
+    }
+    Ok((bytes, format!("{:016x}", hash_bytes(&blocks))))
 }
 
 fn shards_error(msg: String) -> anyhow::Error {
@@ -397,6 +472,31 @@ fn read_shards(cfg: &MergeConfig) -> Result<Vec<(PathBuf, ShardFile)>> {
                 file.format
             )));
         }
+        if file.worklists.len() != file.partitions {
+            return Err(shards_error(format!(
+                "'{}' lists {} worklist files for {} partitions: it is damaged; rerun shard {k}; nothing was published",
+                json.display(),
+                file.worklists.len(),
+                file.partitions
+            )));
+        }
+        for (j, w) in file.worklists.iter().enumerate() {
+            let p = path.join(format!("worklist-{j:05}.arrows"));
+            let seen = content_hash(&p).map_err(|e| {
+                shards_error(format!(
+                    "shard {k}'s worklist file '{}' is missing or unreadable ({e:#}); rerun shard {k}; nothing was published",
+                    p.display()
+                ))
+            })?;
+            if seen != (w.bytes, w.hash.clone()) {
+                return Err(shards_error(format!(
+                    "shard {k}'s worklist file '{}' is damaged ({} bytes, {} when the shard wrote it, or other bytes); rerun shard {k}; nothing was published",
+                    p.display(),
+                    seen.0,
+                    w.bytes
+                )));
+            }
+        }
         if file.shard != k || file.shards != n {
             return Err(shards_error(format!(
                 "'{}' is shard {}/{} but sits in the place of shard {k}/{n}: shard {} would be merged twice; nothing was published",
@@ -433,11 +533,22 @@ fn differs(a: &Fingerprint, b: &Fingerprint) -> Option<String> {
         return Some(format!("run date {} vs {}", a.as_of, b.as_of));
     }
     if a.files != b.files {
+        // The same file with other content: restated in place.
+        for f in &b.files {
+            if let Some(g) = a.files.iter().find(|g| g.path == f.path) {
+                if g != f && g.bytes == f.bytes && g.rows == f.rows {
+                    return Some(format!(
+                        "input file {} was restated between the shards: same size ({} bytes) and rows ({}), other content",
+                        f.path, f.bytes, f.rows
+                    ));
+                }
+            }
+        }
         let only = |x: &Fingerprint, y: &Fingerprint| {
             x.files
                 .iter()
                 .find(|f| !y.files.contains(f))
-                .map(|f| format!("{} ({} bytes, {} rows)", f.0, f.1, f.2))
+                .map(|f| format!("{} ({} bytes, {} rows)", f.path, f.bytes, f.rows))
         };
         let what = only(b, a)
             .or_else(|| only(a, b))

@@ -477,13 +477,15 @@ pub fn check_as_of(a: &ArrayRef, days: i32, label: &str, column: &str, base: usi
     )
 }
 
-/// Appends a non-null Date32 column as days since 1970-01-01.
+/// Appends a non-null Date32 column as days since 1970-01-01, refusing
+/// dates outside the accepted calendar ([`crate::calendar`]).
 pub fn push_dates(a: &ArrayRef, out: &mut Vec<i32>, column: &str, base: usize) -> Result<()> {
     require_no_nulls(a, column, base)?;
     match a.data_type() {
         DataType::Date32 => {
-            out.extend_from_slice(a.as_primitive::<Date32Type>().values());
-            Ok(())
+            let values = a.as_primitive::<Date32Type>().values();
+            out.extend_from_slice(values);
+            check_calendar(values.iter().copied(), column, base)
         }
         t => Err(bad_input(format!(
             "column '{column}' has type {t}, expected Date32"
@@ -491,16 +493,38 @@ pub fn push_dates(a: &ArrayRef, out: &mut Vec<i32>, column: &str, base: usize) -
     }
 }
 
+/// Rows of a date column outside the accepted calendar (nulls, as
+/// [`NULL_DATE`], pass).
+fn check_calendar(days: impl Iterator<Item = i32>, column: &str, base: usize) -> Result<()> {
+    let mut bad = Offenders::default();
+    for (i, d) in days.enumerate() {
+        if d != NULL_DATE && !crate::calendar::accepts_days(d) {
+            bad.push(base + i);
+        }
+    }
+    bad.check(
+        column,
+        &format!("a date outside {}", crate::calendar::RANGE),
+    )
+}
+
 /// A null date in a decoded column.
 pub const NULL_DATE: i32 = i32::MIN;
 
-/// Appends a nullable Date32 column as days since 1970-01-01, null as [`NULL_DATE`].
-pub fn push_dates_or_null(a: &ArrayRef, out: &mut Vec<i32>, column: &str) -> Result<()> {
+/// Appends a nullable Date32 column as days since 1970-01-01, null as
+/// [`NULL_DATE`], refusing dates outside the accepted calendar.
+pub fn push_dates_or_null(
+    a: &ArrayRef,
+    out: &mut Vec<i32>,
+    column: &str,
+    base: usize,
+) -> Result<()> {
     match a.data_type() {
         DataType::Date32 => {
             let d = a.as_primitive::<Date32Type>();
+            let start = out.len();
             out.extend((0..d.len()).map(|i| if d.is_null(i) { NULL_DATE } else { d.value(i) }));
-            Ok(())
+            check_calendar(out[start..].iter().copied(), column, base)
         }
         t => Err(bad_input(format!(
             "column '{column}' has type {t}, expected Date32"

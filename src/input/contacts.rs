@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{
-    DataType, Date32Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType,
 };
 use chrono::NaiveDate;
@@ -468,9 +468,7 @@ fn read_file(path: &Path, date: i32, zone: Zone, c: &mut Contacts) -> Result<usi
             base,
             true,
         )?;
-        let d = col("ptp_date").as_primitive::<Date32Type>();
-        c.ptp_date
-            .extend((0..d.len()).map(|i| if d.is_null(i) { i32::MIN } else { d.value(i) }));
+        columns::push_dates_or_null(col("ptp_date"), &mut c.ptp_date, "ptp_date", base)?;
         c.date.extend(std::iter::repeat_n(date, batch.num_rows()));
         base += batch.num_rows();
     }
@@ -527,7 +525,7 @@ fn push_local_ts(
         } else {
             zone.local(ms)
         };
-        match local {
+        match local.filter(|t| crate::calendar::accepts(t.date())) {
             Some(t) => out.push(t.and_utc().timestamp_millis()),
             None => {
                 bad.push(base + i);
@@ -535,7 +533,10 @@ fn push_local_ts(
             }
         }
     }
-    bad.check("contact_ts", "a timestamp outside the representable range")
+    bad.check(
+        "contact_ts",
+        &format!("a timestamp outside {}", crate::calendar::RANGE),
+    )
 }
 
 /// Sorts contact indices by (`prefix`, loan, local time, index) and returns

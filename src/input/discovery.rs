@@ -8,6 +8,7 @@
 //! `.part-0.crc`, `_temporary/`).
 
 use std::fs;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -107,15 +108,29 @@ fn is_dir(dir: &Path) -> Result<bool> {
     Ok(dir.is_dir())
 }
 
+/// What a listed entry is (links followed: an input may link to data kept
+/// elsewhere).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum What {
+    Dir,
+    File,
+    /// A FIFO, socket or device node, named for messages.
+    Other(&'static str),
+}
+
 /// The entries of a folder, local or on an object store, without hidden
-/// names (never even looked at: a hidden entry may be a dangling link) and
-/// without local entries that are neither folders nor regular files (a
-/// FIFO, whose open would block forever, or a socket).
-fn entries(dir: &Path) -> Result<Vec<object::Entry>> {
+/// names (never even looked at: a hidden entry may be a dangling link).
+fn entries(dir: &Path) -> Result<Vec<(object::Entry, What)>> {
     if object::is_remote(dir) {
         let mut listed = object::list(dir)?;
         listed.retain(|e| !hidden(&e.name));
-        return Ok(listed);
+        return Ok(listed
+            .into_iter()
+            .map(|e| {
+                let w = if e.is_dir { What::Dir } else { What::File };
+                (e, w)
+            })
+            .collect());
     }
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| unreadable(dir, e))? {
@@ -127,13 +142,26 @@ fn entries(dir: &Path) -> Result<Vec<object::Entry>> {
         let path = entry.path();
         // `metadata` follows symlinks; a dangling or looping link is reported.
         let meta = fs::metadata(&path).map_err(|e| unreadable(&path, e))?;
-        if meta.is_dir() || meta.is_file() {
-            out.push(object::Entry {
+        let t = meta.file_type();
+        let what = if t.is_dir() {
+            What::Dir
+        } else if t.is_file() {
+            What::File
+        } else if t.is_fifo() {
+            What::Other("a FIFO")
+        } else if t.is_socket() {
+            What::Other("a socket")
+        } else {
+            What::Other("a device file")
+        };
+        out.push((
+            object::Entry {
                 name,
                 path,
-                is_dir: meta.is_dir(),
-            });
-        }
+                is_dir: what == What::Dir,
+            },
+            what,
+        ));
     }
     Ok(out)
 }
@@ -144,13 +172,13 @@ fn hidden(name: &str) -> bool {
 
 fn list_dataset(dir: &Path) -> Result<Dataset> {
     let mut partitions = Vec::new();
-    for entry in entries(dir)? {
+    for (entry, what) in entries(dir)? {
         let name = entry.name;
         let Some(value) = name.strip_prefix(KEY) else {
             continue; // not a partition of this key: ignored like any stray folder
         };
         let path = entry.path;
-        if !entry.is_dir {
+        if what != What::Dir {
             continue;
         }
         let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
@@ -163,6 +191,13 @@ fn list_dataset(dir: &Path) -> Result<Dataset> {
             return Err(bad_input(format!(
                 "partition folder '{}' must spell its date as YYYY-MM-DD",
                 path.display()
+            )));
+        }
+        if !crate::calendar::accepts(date) {
+            return Err(bad_input(format!(
+                "partition folder '{}' names a date outside the dates arrears accepts ({})",
+                path.display(),
+                crate::calendar::RANGE
             )));
         }
         let files = list_files(&path)?;
@@ -183,14 +218,27 @@ fn unreadable(path: &Path, e: std::io::Error) -> anyhow::Error {
     bad_input(format!("cannot read '{}': {e}", path.display()))
 }
 
-/// The data files of a partition folder in name order: regular files whose
-/// names do not start with `.` or `_`.
+/// The data files of a partition folder in name order: every entry whose
+/// name does not start with `.` or `_`. Each must be a regular file (a link
+/// to one is followed): a folder, a FIFO or a device named like data is
+/// refused (exit 4, naming it), never skipped, since skipping it would
+/// publish part of the book as if it were all of it.
 pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for entry in entries(dir)? {
-        if !entry.is_dir {
-            files.push(entry.path);
-        }
+    for (entry, what) in entries(dir)? {
+        let is = match what {
+            What::File => {
+                files.push(entry.path);
+                continue;
+            }
+            What::Dir => "a folder",
+            What::Other(is) => is,
+        };
+        return Err(bad_input(format!(
+            "'{}' is {is}, not a data file: a partition folder holds Parquet files only (names starting with '.' or '_' are skipped); move it out of '{}'",
+            entry.path.display(),
+            dir.display()
+        )));
     }
     files.sort();
     Ok(files)

@@ -862,6 +862,7 @@ fn decode(
                 &col("charge_off_date"),
                 &mut c.charge_off_date,
                 "charge_off_date",
+                base,
             )?;
         }
         c.rounded += columns::push_money_or_zero(

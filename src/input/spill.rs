@@ -45,8 +45,7 @@ impl SpillWriter {
         let files = keep
             .map(|k| {
                 let path = dir.join(format!("{name}-{k:05}.bin"));
-                let f = File::create(&path)
-                    .with_context(|| format!("cannot create scratch file '{}'", path.display()))?;
+                let f = crate::owned::create_file(&path)?;
                 Ok((path, BufWriter::with_capacity(buffer, f)))
             })
             .collect::<Result<_>>()?;
@@ -62,14 +61,13 @@ impl SpillWriter {
     pub(crate) fn push_encoded(&mut self, k: usize, piece: &[u8]) -> Result<()> {
         let (path, w) = &mut self.files[k - self.first];
         w.write_all(piece)
-            .with_context(|| format!("cannot write scratch file '{}'", path.display()))
+            .map_err(|e| crate::owned::scratch_write_error(path, e.into()))
     }
 
     /// Appends a piece of partition `k`: contacts and their window indices.
     pub fn push(&mut self, k: usize, c: &Contacts, index: &[usize]) -> Result<()> {
         let (path, w) = &mut self.files[k - self.first];
-        write_piece(w, c, index)
-            .with_context(|| format!("cannot write scratch file '{}'", path.display()))
+        write_piece(w, c, index).map_err(|e| crate::owned::scratch_write_error(path, e.into()))
     }
 
     /// Flushes every file; returns their paths, by partition (the first
@@ -79,7 +77,7 @@ impl SpillWriter {
             .into_iter()
             .map(|(path, mut w)| {
                 w.flush()
-                    .with_context(|| format!("cannot write scratch file '{}'", path.display()))?;
+                    .map_err(|e| crate::owned::scratch_write_error(&path, e.into()))?;
                 Ok(path)
             })
             .collect()

@@ -165,9 +165,11 @@ pub fn rewrite(root: &Path, loc: Locale) -> Result<usize> {
         let _ = std::fs::remove_file(&tmp);
         sent?;
     } else {
+        // No link followed: the report folder and the temporary file are
+        // the run's own (src/owned.rs); the rename replaces whatever entry
+        // `index.html` is, never what a link there points at.
         let dir = root.join("report");
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create '{}'", dir.display()))?;
+        crate::owned::dir(&dir)?;
         let tmp = dir.join(".index.html.tmp");
         crate::output::publish::write_synced(&tmp, html.as_bytes())?;
         std::fs::rename(&tmp, &target)

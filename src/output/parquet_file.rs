@@ -2,7 +2,6 @@
 //! contract's key-value metadata set explicitly, so that the same batch
 //! always gives the same bytes.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -54,7 +53,7 @@ pub fn write(path: &Path, table: &str, as_of: &str, batches: &[RecordBatch]) -> 
             format!("writing '{}': {e}", path.display()),
         )
     };
-    let file = File::create(path).map_err(io)?;
+    let file = crate::owned::create_file(path)?;
     let schema = batches
         .first()
         .map(|b| b.schema())

@@ -20,9 +20,21 @@
 //! deleted; the published outputs were never touched. Recovery runs under
 //! the output lock at the start of every run ([`recover`]).
 //!
-//! The lock is an advisory `flock` on `.arrears.lock` in the output root,
-//! held for the whole run. The kernel drops it when the process ends, however
-//! it ends, so a killed run never leaves a lock that blocks the next night.
+//! If a step of the swap fails while the run is alive (a folder that
+//! refuses its rename: a read-only mount, an immutable attribute), the
+//! steps done are undone in reverse and the journal removed, so the
+//! previous outputs of D are whole and readable again (exit 6). Only if
+//! undoing fails too is the journal kept, for the next run to finish.
+//!
+//! Nothing under the output root is followed through a symbolic link
+//! ([`crate::owned`]): a link where the run keeps its own folder or file is
+//! refused with exit 6, and a journal can only name plain item folders.
+//!
+//! The lock is an advisory `flock` on the output root folder itself, held
+//! for the whole run: deleting `.arrears.lock` (which only records the
+//! holder's pid) cannot let a second run in. The kernel drops the lock when
+//! the process ends, however it ends, so a killed run never leaves a lock
+//! that blocks the next night.
 //!
 //! An output root on an object store (`s3://bucket/prefix`) is staged the
 //! same way in a private local folder, and then published by
@@ -31,6 +43,7 @@
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -38,6 +51,7 @@ use anyhow::Result;
 use crate::error::{fail, FailureKind};
 use crate::object;
 use crate::output::remote::Destination;
+use crate::owned;
 
 /// Folder of the output root that holds staging folders.
 pub const STAGING: &str = ".arrears-staging";
@@ -71,14 +85,18 @@ fn sync_dir(path: &Path) -> Result<()> {
 /// journal): a failure is an output error naming the file.
 pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |e| output_err("writing", path, e);
-    let mut f = File::create(path).map_err(io)?;
+    let mut f = owned::create_file(path)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)
 }
 
 /// The output root's lock, held until dropped.
 pub struct OutputLock {
-    _file: File,
+    /// The output root folder, `flock`ed.
+    _root: File,
+    /// `.arrears.lock`: the holder's pid, for the message of a run that
+    /// finds the root locked.
+    _pid: File,
 }
 
 /// Takes the output root's lock (creating the root if needed). Fails at once
@@ -86,18 +104,21 @@ pub struct OutputLock {
 pub fn lock(out: &Path) -> Result<OutputLock> {
     fs::create_dir_all(out).map_err(|e| output_err("cannot create output directory", out, e))?;
     let path = out.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
+    // The pid file first: a read-only output fails here, naming it, and a
+    // link or a FIFO in its place is refused before anything is opened.
+    let mut pid = owned::open_file(&path, "cannot open the lock file")?;
+    // The lock is on the folder, not on the file: a file can be deleted
+    // while a run holds it, and a second run would then lock a new one.
+    let root = OpenOptions::new()
         .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| output_err("cannot open the lock file", &path, e))?;
-    match file.try_lock() {
+        .custom_flags(libc::O_DIRECTORY)
+        .open(out)
+        .map_err(|e| output_err("cannot open the output directory", out, e))?;
+    match root.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
+            let _ = pid.read_to_string(&mut holder);
             let holder = holder.trim();
             return Err(fail(
                 FailureKind::Locked,
@@ -112,12 +133,15 @@ pub fn lock(out: &Path) -> Result<OutputLock> {
                 ),
             ));
         }
-        Err(TryLockError::Error(e)) => return Err(output_err("cannot lock", &path, e)),
+        Err(TryLockError::Error(e)) => return Err(output_err("cannot lock", out, e)),
     }
     // Who holds it, for the message of a run that finds it locked.
-    let _ = file.set_len(0);
-    let _ = write!(file, "pid {}", std::process::id());
-    Ok(OutputLock { _file: file })
+    let _ = pid.set_len(0);
+    let _ = write!(pid, "pid {}", std::process::id());
+    Ok(OutputLock {
+        _root: root,
+        _pid: pid,
+    })
 }
 
 /// Where a run publishes, opened for the run: the lock taken and what a
@@ -191,26 +215,28 @@ pub struct Recovered {
 pub fn recover(out: &Path, _lock: &OutputLock) -> Result<Recovered> {
     let mut r = Recovered::default();
     let root = out.join(STAGING);
-    let entries = match fs::read_dir(&root) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(r),
-        Err(e) => return Err(output_err("cannot list", &root, e)),
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
-        match read_journal(&dir)? {
-            Some((partition, items)) => {
-                apply(out, &dir, &partition, &items)?;
-                r.completed
-                    .push(partition.trim_start_matches("as_of_date=").to_string());
+    // A link in place of the staging area is refused, never listed: its
+    // target's folders would be taken for staging folders and removed.
+    if !owned::dir_exists(&root)? {
+        return Ok(r);
+    }
+    let entries = fs::read_dir(&root).map_err(|e| output_err("cannot list", &root, e))?;
+    let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    found.sort();
+    for path in found {
+        if owned::kind(&path)? == owned::Kind::Dir {
+            match read_journal(&path)? {
+                Some((partition, items)) => {
+                    apply(out, &path, &partition, &items)?;
+                    r.completed
+                        .push(partition.trim_start_matches("as_of_date=").to_string());
+                }
+                None => r.discarded += 1,
             }
-            None => r.discarded += 1,
         }
-        fs::remove_dir_all(&dir).map_err(|e| output_err("cannot remove", &dir, e))?;
+        // Anything else in the staging area (a file, a link) is not a
+        // run's: removed as itself, a link never followed.
+        owned::remove(&path)?;
     }
     let _ = fs::remove_dir(&root);
     Ok(r)
@@ -249,7 +275,25 @@ fn read_journal(dir: &Path) -> Result<Option<(String, Vec<String>)>> {
     {
         return Ok(None);
     }
-    Ok(Some((partition, items[..items.len() - 1].to_vec())))
+    let items = items[..items.len() - 1].to_vec();
+    // A journal names a partition and plain item folders, nothing else: one
+    // that names a path (`../x`, `/etc`) was not written by a run and
+    // commits nothing.
+    let date_ok =
+        chrono::NaiveDate::parse_from_str(partition.trim_start_matches("as_of_date="), "%Y-%m-%d")
+            .is_ok();
+    if !date_ok || !items.iter().all(|i| plain_name(i)) {
+        return Ok(None);
+    }
+    Ok(Some((partition, items)))
+}
+
+/// An item folder's name as a run writes it: lower-case letters, digits
+/// and `_`.
+fn plain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn rename(from: &Path, to: &Path, what: &str) -> Result<()> {
@@ -274,42 +318,101 @@ pub(crate) fn crash_point(var: &str) {
     }
 }
 
+/// One step of a swap, as done: what undoing it must put back.
+enum Done {
+    /// The published folder of `item` moved into `.old`.
+    Aside(String),
+    /// The staged folder of `item` renamed into place.
+    In(String),
+}
+
 /// Swaps every staged item of a journalled staging folder into place; safe
 /// to repeat after a crash at any point (items already swapped are skipped).
 fn apply(out: &Path, dir: &Path, partition: &str, items: &[String]) -> Result<()> {
+    apply_logged(out, dir, partition, items, &mut Vec::new())
+}
+
+/// Looks at every place a publication will touch before anything is
+/// moved: a link or a non-folder where an item's folder or the date's
+/// partition goes is refused (exit 6) while the published outputs are
+/// still untouched.
+fn preflight(out: &Path, partition: &str, items: &[String]) -> Result<()> {
+    for item in items {
+        let parent = out.join(item);
+        if owned::dir_exists(&parent)? {
+            owned::dir_exists(&parent.join(partition))?;
+        }
+    }
+    Ok(())
+}
+
+/// [`apply`], recording each step done in `log` so that a failure can be
+/// undone ([`undo`]).
+fn apply_logged(
+    out: &Path,
+    dir: &Path,
+    partition: &str,
+    items: &[String],
+    log: &mut Vec<Done>,
+) -> Result<()> {
     let old = dir.join(OLD);
-    fs::create_dir_all(&old).map_err(|e| output_err("cannot create", &old, e))?;
+    owned::dir(&old)?;
     // The last item (the manifest) marks a complete date: its old version
     // goes first, so no manifest is present while folders are swapped.
     if let Some(last) = items.last() {
         let target = out.join(last).join(partition);
-        if dir.join(last).exists() && target.exists() {
+        if owned::dir_exists(&dir.join(last))? && owned::dir_exists(&target)? {
             set_aside(&target, &old, last)?;
+            log.push(Done::Aside(last.clone()));
         }
     }
     for item in items {
         let staged = dir.join(item);
-        if !staged.exists() {
+        if !owned::dir_exists(&staged)? {
             continue; // swapped before the crash
         }
         let parent = out.join(item);
-        fs::create_dir_all(&parent).map_err(|e| output_err("cannot create", &parent, e))?;
+        owned::dir(&parent)?;
         let target = parent.join(partition);
-        if target.exists() {
+        if owned::dir_exists(&target)? {
             set_aside(&target, &old, item)?;
+            log.push(Done::Aside(item.clone()));
         }
         rename(&staged, &target, "cannot publish")?;
+        log.push(Done::In(item.clone()));
         sync_dir(&parent)?;
+    }
+    Ok(())
+}
+
+/// Undoes the steps of a failed swap in reverse: each new folder back into
+/// the staging folder, each old one back into place. Plain renames (no
+/// crash point): a crash here leaves the journal, and the next run
+/// finishes forwards.
+fn undo(out: &Path, dir: &Path, partition: &str, log: Vec<Done>) -> Result<()> {
+    for step in log.into_iter().rev() {
+        match step {
+            Done::In(item) => {
+                let target = out.join(&item).join(partition);
+                fs::rename(&target, dir.join(&item))
+                    .map_err(|e| output_err("cannot take back", &target, e))?;
+                sync_dir(&out.join(&item))?;
+            }
+            Done::Aside(item) => {
+                let target = out.join(&item).join(partition);
+                fs::rename(dir.join(OLD).join(&item), &target)
+                    .map_err(|e| output_err("cannot put back", &target, e))?;
+                sync_dir(&out.join(&item))?;
+            }
+        }
     }
     Ok(())
 }
 
 fn set_aside(target: &Path, old: &Path, item: &str) -> Result<()> {
     let aside = old.join(item);
-    if aside.exists() {
-        // Left by an earlier attempt whose swap then completed.
-        fs::remove_dir_all(&aside).map_err(|e| output_err("cannot remove", &aside, e))?;
-    }
+    // Left by an earlier attempt whose swap then completed.
+    owned::remove(&aside)?;
     rename(target, &aside, "cannot move aside")?;
     if let Some(p) = target.parent() {
         sync_dir(p)?;
@@ -347,7 +450,8 @@ impl Stage {
     pub fn file(&mut self, item: &str, file: &str) -> Result<PathBuf> {
         let d = self.dir.join(item);
         if !self.items.iter().any(|i| i == item) {
-            fs::create_dir_all(&d).map_err(|e| output_err("cannot create", &d, e))?;
+            debug_assert!(plain_name(item), "item folder {item:?}");
+            owned::dir(&d)?;
             self.items.push(item.to_string());
         }
         Ok(d.join(file))
@@ -382,27 +486,58 @@ impl Stage {
         for item in &self.items {
             sync_dir(&self.dir.join(item))?;
         }
+        preflight(&self.out, &self.partition, &self.items)?;
         write_journal(&self.dir, &self.partition, &self.items)?;
-        // Committed: from here a failure must not delete the staged outputs
-        // (the next run finishes the swap), so Drop keeps the folder.
+        // Committed: from here a crash must not delete the staged outputs
+        // (the next run finishes the swap), so Drop keeps the folder unless
+        // a failed swap is undone below.
         self.published = true;
-        apply(&self.out, &self.dir, &self.partition, &self.items)?;
+        let mut log = Vec::new();
+        if let Err(e) = apply_logged(&self.out, &self.dir, &self.partition, &self.items, &mut log) {
+            return Err(self.roll_back(log, e));
+        }
         let done = self.items.iter().map(|i| self.target(i)).collect();
-        fs::remove_dir_all(&self.dir).map_err(|e| output_err("cannot remove", &self.dir, e))?;
+        owned::remove(&self.dir)?;
         let _ = fs::remove_dir(self.out.join(STAGING));
         Ok(done)
     }
 }
 
-/// An empty folder `name` in the output's staging area (cleared if a
-/// crashed run of the same process id left one).
-fn fresh_dir(out: &Path, name: &str) -> Result<PathBuf> {
-    let dir = out.join(STAGING).join(name);
-    if dir.exists() {
-        fs::remove_dir_all(&dir).map_err(|e| output_err("cannot clear", &dir, e))?;
+impl Stage {
+    /// A swap failed at `error`: undoes the steps in `log` and removes the
+    /// journal, so the previous outputs of the date stand whole and Drop
+    /// removes the staging folder. If undoing fails as well, the journal
+    /// stays and the next run finishes the publication.
+    fn roll_back(&mut self, log: Vec<Done>, error: anyhow::Error) -> anyhow::Error {
+        let date = self.partition.trim_start_matches("as_of_date=").to_string();
+        let undone = undo(&self.out, &self.dir, &self.partition, log).and_then(|()| {
+            let j = self.dir.join(JOURNAL);
+            fs::remove_file(&j).map_err(|e| output_err("cannot remove", &j, e))?;
+            sync_dir(&self.dir)
+        });
+        match undone {
+            Ok(()) => {
+                self.published = false;
+                error.context(format!(
+                    "publishing {date} failed; the previous outputs of {date} were put back as they were"
+                ))
+            }
+            Err(u) => error.context(format!(
+                "publishing {date} failed, and putting the previous outputs back failed too ({u:#}); the next run finishes the publication"
+            )),
+        }
     }
-    fs::create_dir_all(&dir)
-        .map_err(|e| output_err("cannot write to output directory", &dir, e))?;
+}
+
+/// An empty folder `name` in the output's staging area (cleared if a
+/// crashed run of the same process id left one). A link in place of the
+/// staging area, or of the folder, is refused.
+fn fresh_dir(out: &Path, name: &str) -> Result<PathBuf> {
+    let root = out.join(STAGING);
+    owned::dir(&root)?;
+    let dir = root.join(name);
+    owned::remove(&dir)?;
+    owned::dir(&dir)?;
     Ok(dir)
 }
 
@@ -427,7 +562,7 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
+        let _ = owned::remove(&self.dir);
         let _ = fs::remove_dir(self.out.join(STAGING));
     }
 }
@@ -435,7 +570,7 @@ impl Drop for Scratch {
 impl Drop for Stage {
     fn drop(&mut self) {
         if !self.published {
-            let _ = fs::remove_dir_all(&self.dir);
+            let _ = owned::remove(&self.dir);
             let _ = fs::remove_dir(self.out.join(STAGING));
         }
     }

@@ -41,8 +41,55 @@ fn xl(e: XlsxError) -> anyhow::Error {
     anyhow::anyhow!("writing the workbook: {e}")
 }
 
-fn excel_date(d: NaiveDate) -> Result<ExcelDateTime> {
-    ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).map_err(xl)
+/// The longest text an Excel cell holds, in UTF-16 code units.
+const MAX_CELL: usize = 32_767;
+
+/// Writes `s` into a cell; a text longer than a cell holds (a region name
+/// of 40,000 characters) is cut and says so, rather than failing the run:
+/// the Parquet table keeps the whole value.
+fn text(ws: &mut Worksheet, row: u32, col: u16, s: &str) -> Result<()> {
+    if s.encode_utf16().count() <= MAX_CELL {
+        ws.write_string(row, col, s).map_err(xl)?;
+        return Ok(());
+    }
+    let note = format!(
+        " … [cut: {} characters in all; the Parquet table holds the whole text]",
+        s.chars().count()
+    );
+    let room = MAX_CELL - note.encode_utf16().count();
+    let mut used = 0;
+    let mut end = 0;
+    for (i, ch) in s.char_indices() {
+        if used + ch.len_utf16() > room {
+            break;
+        }
+        used += ch.len_utf16();
+        end = i + ch.len_utf8();
+    }
+    ws.write_string(row, col, format!("{}{note}", &s[..end]))
+        .map_err(xl)?;
+    Ok(())
+}
+
+/// Writes a date into a cell as a date, or as its ISO text where Excel's
+/// calendar (1900-01-01 to 9999-12-31) cannot hold it: a forecast month
+/// past 9999, say.
+fn date(ws: &mut Worksheet, row: u32, col: u16, d: NaiveDate, fm: &Formats) -> Result<()> {
+    match excel_date(d) {
+        Some(x) => ws
+            .write_datetime_with_format(row, col, &x, &fm.date)
+            .map(|_| ())
+            .map_err(xl),
+        None => text(ws, row, col, &d.to_string()),
+    }
+}
+
+fn excel_date(d: NaiveDate) -> Option<ExcelDateTime> {
+    let (y, m, day) = (d.year(), d.month() as u8, d.day() as u8);
+    if !(1900..=9999).contains(&y) {
+        return None;
+    }
+    ExcelDateTime::from_ymd(y as u16, m, day).ok()
 }
 
 fn header(ws: &mut Worksheet, fm: &Formats, names: &[&str]) -> Result<()> {
@@ -68,8 +115,7 @@ fn table_sheet(ws: &mut Worksheet, fm: &Formats, b: &RecordBatch) -> Result<()> 
             }
             match col.data_type() {
                 DataType::Utf8 => {
-                    ws.write_string(row, c, col.as_string::<i32>().value(r))
-                        .map_err(xl)?;
+                    text(ws, row, c, col.as_string::<i32>().value(r))?;
                 }
                 DataType::Int64 => {
                     let v = col.as_primitive::<Int64Type>().value(r);
@@ -94,10 +140,12 @@ fn table_sheet(ws: &mut Worksheet, fm: &Formats, b: &RecordBatch) -> Result<()> 
                 }
                 DataType::Date32 => {
                     let days = col.as_primitive::<Date32Type>().value(r);
-                    let d = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
-                        + chrono::Duration::days(days as i64);
-                    ws.write_datetime_with_format(row, c, &excel_date(d)?, &fm.date)
-                        .map_err(xl)?;
+                    match crate::calendar::EPOCH
+                        .checked_add_signed(chrono::Duration::days(days as i64))
+                    {
+                        Some(d) => date(ws, row, c, d, fm)?,
+                        None => text(ws, row, c, &format!("{days} days from 1970-01-01"))?,
+                    }
                 }
                 DataType::Boolean => {
                     ws.write_boolean(row, c, col.as_boolean().value(r))
@@ -120,12 +168,9 @@ pub fn write(
 ) -> Result<()> {
     let mut wb = Workbook::new();
     // The creation time is the run date: reruns give the same bytes.
-    let created = ExcelDateTime::from_ymd(
-        f.as_of.year() as u16,
-        f.as_of.month() as u8,
-        f.as_of.day() as u8,
-    )
-    .map_err(xl)?;
+    let created = excel_date(f.as_of)
+        .or_else(|| excel_date(crate::calendar::FIRST))
+        .expect("1900-01-01 is an Excel date");
     wb.set_properties(
         &DocProperties::new()
             .set_title(format!("arrears report {}", f.as_of))
@@ -167,8 +212,7 @@ pub fn write(
                 let r = &pair[k];
                 let scale = if k == 1 { 100.0 } else { 1.0 };
                 let f_num = if k == 1 { &fm.money } else { &fm.count };
-                ws.write_datetime_with_format(row, 0, &excel_date(f.as_of)?, &fm.date)
-                    .map_err(xl)?;
+                date(ws, row, 0, f.as_of, &fm)?;
                 ws.write_string(row, 1, name).map_err(xl)?;
                 ws.write_string(row, 2, *basis).map_err(xl)?;
                 if let Some(v) = r.value {
@@ -187,8 +231,7 @@ pub fn write(
             ("principal_balance", h.balance, true),
             ("cash_collected", h.cash_collected, true),
         ] {
-            ws.write_datetime_with_format(row, 0, &excel_date(f.as_of)?, &fm.date)
-                .map_err(xl)?;
+            date(ws, row, 0, f.as_of, &fm)?;
             ws.write_string(row, 1, name).map_err(xl)?;
             if money {
                 ws.write_number_with_format(row, 3, v as f64 / 100.0, &fm.money)
@@ -242,9 +285,9 @@ pub fn write(
                 continue;
             }
             ws.write_string(row, 0, r.tier.label()).map_err(xl)?;
-            ws.write_string(row, 1, &r.reason).map_err(xl)?;
+            text(ws, row, 1, &r.reason)?;
             if let Some(x) = policy.experiment_of_rule(k) {
-                ws.write_string(row, 2, &x.name).map_err(xl)?;
+                text(ws, row, 2, &x.name)?;
             }
             ws.write_number_with_format(row, 3, t.loans as f64, &fm.count)
                 .map_err(xl)?;

@@ -123,12 +123,8 @@ impl WorklistSink {
     /// folder to create), for partitions to be merged back into it.
     pub fn new(int_ids: bool, as_of: &str, reorder: Option<PathBuf>) -> Result<WorklistSink> {
         if let Some(dir) = &reorder {
-            if dir.exists() {
-                std::fs::remove_dir_all(dir)
-                    .with_context(|| format!("cannot clear scratch folder '{}'", dir.display()))?;
-            }
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create scratch folder '{}'", dir.display()))?;
+            crate::owned::remove(dir)?;
+            crate::owned::dir(dir)?;
         }
         let schema = Arc::new(schema(int_ids));
         // One file waiting while one is written: at most two files' rows
@@ -245,7 +241,7 @@ impl WorklistSink {
             })
             .collect::<Vec<Result<RecordBatch>>>();
         let write = || -> Result<()> {
-            let f = File::create(&path)?;
+            let f = crate::owned::create_file(&path)?;
             // LZ4: the scratch file is page cache, where copying the bytes
             // costs more than compressing them (BENCHMARKS.md).
             let options = arrow::ipc::writer::IpcWriteOptions::default()
@@ -261,7 +257,13 @@ impl WorklistSink {
             w.finish()?;
             Ok(())
         };
-        write().with_context(|| format!("cannot write scratch file '{}'", path.display()))?;
+        write().map_err(|e| {
+            if crate::error::kind_of(&e).is_some() {
+                e
+            } else {
+                crate::owned::scratch_write_error(&path, e)
+            }
+        })?;
         files.push(path);
         Ok(())
     }

@@ -456,6 +456,7 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
             format!("the rules leave a loan without a tier, for example {example}; add a rule that catches it (a last rule with `when = {{}}` catches everything)"),
         );
     }
+    unreachable_rule(&src, &rules, f.tiers.get_ref(), "tiers")?;
 
     let mut experiments: Vec<Experiment> = Vec::new();
     for e in &f.experiments {
@@ -562,6 +563,7 @@ fn experiment(src: &Source, e: &Spanned<ExperimentSection>) -> Result<Experiment
             format!("experiment {name:?}: the challenger's rules leave a loan without a tier, for example {example}; add a rule that catches it (a last rule with `when = {{}}` catches everything)"),
         );
     }
+    unreachable_rule(src, &rules, x.tiers.get_ref(), "experiments.tiers")?;
     Ok(Experiment {
         name,
         salt: x.salt.get_ref().clone(),
@@ -569,6 +571,45 @@ fn experiment(src: &Source, e: &Spanned<ExperimentSection>) -> Result<Experiment
         scope,
         rules,
     })
+}
+
+/// Refuses a rule that can never give a tier because earlier rules catch
+/// every loan it asks for (a rule after the catch-all, say): it is almost
+/// always a rule put in the wrong place, and it would silently do nothing.
+fn unreachable_rule(
+    src: &Source,
+    rules: &[Rule],
+    sections: &[RuleSection],
+    key: &str,
+) -> Result<()> {
+    let Some((k, by)) = crate::policy::tiers::never_fires(rules) else {
+        return Ok(());
+    };
+    let why = match by {
+        Some(j) if rules[j].when == Conditions::default() => format!(
+            "rule {} ({} by {}) catches every loan before it",
+            j + 1,
+            rules[j].tier.label(),
+            rules[j].reason
+        ),
+        Some(j) => format!(
+            "earlier rules (rule {}, {} by {}, among them) catch every loan it asks for",
+            j + 1,
+            rules[j].tier.label(),
+            rules[j].reason
+        ),
+        None => "no loan that gets a tier matches it".into(),
+    };
+    src.error(
+        sections[k].tier.span(),
+        &format!("{key}.tier"),
+        format!(
+            "rule {} ({} by {}) can never give a tier: {why}; move it before the rule that takes its loans, or remove it",
+            k + 1,
+            rules[k].tier.label(),
+            rules[k].reason
+        ),
+    )
 }
 
 fn rule(src: &Source, r: &RuleSection, prefix: &str) -> Result<Rule> {

@@ -167,7 +167,7 @@ impl Policy {
 
     /// Reads a policy file; errors name the file, the line and the key (exit 7).
     pub fn load(path: &Path) -> Result<Policy> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::textfile::read(path).map_err(|e| {
             fail(
                 FailureKind::Config,
                 format!("policy file '{}' cannot be read: {e}", path.display()),

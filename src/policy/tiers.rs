@@ -75,7 +75,7 @@ impl Route {
 }
 
 /// What a rule asks; a condition not given always holds.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Conditions {
     pub status: Option<Vec<Status>>,
     pub dpd_min: Option<i32>,
@@ -276,6 +276,39 @@ pub fn first_match<'r>(rules: &'r [Rule], f: &Facts) -> Option<(usize, &'r Rule)
 /// edges on both sides covers every case that can differ.
 pub fn uncovered(rules: &[Rule]) -> Option<String> {
     Grid::of(rules).find(|_, f| first_match(rules, f).is_none().then(|| describe(f)))
+}
+
+/// The first rule that can never give a tier (every loan it asks for is
+/// caught by an earlier rule: one after a catch-all `when = {}`, say),
+/// with a rule that catches such a loan first; `None` when every rule
+/// fires for some loan. The same cases as [`uncovered`] tell every rule
+/// apart, so a rule that is first for none of them is first for no loan.
+pub fn never_fires(rules: &[Rule]) -> Option<(usize, Option<usize>)> {
+    let mut first = vec![false; rules.len()];
+    Grid::of(rules).find(|_, f| {
+        if let Some((k, _)) = first_match(rules, f) {
+            first[k] = true;
+        }
+        None::<()>
+    });
+    let k = first.iter().position(|fired| !fired)?;
+    // Who takes its loans: a catch-all before it, if there is one (the
+    // usual mistake), else the first rule to take one of them.
+    if let Some(j) = rules[..k]
+        .iter()
+        .position(|r| r.when == Conditions::default())
+    {
+        return Some((k, Some(j)));
+    }
+    let mut by = None;
+    Grid::of(rules).find(|_, f| {
+        if rules[k].when.matches(f) {
+            by = first_match(rules, f).map(|(j, _)| j);
+            return by.map(|_| ());
+        }
+        None
+    });
+    Some((k, by))
 }
 
 /// Every case the rules can tell apart: each value they name, one value no

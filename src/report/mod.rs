@@ -103,6 +103,13 @@ impl Engine {
             }
         }
         let mut tera = Tera::default();
+        // Templates see the view model and nothing else: Tera's functions
+        // that reach outside it (the environment, the clock, randomness)
+        // are replaced by ones that refuse, so that a `--templates` file
+        // cannot render a secret or make two runs differ.
+        for name in OUTSIDE_FUNCTIONS {
+            tera.register_function(name, Refused(name));
+        }
         // Escaping is on for `.html` templates by default; say so explicitly
         // so nobody turns it off by renaming a template.
         tera.autoescape_on(vec![".html"]);
@@ -138,6 +145,27 @@ impl Engine {
     }
 }
 
+/// Tera's built-in functions that read something outside the view model.
+const OUTSIDE_FUNCTIONS: [&str; 3] = ["get_env", "now", "get_random"];
+
+/// A template function that is not available: rendering fails (exit 7).
+struct Refused(&'static str);
+
+impl tera::Function for Refused {
+    fn call(
+        &self,
+        _: &std::collections::HashMap<String, tera::Value>,
+    ) -> tera::Result<tera::Value> {
+        Err(tera::Error::msg(format!(
+            "the function `{}` is not available: report templates see only the report's view model, not the environment, the clock or random numbers",
+            self.0
+        )))
+    }
+    fn is_safe(&self) -> bool {
+        false
+    }
+}
+
 /// `*.html` files of a template folder: (name, text).
 fn read_dir_templates(dir: &Path) -> Result<Vec<(String, String)>> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
@@ -161,7 +189,7 @@ fn read_dir_templates(dir: &Path) -> Result<Vec<(String, String)>> {
         if !name.ends_with(".html") || !path.is_file() {
             continue;
         }
-        let text = std::fs::read_to_string(&path)
+        let text = crate::textfile::read(&path)
             .map_err(|e| config_error(format!("report template '{}': {e}", path.display())))?;
         out.push((name, text));
     }

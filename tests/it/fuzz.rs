@@ -323,7 +323,7 @@ fn a_contact_time_past_the_calendar_is_bad_input() {
     let (_, msg) = validate_full(&input).unwrap();
     assert!(
         msg.contains(
-            "column 'contact_ts': 1 row is a timestamp outside the representable range (row 2)"
+            "column 'contact_ts': 1 row is a timestamp outside 1900-01-01 to 9999-12-31 (row 2)"
         ),
         "{msg}"
     );
@@ -481,4 +481,120 @@ fn every_optional_column_absent_or_all_null_runs() {
         }
     }
     eprintln!("fuzz optional columns: {cases} inputs, all accepted and published");
+}
+
+/// One extreme value put into one row of the run date's loans.
+#[derive(Clone, Debug)]
+enum Extreme {
+    /// A date column's day count (Date32), at or past the calendar's ends.
+    Date(&'static str, usize, i32),
+    /// A text column's value: `n` repetitions of `unit` (CJK, emoji and
+    /// ASCII, around Excel's 32,767-unit cell).
+    Text(&'static str, usize, &'static str, usize),
+}
+
+fn extreme() -> impl Strategy<Value = Extreme> {
+    let day = prop_oneof![
+        Just(i32::MAX),
+        Just(i32::MIN + 1),
+        Just(-25_568),
+        Just(-25_567),
+        Just(2_932_896),
+        Just(2_932_897),
+        Just(-91_676_000),
+        Just(91_676_000),
+        any::<i32>(),
+    ];
+    let unit = prop_oneof![Just("a"), Just("华东区"), Just("🏦"), Just("é")];
+    let n = prop_oneof![
+        Just(32_767usize),
+        Just(32_768),
+        Just(16_384),
+        Just(40_000),
+        1usize..100_000
+    ];
+    prop_oneof![
+        (
+            prop_oneof![Just("origination_date"), Just("charge_off_date")],
+            0usize..64,
+            day
+        )
+            .prop_map(|(c, r, d)| Extreme::Date(c, r, d)),
+        (
+            prop_oneof![
+                Just("region"),
+                Just("product"),
+                Just("legal_stage"),
+                Just("credit_grade")
+            ],
+            0usize..64,
+            unit,
+            n
+        )
+            .prop_map(|(c, r, u, n)| Extreme::Text(c, r, u, n)),
+    ]
+}
+
+/// The batch with the extreme values put in (rows modulo the row count).
+fn put_extremes(b: &RecordBatch, xs: &[Extreme]) -> RecordBatch {
+    use arrow::array::{Array, Date32Array, StringArray};
+    let mut b = b.clone();
+    for x in xs {
+        let (column, row) = match x {
+            Extreme::Date(c, r, _) | Extreme::Text(c, r, _, _) => (*c, r % b.num_rows()),
+        };
+        let col = b.column_by_name(column).unwrap().clone();
+        let a: ArrayRef = match x {
+            Extreme::Date(_, _, d) => {
+                let c = col.as_any().downcast_ref::<Date32Array>().unwrap();
+                Arc::new(
+                    (0..c.len())
+                        .map(|i| {
+                            if i == row {
+                                Some(*d)
+                            } else {
+                                c.is_valid(i).then(|| c.value(i))
+                            }
+                        })
+                        .collect::<Date32Array>(),
+                )
+            }
+            Extreme::Text(_, _, unit, n) => {
+                let t = cast(&col, &DataType::Utf8).unwrap();
+                let c = t.as_any().downcast_ref::<StringArray>().unwrap();
+                Arc::new(
+                    (0..c.len())
+                        .map(|i| {
+                            if i == row {
+                                Some(unit.repeat(*n))
+                            } else {
+                                c.is_valid(i).then(|| c.value(i).to_string())
+                            }
+                        })
+                        .collect::<StringArray>(),
+                )
+            }
+        };
+        b = with_column(&b, column, a);
+    }
+    b
+}
+
+/// Issue 28: extreme but valid-typed dates (the ends of Date32, years of
+/// +-250,000, the calendar's own ends and one day past them) and strings
+/// longer than an Excel cell, through `validate` and `run`: exit 0 (the
+/// workbook included) or 4 naming the column, never 1, 101, a signal (the
+/// 4 GiB limit) or a hang.
+#[test]
+fn extreme_dates_and_long_strings_never_crash() {
+    let loans = Loans::new();
+    let mut runner = runner();
+    let tally = Tally::default();
+    runner
+        .run(&prop::collection::vec(extreme(), 1..4), |xs| {
+            let b = put_extremes(&loans.batch, &xs);
+            tally.record(loans.check(&b), || format!("{xs:?}"))
+        })
+        .unwrap();
+    tally.report("extremes");
 }

@@ -10,6 +10,7 @@ mod forecast;
 mod fuzz;
 mod generated;
 mod hand;
+mod hostile;
 mod optional;
 mod partitions;
 mod policy;

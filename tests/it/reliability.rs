@@ -16,12 +16,12 @@ use arrow::record_batch::RecordBatch;
 
 use crate::common::*;
 
-const TODAY: &str = "2026-11-29";
+pub(crate) const TODAY: &str = "2026-11-29";
 
 // ---- building bad inputs ----
 
 /// The hand fixture under `dir/in`, with the run date's file returned.
-fn hand_input(dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn hand_input(dir: &Path) -> (PathBuf, PathBuf) {
     let input = dir.join("in");
     write_hand_fixture(&input, [Variant::default(); 3]);
     let today = input.join(format!("loans/as_of_date={TODAY}/part-00000.parquet"));
@@ -38,7 +38,7 @@ fn edited(edit: impl FnOnce(RecordBatch) -> RecordBatch) -> (tempfile::TempDir, 
 }
 
 /// Rewrites a Parquet file through `f`.
-fn rewrite(path: &Path, f: impl FnOnce(RecordBatch) -> RecordBatch) {
+pub(crate) fn rewrite(path: &Path, f: impl FnOnce(RecordBatch) -> RecordBatch) {
     let b = f(read_parquet(path));
     let dir = path.parent().unwrap();
     let date = dir
@@ -64,7 +64,7 @@ fn rewrite(path: &Path, f: impl FnOnce(RecordBatch) -> RecordBatch) {
 
 /// Column `name` as text with row `row` set to `value` (None = null), cast
 /// back to the column's type.
-fn set_cell(b: RecordBatch, name: &str, row: usize, value: Option<&str>) -> RecordBatch {
+pub(crate) fn set_cell(b: RecordBatch, name: &str, row: usize, value: Option<&str>) -> RecordBatch {
     let col = b.column_by_name(name).unwrap().clone();
     let t = col.data_type().clone();
     let text = cast(&col, &DataType::Utf8).unwrap();
@@ -84,13 +84,13 @@ fn set_cell(b: RecordBatch, name: &str, row: usize, value: Option<&str>) -> Reco
 
 // ---- running ----
 
-struct Outcome {
-    code: Option<i32>,
-    stderr: String,
-    stdout: String,
+pub(crate) struct Outcome {
+    pub(crate) code: Option<i32>,
+    pub(crate) stderr: String,
+    pub(crate) stdout: String,
 }
 
-fn run_cmd(cmd: &str, input: &Path, out: Option<&Path>) -> Outcome {
+pub(crate) fn run_cmd(cmd: &str, input: &Path, out: Option<&Path>) -> Outcome {
     let mut c = arrears();
     c.arg(cmd).arg("--input").arg(input);
     if let Some(o) = out {
@@ -106,7 +106,7 @@ fn run_cmd(cmd: &str, input: &Path, out: Option<&Path>) -> Outcome {
 
 /// Runs `run` and `validate` on a bad input: both exit `code` with every
 /// `needle` in their message, and `run` publishes nothing.
-fn rejects(input: &Path, code: i32, needles: &[&str]) -> String {
+pub(crate) fn rejects(input: &Path, code: i32, needles: &[&str]) -> String {
     let out = input.parent().unwrap().join("out");
     let r = run_cmd("run", input, Some(&out));
     assert_eq!(r.code, Some(code), "run: {}", r.stderr);
@@ -534,11 +534,16 @@ fn symlink_loop_in_the_input() {
             "symbolic links",
         ],
     );
-    // A folder linking back to its parent is not walked at all.
+    // A folder linking back to its parent is never walked: it is a folder
+    // where data files belong, refused by name (issue 28).
     fs::remove_file(&link).unwrap();
-    std::os::unix::fs::symlink("..", today.with_file_name("up")).unwrap();
-    let out = d.path().join("out");
-    assert_eq!(run_cmd("run", &input, Some(&out)).code, Some(0));
+    let up = today.with_file_name("up");
+    std::os::unix::fs::symlink("..", &up).unwrap();
+    rejects(
+        &input,
+        4,
+        &[&format!("'{}' is a folder, not a data file", up.display())],
+    );
 }
 
 #[test]
@@ -613,7 +618,7 @@ fn validate_checks_without_writing() {
 /// Every file under `out` (lock and staging aside), the manifest without
 /// its run-time values (timings, threads, peak memory): what a reader of
 /// the output sees.
-fn tree(out: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn tree(out: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut m = crate::common::tree(out);
     m.retain(|rel, _| !rel.starts_with(".arrears"));
     for (rel, bytes) in m.iter_mut() {
@@ -633,7 +638,7 @@ fn tree(out: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// Two inputs for the same date whose outputs differ everywhere: the hand
 /// fixture, and the same with one loan's balance changed.
-fn two_inputs(dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn two_inputs(dir: &Path) -> (PathBuf, PathBuf) {
     let (a, _) = hand_input(&dir.join("a"));
     let (b, today_b) = hand_input(&dir.join("b"));
     rewrite(&today_b, |x| {
@@ -642,7 +647,7 @@ fn two_inputs(dir: &Path) -> (PathBuf, PathBuf) {
     (a, b)
 }
 
-fn run_ok(input: &Path, out: &Path, threads: &str) {
+pub(crate) fn run_ok(input: &Path, out: &Path, threads: &str) {
     let o = arrears()
         .args(["run", "--threads", threads, "--input"])
         .arg(input)

@@ -105,11 +105,18 @@ fn a_changed_rule_moves_the_tier() {
     let input = dir.path().join("in");
     write_strategy_fixture(&input);
     // Field visits from dpd 9: S08 (dpd 10) moves from T2_phone to T3_field.
+    // (Lost contact from dpd 8, or that rule could never fire behind it:
+    // a policy with a dead rule exits 7.)
     let file = dir.path().join("policy.toml");
-    let text = arrears::policy::file::DEFAULT.replace(
-        "reason = \"dpd_over_60\"\nwhen = { dpd_min = 61 }",
-        "reason = \"dpd_over_60\"\nwhen = { dpd_min = 9 }",
-    );
+    let text = arrears::policy::file::DEFAULT
+        .replace(
+            "reason = \"dpd_over_60\"\nwhen = { dpd_min = 61 }",
+            "reason = \"dpd_over_60\"\nwhen = { dpd_min = 9 }",
+        )
+        .replace(
+            "when = { dpd_min = 31, contactable = false }",
+            "when = { dpd_min = 8, contactable = false }",
+        );
     assert_ne!(text, arrears::policy::file::DEFAULT);
     std::fs::write(&file, text).unwrap();
     let out = dir.path().join("out");
