@@ -130,19 +130,23 @@ pub fn dirs(root: &Path, below: &[&str]) -> Result<std::path::PathBuf> {
     Ok(p)
 }
 
+/// Checks that the run's own file `path` is absent or a regular file: a
+/// link, a folder, a FIFO or a device there is refused, never opened.
+fn file_place(path: &Path) -> Result<()> {
+    match kind(path)? {
+        Kind::Absent | Kind::File => Ok(()),
+        Kind::Link => Err(link_refused(path)),
+        Kind::Dir | Kind::Special => Err(output_error(
+            path,
+            "is not a regular file, but arrears keeps a file of its own there; move it away and run again",
+        )),
+    }
+}
+
 /// Creates (or truncates) the run's own file `path` for writing. A link,
 /// a folder, a FIFO or a device there is refused, never opened.
 pub fn create_file(path: &Path) -> Result<File> {
-    match kind(path)? {
-        Kind::Absent | Kind::File => {}
-        Kind::Link => return Err(link_refused(path)),
-        Kind::Dir | Kind::Special => {
-            return Err(output_error(
-                path,
-                "is not a regular file, but arrears writes a file of its own there; move it away and run again",
-            ))
-        }
-    }
+    file_place(path)?;
     OpenOptions::new()
         .write(true)
         .create(true)
@@ -156,16 +160,7 @@ pub fn create_file(path: &Path) -> Result<File> {
 /// `path` for reading and writing (the output lock's pid file); `what`
 /// starts the message of an error of the system.
 pub fn open_file(path: &Path, what: &str) -> Result<File> {
-    match kind(path)? {
-        Kind::Absent | Kind::File => {}
-        Kind::Link => return Err(link_refused(path)),
-        Kind::Dir | Kind::Special => {
-            return Err(output_error(
-                path,
-                "is not a regular file, but arrears keeps a file of its own there; move it away and run again",
-            ))
-        }
-    }
+    file_place(path)?;
     let f = OpenOptions::new()
         .read(true)
         .write(true)

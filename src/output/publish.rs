@@ -297,7 +297,13 @@ fn plain_name(s: &str) -> bool {
 }
 
 fn rename(from: &Path, to: &Path, what: &str) -> Result<()> {
-    fs::rename(from, to).map_err(|e| output_err(what, to, e))?;
+    // Both ends named: the folder that refused may be either.
+    fs::rename(from, to).map_err(|e| {
+        fail(
+            FailureKind::Output,
+            format!("{what} '{}' to '{}': {e}", from.display(), to.display()),
+        )
+    })?;
     crash_point(CRASH_AFTER_RENAMES);
     Ok(())
 }

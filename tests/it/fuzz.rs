@@ -485,7 +485,7 @@ fn every_optional_column_absent_or_all_null_runs() {
 
 /// One extreme value put into one row of the run date's loans.
 #[derive(Clone, Debug)]
-enum Extreme {
+pub(crate) enum Extreme {
     /// A date column's day count (Date32), at or past the calendar's ends.
     Date(&'static str, usize, i32),
     /// A text column's value: `n` repetitions of `unit` (CJK, emoji and
@@ -536,7 +536,7 @@ fn extreme() -> impl Strategy<Value = Extreme> {
 }
 
 /// The batch with the extreme values put in (rows modulo the row count).
-fn put_extremes(b: &RecordBatch, xs: &[Extreme]) -> RecordBatch {
+pub(crate) fn put_extremes(b: &RecordBatch, xs: &[Extreme]) -> RecordBatch {
     use arrow::array::{Array, Date32Array, StringArray};
     let mut b = b.clone();
     for x in xs {

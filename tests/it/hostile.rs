@@ -8,13 +8,14 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Date32Array, StringArray};
 use arrow::record_batch::RecordBatch;
 
 use crate::common::*;
-use crate::reliability::{hand_input, rejects, rewrite, run_cmd, run_ok, tree, two_inputs, TODAY};
+use crate::fuzz::{put_extremes, Extreme};
+use crate::reliability::{
+    hand_input, rejects, rewrite, run_cmd, run_ok, run_with_read_only, tree, two_inputs, TODAY,
+};
 
 /// A folder outside the output with subfolders and a file, and a check
 /// that it is exactly as made.
@@ -46,15 +47,22 @@ impl Victim {
     }
 }
 
-fn run_on(input: &Path, out: &Path) -> (Option<i32>, String) {
-    let o = arrears()
-        .args(["run", "--input"])
-        .arg(input)
-        .arg("--output")
-        .arg(out)
-        .output()
-        .unwrap();
+/// `arrears ARGS`: its exit code and stderr.
+fn outcome(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let o = arrears().args(args).output().unwrap();
     (o.status.code(), stderr_of(&o))
+}
+
+/// `arrears run --input INPUT --output OUT EXTRA...`.
+fn run_with(input: &Path, out: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["run".as_ref(), "--input".as_ref(), input.as_os_str()];
+    args.extend(["--output".as_ref(), out.as_os_str()]);
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    outcome(&args)
+}
+
+fn run_on(input: &Path, out: &Path) -> (Option<i32>, String) {
+    run_with(input, out, &[])
 }
 
 /// Finding 1: a symlinked `OUT/.arrears-staging` made recovery delete
@@ -245,20 +253,8 @@ fn a_folder_that_refuses_its_rename_leaves_the_previous_date_whole() {
             && items.contains(&"manifest".to_string()),
         "{items:?}"
     );
-    let bin = assert_cmd::cargo::cargo_bin("arrears");
     for item in &items {
-        let o = Command::new("unshare")
-            .args(["-m", "sh", "-c"])
-            .arg(
-                "mount --bind \"$3\" \"$3\" && mount -o remount,bind,ro \"$3\" && \
-                 exec \"$0\" run --input \"$1\" --output \"$2\"",
-            )
-            .arg(&bin)
-            .arg(&b)
-            .arg(&out)
-            .arg(out.join(item))
-            .output()
-            .unwrap();
+        let o = run_with_read_only(&b, &out, &out.join(item));
         let e = stderr_of(&o);
         assert_eq!(o.status.code(), Some(6), "{item}: {e}");
         assert!(
@@ -281,40 +277,29 @@ fn a_folder_that_refuses_its_rename_leaves_the_previous_date_whole() {
 
 // ---- extreme values ----
 
-/// The hand fixture's run-date loans with `column` replaced by `a`.
-fn with_today(column: &str, a: ArrayRef) -> (tempfile::TempDir, PathBuf) {
+/// The hand fixture with the extreme values `xs` put into the run date's
+/// loans (the fuzzer's edits, `fuzz::put_extremes`).
+fn with_extremes(xs: &[Extreme]) -> (tempfile::TempDir, PathBuf) {
     let d = tempfile::tempdir().unwrap();
     let (input, today) = hand_input(d.path());
-    rewrite(&today, |b| with_column(&b, column, a));
+    rewrite(&today, |b| put_extremes(&b, xs));
     (d, input)
 }
 
-fn dates(b: &RecordBatch, column: &str, row: usize, days: Option<i32>) -> ArrayRef {
-    let c = b.column_by_name(column).unwrap();
-    let c = c.as_any().downcast_ref::<Date32Array>().unwrap();
-    let v: Date32Array = (0..c.len())
-        .map(|i| {
-            if i == row {
-                days
-            } else {
-                c.is_valid(i).then(|| c.value(i))
-            }
-        })
-        .collect();
-    Arc::new(v)
-}
-
-fn today_batch() -> RecordBatch {
-    let d = tempfile::tempdir().unwrap();
-    let (_, today) = hand_input(d.path());
-    read_parquet(&today)
+/// `run` on `input` publishes, the workbook included.
+fn publishes(d: &tempfile::TempDir, input: &Path) {
+    let out = d.path().join("out");
+    let (code, e) = run_on(input, &out);
+    assert_eq!(code, Some(0), "{e}");
+    assert!(out
+        .join(format!("report/as_of_date={TODAY}/report.xlsx"))
+        .is_file());
 }
 
 /// Finding 6: origination or charge-off dates at the ends of Date32
 /// panicked (exit 101); years of +-250,000 took 1.5 GB.
 #[test]
 fn dates_outside_the_calendar_are_bad_input_naming_column_and_row() {
-    let b = today_batch();
     for (column, days) in [
         ("origination_date", i32::MAX),
         ("origination_date", i32::MIN + 1),
@@ -323,7 +308,7 @@ fn dates_outside_the_calendar_are_bad_input_naming_column_and_row() {
         ("origination_date", -25_568),  // 1899-12-31
         ("charge_off_date", 2_932_897), // 10000-01-01
     ] {
-        let (_d, input) = with_today(column, dates(&b, column, 3, Some(days)));
+        let (_d, input) = with_extremes(&[Extreme::Date(column, 3, days)]);
         rejects(
             &input,
             4,
@@ -338,24 +323,11 @@ fn dates_outside_the_calendar_are_bad_input_naming_column_and_row() {
 /// workbook included.
 #[test]
 fn dates_at_the_ends_of_the_calendar_publish() {
-    let b = today_batch();
-    let (d, input) = with_today(
-        "origination_date",
-        dates(&b, "origination_date", 3, Some(-25_567)),
-    );
-    rewrite(
-        &input.join(format!("loans/as_of_date={TODAY}/part-00000.parquet")),
-        |x| {
-            let a = dates(&x, "charge_off_date", 0, Some(2_932_896));
-            with_column(&x, "charge_off_date", a)
-        },
-    );
-    let out = d.path().join("out");
-    let (code, e) = run_on(&input, &out);
-    assert_eq!(code, Some(0), "{e}");
-    assert!(out
-        .join(format!("report/as_of_date={TODAY}/report.xlsx"))
-        .is_file());
+    let (d, input) = with_extremes(&[
+        Extreme::Date("origination_date", 3, -25_567),
+        Extreme::Date("charge_off_date", 0, 2_932_896),
+    ]);
+    publishes(&d, &input);
 }
 
 /// Finding 6, the run date: 0001-01-01 ended in exit 1 while writing the
@@ -391,29 +363,10 @@ fn a_run_date_outside_the_calendar_is_refused() {
 /// the workbook's cell says it was cut (the Parquet tables hold it whole).
 #[test]
 fn strings_longer_than_an_excel_cell_publish() {
-    let b = today_batch();
-    // CJK and a character outside the BMP (two UTF-16 units in Excel).
-    let long: String = "华东区🏦".repeat(12_000);
     for column in ["region", "product", "legal_stage"] {
-        let c = b.column_by_name(column).unwrap();
-        let c = arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).unwrap();
-        let c = c.as_any().downcast_ref::<StringArray>().unwrap();
-        let v: StringArray = (0..c.len())
-            .map(|i| {
-                if i == 2 {
-                    Some(long.clone())
-                } else {
-                    c.is_valid(i).then(|| c.value(i).to_string())
-                }
-            })
-            .collect();
-        let (d, input) = with_today(column, Arc::new(v));
-        let out = d.path().join("out");
-        let (code, e) = run_on(&input, &out);
-        assert_eq!(code, Some(0), "{column}: {e}");
-        assert!(out
-            .join(format!("report/as_of_date={TODAY}/report.xlsx"))
-            .is_file());
+        // CJK and a character outside the BMP (two UTF-16 units in Excel).
+        let (d, input) = with_extremes(&[Extreme::Text(column, 2, "华东区🏦", 12_000)]);
+        publishes(&d, &input);
     }
 }
 
@@ -508,14 +461,8 @@ fn a_memory_limit_below_one_row_group_is_reported_honestly() {
     let d = tempfile::tempdir().unwrap();
     let (input, _) = hand_input(d.path());
     let out = d.path().join("out");
-    let o = arrears()
-        .args(["run", "--memory-limit", "1", "--input"])
-        .arg(&input)
-        .arg("--output")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr_of(&o));
+    let (code, e) = run_with(&input, &out, &["--memory-limit", "1"]);
+    assert_eq!(code, Some(0), "{e}");
     let m = manifest_of(&out, TODAY);
     let how = m["memory"]["partitioned_by"].as_str().unwrap();
     assert!(
@@ -589,14 +536,17 @@ fn shard(input: &Path, out: &Path, work: &Path, k: usize, n: usize) {
 }
 
 fn merge(out: &Path, work: &Path, n: &str) -> (Option<i32>, String) {
-    let o = arrears()
-        .args(["merge", "--as-of", TODAY, "--shards", n, "--work"])
-        .arg(work)
-        .arg("--output")
-        .arg(out)
-        .output()
-        .unwrap();
-    (o.status.code(), stderr_of(&o))
+    outcome(&[
+        "merge".as_ref(),
+        "--as-of".as_ref(),
+        TODAY.as_ref(),
+        "--shards".as_ref(),
+        n.as_ref(),
+        "--work".as_ref(),
+        work.as_os_str(),
+        "--output".as_ref(),
+        out.as_os_str(),
+    ])
 }
 
 /// Finding 9: a truncated or missing worklist file of a shard made the

@@ -855,6 +855,25 @@ fn same_inputs_any_thread_count_give_the_same_bytes() {
     assert!(one.keys().any(|k| k.ends_with("report.html")));
 }
 
+/// `arrears run --input INPUT --output OUT` with the folder `ro` (the
+/// output root or a folder inside it) bind-mounted read-only in a private
+/// mount namespace: as root, permission bits stop nothing, a read-only
+/// mount does.
+pub(crate) fn run_with_read_only(input: &Path, out: &Path, ro: &Path) -> std::process::Output {
+    std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(
+            "mount --bind \"$3\" \"$3\" && mount -o remount,bind,ro \"$3\" && \
+             exec \"$0\" run --input \"$1\" --output \"$2\"",
+        )
+        .arg(assert_cmd::cargo::cargo_bin("arrears"))
+        .arg(input)
+        .arg(out)
+        .arg(ro)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_read_only_output_fails_clearly_and_changes_nothing() {
     let d = tempfile::tempdir().unwrap();
@@ -864,18 +883,7 @@ fn a_read_only_output_fails_clearly_and_changes_nothing() {
     let before = tree(&out);
     // The output root bind-mounted read-only in a private mount namespace
     // (root ignores permission bits, not a read-only mount).
-    let bin = assert_cmd::cargo::cargo_bin("arrears");
-    let o = std::process::Command::new("unshare")
-        .args(["-m", "sh", "-c"])
-        .arg(
-            "mount --bind \"$2\" \"$2\" && mount -o remount,bind,ro \"$2\" && \
-             exec \"$0\" run --input \"$1\" --output \"$2\"",
-        )
-        .arg(&bin)
-        .arg(&b)
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = run_with_read_only(&b, &out, &out);
     let e = stderr_of(&o);
     eprint!("exit 6: {e}");
     assert_eq!(o.status.code(), Some(6), "{e}");
