@@ -130,6 +130,24 @@ pub fn dirs(root: &Path, below: &[&str]) -> Result<std::path::PathBuf> {
     Ok(p)
 }
 
+/// A new private folder (mode 0700) for the run in the system's temporary
+/// folder, named `PREFIX-PID-NANOS`. It must not exist: in a folder every
+/// user can write to, a name found taken (a link planted in advance, say)
+/// is never used.
+pub fn private_temp_dir(prefix: &str) -> Result<std::path::PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| io_error("cannot create the private folder", &dir, e))?;
+    Ok(dir)
+}
+
 /// Checks that the run's own file `path` is absent or a regular file: a
 /// link, a folder, a FIFO or a device there is refused, never opened.
 fn file_place(path: &Path) -> Result<()> {

@@ -158,11 +158,13 @@ pub fn rewrite(root: &Path, loc: Locale) -> Result<usize> {
     let target = root.join("report").join("index.html");
     if object::is_remote(root) {
         // One PUT replaces the object whole.
-        let tmp = std::env::temp_dir().join(format!("arrears-index-{}.html", std::process::id()));
-        std::fs::write(&tmp, html.as_bytes())
-            .with_context(|| format!("cannot write '{}'", tmp.display()))?;
-        let sent = object::upload(&tmp, &target);
-        let _ = std::fs::remove_file(&tmp);
+        // Staged in a private folder of its own: a predictable name in the
+        // shared temporary folder could be a planted link.
+        let dir = crate::owned::private_temp_dir("arrears-index")?;
+        let tmp = dir.join("index.html");
+        let sent = crate::output::publish::write_synced(&tmp, html.as_bytes())
+            .and_then(|()| object::upload(&tmp, &target));
+        let _ = crate::owned::remove(&dir);
         sent?;
     } else {
         // No link followed: the report folder and the temporary file are

@@ -174,14 +174,7 @@ impl OutputRoot {
         // Refused credentials or a missing bucket fail here, before the book
         // is read.
         crate::output::remote::probe(output)?;
-        let local = std::env::temp_dir().join(format!(
-            "arrears-output-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
+        let local = owned::private_temp_dir("arrears-output")?;
         let lock = lock(&local)?;
         Ok(OutputRoot {
             local,

@@ -20,3 +20,4 @@ mod reliability;
 mod report;
 mod shards;
 mod strategy;
+mod unchanged;
