@@ -117,7 +117,7 @@ fn stages(c: &mut Criterion) {
         zone,
     )
     .unwrap();
-    let today = tables::date32(as_of);
+    let today = arrears::base::calendar::date32(as_of);
     let flags = promises::flags(&cur, promises::IdIndex::Sorted(&cs), &window, today, &[]);
     grp.bench_function("channels + compliance (cn)", |b| {
         b.iter(|| {

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
+use crate::base::locale::Locale;
 use crate::generate::{GenConfig, IdType, MoneyType};
 use crate::pipeline::RunConfig;
 use crate::policy::Policy;
-use crate::report::{self, Locale};
+use crate::report;
 
 /// Delinquency, roll-rate and collections figures for a loan book, every night.
 #[derive(Debug, Parser)]
@@ -30,10 +31,10 @@ pub struct Cli {
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| format!("'{s}' is not a date in the form YYYY-MM-DD"))?;
-    if !crate::calendar::accepts(d) {
+    if !crate::base::calendar::accepts(d) {
         return Err(format!(
             "'{s}' is outside the dates arrears accepts ({})",
-            crate::calendar::RANGE
+            crate::base::calendar::RANGE
         ));
     }
     Ok(d)

@@ -120,7 +120,7 @@ pub struct Figures {
     pub promises: Vec<PromiseDay>,
     pub compliance: Exceptions,
     /// How long each step of the computation took (manifest timings).
-    pub compute_steps: Vec<crate::output::manifest::Timing>,
+    pub compute_steps: Vec<crate::base::timing::Timing>,
     /// The run-off forecast of the book, per method and basis (empty
     /// without a `1m` period).
     pub forecast: Vec<crate::metrics::forecast::Projection>,

@@ -20,10 +20,13 @@ use std::path::Path;
 use anyhow::Result;
 use chrono::NaiveDate;
 
+use crate::base::calendar::date32;
+use crate::base::timing::{Clock, Timing};
 use crate::checks::{self, Check, Controls};
 use crate::figures::{ContactSummary, DimLabels, Figures, NoWorklist, Period, TierSource};
 use crate::history;
 use crate::input::contacts::Contacts;
+use crate::input::partitions::{IdRange, Part};
 use crate::input::snapshot::{LoanIds, OptionalColumns, Snapshot};
 use crate::metrics::book::{self, BookTally, States};
 use crate::metrics::channels::{self, ChannelStats};
@@ -38,10 +41,7 @@ use crate::metrics::strategy::{self, LoanStrategy, Summary};
 use crate::metrics::tally::Tally;
 use crate::metrics::transitions::{self, Matrix};
 use crate::metrics::{join, rates};
-use crate::output::manifest::{Clock, Timing};
 use crate::output::published::Published;
-use crate::output::tables::date32;
-use crate::partitions::{IdRange, Part};
 use crate::policy::tiers::TIERS;
 use crate::policy::Policy;
 use crate::states::{BUCKETS, CLASSES};
@@ -145,8 +145,8 @@ pub struct Slice<'a> {
 /// What a comparison period adds up to over a partition.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PeriodPartial {
-    #[serde(deserialize_with = "crate::shards::statics::one")]
-    pub name: crate::shards::statics::Name,
+    #[serde(deserialize_with = "crate::base::names::one")]
+    pub name: crate::base::names::Name,
     pub from_date: NaiveDate,
     /// Bucket transition matrix.
     pub buckets: Matrix,
@@ -177,7 +177,7 @@ pub struct Partial {
     pub book: BookTally,
     pub controls: Controls,
     pub periods: Vec<PeriodPartial>,
-    #[serde(deserialize_with = "crate::shards::statics::many")]
+    #[serde(deserialize_with = "crate::base::names::many")]
     pub unavailable: Vec<&'static str>,
     pub strategy_summary: Summary,
     /// The `1m` cohorts of the experiments (`None`: not available).
@@ -198,12 +198,7 @@ pub struct Partial {
     pub steps: Vec<Timing>,
 }
 
-/// A partition's loan-level results, in its run-date rows' order: what the
-/// worklist writes.
-pub struct LoanLevel {
-    pub states: States,
-    pub strategy: LoanStrategy,
-}
+pub use crate::metrics::strategy::LoanLevel;
 
 /// Tier codes of a strategy with paid-off loans as state `TIERS` (`PAID`).
 fn tier_codes(s: &LoanStrategy) -> Vec<u8> {

@@ -29,7 +29,7 @@ use crate::metrics::forecast::ForecastPoint;
 use crate::output::published::Published;
 use rayon::prelude::*;
 
-use crate::partitions::{IdBound, Part};
+use crate::input::partitions::{IdBound, Part};
 use crate::policy::tiers::{Tier, TIERS};
 use crate::states::{Bucket, Status, BUCKETS};
 

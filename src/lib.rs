@@ -7,7 +7,7 @@
 //! manifest and publishes atomically, and [`report`] renders the HTML page.
 //! [`pipeline`] strings these together; [`cli`] and `main` are thin.
 
-pub mod calendar;
+pub mod base;
 pub mod checks;
 pub mod cli;
 pub mod error;
@@ -20,12 +20,9 @@ pub mod metrics;
 pub mod money;
 pub mod object;
 pub mod output;
-pub mod owned;
-pub mod partitions;
 pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod shards;
 pub mod states;
-pub mod textfile;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 
+use crate::base::calendar::date32;
 use crate::checks;
 use crate::error::{fail, FailureKind};
 use crate::figures::{Figures, NoWorklist, TierSource};
@@ -14,6 +15,7 @@ use crate::fold::{self, Partial};
 use crate::history;
 use crate::input::contacts::{self, Contacts};
 use crate::input::discovery::{self, Partition};
+use crate::input::partitions::{self, GroupStats, Part, Plan};
 use crate::input::reader::{self, Extent, LoansReader, OpenedLoans};
 use crate::input::snapshot::{IdSet, Snapshot};
 use crate::input::spill::{self, SpillWriter};
@@ -25,10 +27,8 @@ use crate::output::manifest::{
 };
 use crate::output::publish::{self, OutputRoot, Scratch, Stage};
 use crate::output::published::Published;
-use crate::output::tables::date32;
 use crate::output::worklist::WorklistSink;
 use crate::output::{parquet_file, tables, SCHEMA_VERSION};
-use crate::partitions::{self, GroupStats, Part, Plan};
 use crate::policy::Policy;
 use crate::report;
 use crate::report::view::RunInfo;
@@ -1089,7 +1089,7 @@ pub(crate) fn publish_run(p: Publishing) -> Result<RunSummary> {
     stage.publish()?;
     // The archive page, from every published date's manifest. The run is
     // published: a failure here is reported, and the next run rewrites it.
-    if let Err(e) = crate::output::archive::rewrite(output, engine.locale()) {
+    if let Err(e) = crate::report::archive::rewrite(output, engine.locale()) {
         eprintln!("arrears: warning: the archive page was not rewritten: {e:#}");
     }
     Ok(RunSummary {

@@ -30,17 +30,18 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::base::hashing::hash_bytes;
+use crate::base::owned;
+use crate::base::timing::Clock;
 use crate::error::{fail, FailureKind};
 use crate::figures::TierSource;
 use crate::fold::{EarlierRuns, Partial};
 use crate::input::discovery;
-use crate::input::snapshot::hash_bytes;
-use crate::output::manifest::{Clock, InputPartition, MemoryUse};
+use crate::input::partitions::Plan;
+use crate::output::manifest::{InputPartition, MemoryUse};
 use crate::output::publish::{self, OutputRoot, Stage};
 use crate::output::published::Published;
 use crate::output::worklist::WorklistSink;
-use crate::owned;
-use crate::partitions::Plan;
 use crate::pipeline::{self, PartitionContacts, Publishing, RunSummary};
 use crate::policy::Policy;
 use crate::report;
@@ -666,29 +667,6 @@ fn merge_in_pool(cfg: &MergeConfig) -> Result<RunSummary> {
         clock,
         recovered,
     })
-}
-
-/// Deserialising the `&'static str` names the partials carry (period
-/// names, column names): the few a merge reads are leaked, once each.
-pub mod statics {
-    use serde::{Deserialize, Deserializer};
-
-    /// `&'static str` under another name: serde's derive borrows a field
-    /// spelled `&str` from the input (which would have to live forever),
-    /// even with `deserialize_with`.
-    pub type Name = &'static str;
-
-    pub fn one<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(Box::leak(s.into_boxed_str()))
-    }
-
-    pub fn many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<&'static str>, D::Error> {
-        let v = Vec::<String>::deserialize(d)?;
-        Ok(v.into_iter()
-            .map(|s| &*Box::leak(s.into_boxed_str()))
-            .collect())
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 //! delinquent borrowers get repayment plans, legal action, lost contact and
 //! the day's collection contacts (SMS, phone, field visits).
 
-pub(crate) mod rng;
 mod sim;
 
 use std::fs::{self, File};
@@ -32,9 +31,9 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
+use crate::base::calendar::date32;
 use crate::error::{fail, FailureKind};
 use crate::input::discovery::one_month_before;
-use crate::output::tables::date32;
 pub use sim::{ContactRows, LoanRows};
 
 /// How loan ids are typed in the generated files.

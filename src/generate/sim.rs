@@ -4,8 +4,8 @@ use std::ops::Range;
 
 use chrono::{Datelike, Days, NaiveDate, NaiveTime};
 
-use super::rng::Rng;
 use super::GenConfig;
+use crate::base::rng::Rng;
 
 pub const PRODUCTS: [&str; 3] = [
     "second_lien_mortgage",

@@ -498,13 +498,13 @@ pub fn push_dates(a: &ArrayRef, out: &mut Vec<i32>, column: &str, base: usize) -
 fn check_calendar(days: impl Iterator<Item = i32>, column: &str, base: usize) -> Result<()> {
     let mut bad = Offenders::default();
     for (i, d) in days.enumerate() {
-        if d != NULL_DATE && !crate::calendar::accepts_days(d) {
+        if d != NULL_DATE && !crate::base::calendar::accepts_days(d) {
             bad.push(base + i);
         }
     }
     bad.check(
         column,
-        &format!("a date outside {}", crate::calendar::RANGE),
+        &format!("a date outside {}", crate::base::calendar::RANGE),
     )
 }
 

@@ -20,13 +20,13 @@ use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
+use crate::base::zone::Zone;
 use crate::error::{bad_input, first_error};
 use crate::input::columns::{self, LocalDim, Offenders};
 use crate::input::discovery::Catalog;
 use crate::input::guard;
 use crate::input::schema::{self, Accepts, ColumnSpec};
 use crate::input::snapshot::LoanIds;
-use crate::policy::zone::Zone;
 
 /// The `contacts` table of the contract.
 pub const CONTACTS: &[ColumnSpec] = &[
@@ -371,7 +371,7 @@ pub fn read_window_each(
             .map(|&(date, path)| {
                 let mut part = Contacts::empty(int_ids);
                 let rows = guard::decoding("the file", || {
-                    read_file(path, crate::output::tables::date32(date), zone, &mut part)
+                    read_file(path, crate::base::calendar::date32(date), zone, &mut part)
                 })
                 .with_context(|| format!("contacts file '{}'", path.display()))?;
                 part.files.push((path.clone(), rows));
@@ -525,7 +525,7 @@ fn push_local_ts(
         } else {
             zone.local(ms)
         };
-        match local.filter(|t| crate::calendar::accepts(t.date())) {
+        match local.filter(|t| crate::base::calendar::accepts(t.date())) {
             Some(t) => out.push(t.and_utc().timestamp_millis()),
             None => {
                 bad.push(base + i);
@@ -535,7 +535,7 @@ fn push_local_ts(
     }
     bad.check(
         "contact_ts",
-        &format!("a timestamp outside {}", crate::calendar::RANGE),
+        &format!("a timestamp outside {}", crate::base::calendar::RANGE),
     )
 }
 

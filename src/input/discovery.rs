@@ -193,11 +193,11 @@ fn list_dataset(dir: &Path) -> Result<Dataset> {
                 path.display()
             )));
         }
-        if !crate::calendar::accepts(date) {
+        if !crate::base::calendar::accepts(date) {
             return Err(bad_input(format!(
                 "partition folder '{}' names a date outside the dates arrears accepts ({})",
                 path.display(),
-                crate::calendar::RANGE
+                crate::base::calendar::RANGE
             )));
         }
         let files = list_files(&path)?;

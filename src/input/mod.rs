@@ -5,6 +5,7 @@ pub mod columns;
 pub mod contacts;
 pub mod discovery;
 pub mod guard;
+pub mod partitions;
 pub mod reader;
 pub mod schema;
 pub mod snapshot;

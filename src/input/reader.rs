@@ -28,9 +28,9 @@ use crate::error::{bad_input, first_error};
 use crate::input::columns::{self, LocalDim};
 use crate::input::discovery::Partition;
 use crate::input::guard;
+use crate::input::partitions::{self, GroupStats, IdBound, IdRange};
 use crate::input::schema::{self, AS_OF_DATE, LOANS};
 use crate::input::snapshot::{Dim, IdSet, LoanIds, OptionalColumns, Origin, Snapshot};
-use crate::partitions::{self, GroupStats, IdBound, IdRange};
 use crate::states::{PlanStatus, Status};
 
 /// The loans columns the core figures decode; the rest are only type-checked.
@@ -553,7 +553,7 @@ impl OpenedLoans {
     fn decode_group(&self, k: usize) -> Result<Chunk> {
         let t = &self.tasks[k];
         let label = self.part.date.format("%Y-%m-%d").to_string();
-        let days = crate::output::tables::date32(self.part.date);
+        let days = crate::base::calendar::date32(self.part.date);
         guard::decoding(&format!("row group {}", t.rg), || {
             decode(
                 &self.files[t.fi],

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
+use crate::base::hashing::hash_bytes;
 use crate::states::{PlanStatus, Status};
 
 /// Loan identifiers in the input's own type. Strings are stored as one byte
@@ -188,39 +189,6 @@ impl IdSet {
     }
 }
 
-/// A well-mixed 64-bit hash of a short byte string (wyhash-style folding).
-/// Not for security: collisions are resolved by comparing the bytes.
-#[inline]
-pub fn hash_bytes(b: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h: u64 = (b.len() as u64).wrapping_mul(K);
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().expect("chunk of 8"));
-        h = (h ^ w).wrapping_mul(K).rotate_left(29);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(buf))
-            .wrapping_mul(K)
-            .rotate_left(29);
-    }
-    mix64(h)
-}
-
-/// The murmur3 `fmix64` finaliser: every input bit affects every output
-/// bit, so that the high bits of consecutive integers are well spread.
-#[inline]
-pub fn mix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
 /// A text dimension (product, region, grade) as codes into sorted labels.
 /// A null value is the label `None`, which sorts first; it is kept, never
 /// dropped (data-contract.md: "absent dimension values are kept as null").
@@ -300,10 +268,10 @@ pub struct Snapshot {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OptionalColumns {
     /// Absent from the partition's files.
-    #[serde(deserialize_with = "crate::shards::statics::many")]
+    #[serde(deserialize_with = "crate::base::names::many")]
     pub absent: Vec<&'static str>,
     /// Present, but null in every row (of the columns decoded).
-    #[serde(deserialize_with = "crate::shards::statics::many")]
+    #[serde(deserialize_with = "crate::base::names::many")]
     pub all_null: Vec<&'static str>,
 }
 

@@ -45,7 +45,7 @@ impl SpillWriter {
         let files = keep
             .map(|k| {
                 let path = dir.join(format!("{name}-{k:05}.bin"));
-                let f = crate::owned::create_file(&path)?;
+                let f = crate::base::owned::create_file(&path)?;
                 Ok((path, BufWriter::with_capacity(buffer, f)))
             })
             .collect::<Result<_>>()?;
@@ -61,13 +61,14 @@ impl SpillWriter {
     pub(crate) fn push_encoded(&mut self, k: usize, piece: &[u8]) -> Result<()> {
         let (path, w) = &mut self.files[k - self.first];
         w.write_all(piece)
-            .map_err(|e| crate::owned::scratch_write_error(path, e.into()))
+            .map_err(|e| crate::base::owned::scratch_write_error(path, e.into()))
     }
 
     /// Appends a piece of partition `k`: contacts and their window indices.
     pub fn push(&mut self, k: usize, c: &Contacts, index: &[usize]) -> Result<()> {
         let (path, w) = &mut self.files[k - self.first];
-        write_piece(w, c, index).map_err(|e| crate::owned::scratch_write_error(path, e.into()))
+        write_piece(w, c, index)
+            .map_err(|e| crate::base::owned::scratch_write_error(path, e.into()))
     }
 
     /// Flushes every file; returns their paths, by partition (the first
@@ -77,7 +78,7 @@ impl SpillWriter {
             .into_iter()
             .map(|(path, mut w)| {
                 w.flush()
-                    .map_err(|e| crate::owned::scratch_write_error(&path, e.into()))?;
+                    .map_err(|e| crate::base::owned::scratch_write_error(&path, e.into()))?;
                 Ok(path)
             })
             .collect()

@@ -179,8 +179,7 @@ pub type ArmCode = u8;
 /// No experiment.
 pub const NO_ARM: ArmCode = 0;
 
-/// Experiments a policy may hold (codes fit a byte).
-pub const MAX_EXPERIMENTS: usize = 127;
+pub use crate::policy::MAX_EXPERIMENTS;
 
 /// The code of experiment `e`'s `arm`.
 pub fn code(e: usize, arm: Arm) -> ArmCode {

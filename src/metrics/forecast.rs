@@ -16,7 +16,7 @@
 //! A hand-worked matrix of halves and quarters projects exactly; mass is
 //! conserved to rounding (checked, `conserved`).
 
-use crate::generate::rng::Rng;
+use crate::base::rng::Rng;
 use crate::metrics::duration::{identity, Probabilities, STATES};
 use crate::metrics::tally::Tally;
 use crate::metrics::transitions::Matrix;

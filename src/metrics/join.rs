@@ -20,6 +20,10 @@ use rayon::prelude::*;
 use crate::error::bad_input;
 use crate::input::snapshot::{LoanIds, Snapshot};
 
+/// No row at the earlier date (a new loan): what the join gives a loan of
+/// the run date that the earlier snapshot does not hold.
+pub const ABSENT: u32 = u32::MAX;
+
 /// Rows of a snapshot sorted by loan id, with the sort keys beside them.
 #[derive(Clone, Debug)]
 pub struct SortedIds {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::Result;
 
 use crate::input::snapshot::Snapshot;
-use crate::metrics::join::{fold_join, Order, Pair};
+use crate::metrics::join::{fold_join, Order, Pair, ABSENT};
 use crate::metrics::transitions::Matrix;
 use crate::states::Status;
 
@@ -26,9 +26,6 @@ pub struct Movement {
     /// signals, tier transitions) reads it instead of joining again.
     pub earlier_row: Vec<u32>,
 }
-
-/// No row at the earlier date (a new loan).
-pub const ABSENT: u32 = u32::MAX;
 
 /// What the parallel walk folds (the per-row array is written in place).
 struct Fold {

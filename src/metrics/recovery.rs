@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::input::columns::NULL_DATE;
 use crate::input::snapshot::Snapshot;
-use crate::metrics::movement::ABSENT;
+use crate::metrics::join::ABSENT;
 use crate::metrics::strategy::NO_TIER;
 use crate::metrics::tally::Tally;
 use crate::policy::tiers::TIERS;
@@ -349,7 +349,7 @@ pub fn compute(
     prev: Option<Earlier>,
     m1: Option<Earlier>,
 ) -> Recovery {
-    let today = crate::output::tables::date32(cur.date);
+    let today = crate::base::calendar::date32(cur.date);
     let (lo, hi) = day_range(&[&cur.origination, &cur.charge_off_date]);
     let months = Months::new(lo.min(today), hi.max(today));
     let month_today = months.of(today);

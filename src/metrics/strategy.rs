@@ -67,7 +67,7 @@ impl Lookback<'_> {
     /// Days past due at the earlier date when the loan was active then, else -1.
     fn dpd(&self, i: usize) -> i32 {
         match self.rows[i] {
-            crate::metrics::movement::ABSENT => -1,
+            crate::metrics::join::ABSENT => -1,
             r if self.snap.status[r as usize] == Status::Active => self.snap.dpd[r as usize],
             _ => -1,
         }
@@ -325,6 +325,13 @@ pub fn assign(snap: &Snapshot, policy: &Policy, ctx: &Context) -> LoanStrategy {
         all.arm.extend(p.arm);
     }
     all
+}
+
+/// A partition's loan-level results, in its run-date rows' order: what the
+/// worklist writes.
+pub struct LoanLevel {
+    pub states: crate::metrics::book::States,
+    pub strategy: LoanStrategy,
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! ([`matrix_via_rows`], from the walk's row mapping).
 
 use crate::input::snapshot::Snapshot;
-use crate::metrics::movement::ABSENT;
+use crate::metrics::join::ABSENT;
 use crate::metrics::tally::merge_cells;
 use crate::metrics::tally::Tally;
 

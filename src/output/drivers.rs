@@ -13,9 +13,10 @@ use arrow::array::Date32Array;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
+use crate::base::calendar::date32;
 use crate::figures::Figures;
+use crate::output::columns::field;
 use crate::output::recovery::Columns;
-use crate::output::tables::{date32, field};
 
 pub fn drivers(f: &Figures) -> Result<RecordBatch> {
     let rows: Vec<_> = f

@@ -17,8 +17,8 @@ use arrow::record_batch::RecordBatch;
 use crate::figures::Figures;
 use crate::metrics::experiments::{self, Difference, Outcome};
 use crate::metrics::rates::wilson;
+use crate::output::columns::field;
 use crate::output::recovery::Columns;
-use crate::output::tables::field;
 
 /// One row: an arm's counts (`None` on a difference row) and its rates.
 struct Row<'a> {

@@ -14,8 +14,8 @@ use arrow::record_batch::RecordBatch;
 use crate::figures::Figures;
 use crate::metrics::duration::STATES;
 use crate::metrics::forecast::EXIT;
+use crate::output::columns::field;
 use crate::output::recovery::Columns;
-use crate::output::tables::field;
 use crate::states::Bucket;
 
 /// The `state` of the backtest's error row: the buckets it averages over.

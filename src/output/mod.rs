@@ -1,7 +1,7 @@
 //! Outputs: the Arrow schemas of the published tables, the Parquet writer,
 //! the run manifest, and atomic publication of a run date's partitions.
 
-pub mod archive;
+pub mod columns;
 pub mod drivers;
 pub mod experiments;
 pub mod forecast;

@@ -53,7 +53,7 @@ pub fn write(path: &Path, table: &str, as_of: &str, batches: &[RecordBatch]) -> 
             format!("writing '{}': {e}", path.display()),
         )
     };
-    let file = crate::owned::create_file(path)?;
+    let file = crate::base::owned::create_file(path)?;
     let schema = batches
         .first()
         .map(|b| b.schema())

@@ -48,10 +48,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::base::crash::crash_point;
+use crate::base::owned;
 use crate::error::{fail, FailureKind};
 use crate::object;
 use crate::output::remote::Destination;
-use crate::owned;
 
 /// Folder of the output root that holds staging folders.
 pub const STAGING: &str = ".arrears-staging";
@@ -299,22 +300,6 @@ fn rename(from: &Path, to: &Path, what: &str) -> Result<()> {
     })?;
     crash_point(CRASH_AFTER_RENAMES);
     Ok(())
-}
-
-/// Test hook: aborts the process when called for the n-th time, n being
-/// the value of the variable `var` (unset in production: does nothing).
-pub(crate) fn crash_point(var: &str) {
-    if let Some(n) = std::env::var_os(var) {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static DONE: AtomicUsize = AtomicUsize::new(0);
-        let limit: usize = n
-            .to_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(usize::MAX);
-        if DONE.fetch_add(1, Ordering::SeqCst) + 1 >= limit {
-            std::process::abort();
-        }
-    }
 }
 
 /// One step of a swap, as done: what undoing it must put back.

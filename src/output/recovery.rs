@@ -13,12 +13,13 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
+use crate::base::calendar::date32;
 use crate::figures::Figures;
 use crate::input::contacts::Channel;
 use crate::input::snapshot::LoanIds;
 use crate::metrics::rates::wilson;
 use crate::metrics::recovery::{month_label, FROM_NEW, FROM_STATES, FROM_UNKNOWN, TIER_STATES};
-use crate::output::tables::{batch, date32, dates, field, label, money_type, Money};
+use crate::output::columns::{batch, dates, field, label, money_type, Money};
 use crate::policy::tiers::{Tier, TIERS};
 use crate::policy::Profile;
 use crate::states::{Bucket, PlanStatus};
@@ -46,7 +47,7 @@ impl Columns {
         let mut c = Columns::new(f, rows);
         let from_date = f
             .period("1m")
-            .map(|p| crate::output::tables::date32(p.from_date));
+            .map(|p| crate::base::calendar::date32(p.from_date));
         c.push(
             field("from_date", DataType::Date32, true),
             Arc::new(arrow::array::Date32Array::from(vec![from_date; rows])),

@@ -36,9 +36,9 @@ use anyhow::Result;
 use chrono::{NaiveDateTime, Utc};
 use rayon::prelude::*;
 
+use crate::base::crash::crash_point;
 use crate::error::{fail, kind_of, FailureKind};
 use crate::object;
-use crate::output::publish::crash_point;
 use crate::output::published::manifest_files;
 
 /// The folder of the output root that holds the runs' files.

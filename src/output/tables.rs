@@ -7,14 +7,10 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use arrow::array::{
-    ArrayRef, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
-};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::array::{Date32Builder, Float64Builder, Int64Builder, StringBuilder};
+use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
-use chrono::NaiveDate;
 
-use crate::error::bad_input;
 use crate::figures::Figures;
 use crate::metrics::rates::{Basis, Rate};
 use crate::output::recovery;
@@ -43,62 +39,8 @@ pub const TABLES: &[&str] = &[
     "worklist",
 ];
 
-pub fn money_type() -> DataType {
-    DataType::Decimal128(20, 2)
-}
-
-/// Days since the Unix epoch, as Date32 stores them.
-pub fn date32(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-}
-
-const MAX_DECIMAL_20: i128 = 10i128.pow(20) - 1;
-
-/// A Decimal128(20, 2) column builder that refuses values it cannot hold.
-pub struct Money {
-    b: Decimal128Builder,
-    column: &'static str,
-}
-
-impl Money {
-    pub fn new(column: &'static str) -> Money {
-        Money {
-            b: Decimal128Builder::new().with_data_type(money_type()),
-            column,
-        }
-    }
-    pub fn push(&mut self, cents: i128) -> Result<()> {
-        if cents.abs() > MAX_DECIMAL_20 {
-            return Err(bad_input(format!(
-                "output column '{}': total {cents} cents does not fit Decimal128(20, 2); check the input amounts",
-                self.column
-            )));
-        }
-        self.b.append_value(cents);
-        Ok(())
-    }
-    pub fn push_null(&mut self) {
-        self.b.append_null();
-    }
-    pub fn finish(mut self) -> ArrayRef {
-        Arc::new(self.b.finish())
-    }
-}
-
-pub(crate) fn field(name: &str, t: DataType, nullable: bool) -> Field {
-    Field::new(name, t, nullable)
-}
-
-pub(crate) fn batch(fields: Vec<Field>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns,
-    )?)
-}
-
-pub(crate) fn dates(d: NaiveDate, n: usize) -> ArrayRef {
-    Arc::new(arrow::array::Date32Array::from(vec![date32(d); n]))
-}
+use crate::base::calendar::date32;
+use crate::output::columns::{batch, dates, field, label, money_type, Money};
 
 /// `ageing`: product x region x credit_grade x bucket, non-empty cells only.
 pub fn ageing(f: &Figures) -> Result<RecordBatch> {
@@ -157,10 +99,6 @@ pub fn ageing(f: &Figures) -> Result<RecordBatch> {
             pd.finish(),
         ],
     )
-}
-
-pub(crate) fn label(labels: &[Option<String>], code: usize) -> Option<&str> {
-    labels.get(code).and_then(|l| l.as_deref())
 }
 
 /// `classification`: product x class, every class listed for every product.

@@ -140,7 +140,7 @@ fn table_sheet(ws: &mut Worksheet, fm: &Formats, b: &RecordBatch) -> Result<()> 
                 }
                 DataType::Date32 => {
                     let days = col.as_primitive::<Date32Type>().value(r);
-                    match crate::calendar::EPOCH
+                    match crate::base::calendar::EPOCH
                         .checked_add_signed(chrono::Duration::days(days as i64))
                     {
                         Some(d) => date(ws, row, c, d, fm)?,
@@ -169,7 +169,7 @@ pub fn write(
     let mut wb = Workbook::new();
     // The creation time is the run date: reruns give the same bytes.
     let created = excel_date(f.as_of)
-        .or_else(|| excel_date(crate::calendar::FIRST))
+        .or_else(|| excel_date(crate::base::calendar::FIRST))
         .expect("1900-01-01 is an Excel date");
     wb.set_properties(
         &DocProperties::new()

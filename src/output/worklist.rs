@@ -31,12 +31,13 @@ use rayon::prelude::*;
 
 use std::path::PathBuf;
 
-use crate::fold::LoanLevel;
+use crate::base::calendar::date32;
 use crate::input::snapshot::{LoanIds, Snapshot};
 use crate::metrics::experiments;
+use crate::metrics::strategy::LoanLevel;
 use crate::metrics::strategy::{NO_TIER, ROUTES, SIGNALS};
+use crate::output::columns::{money_type, Money};
 use crate::output::publish::Stage;
-use crate::output::tables::{date32, money_type, Money};
 use crate::policy::tiers::Tier;
 use crate::policy::Policy;
 use crate::states::{Bucket, Class};
@@ -123,8 +124,8 @@ impl WorklistSink {
     /// folder to create), for partitions to be merged back into it.
     pub fn new(int_ids: bool, as_of: &str, reorder: Option<PathBuf>) -> Result<WorklistSink> {
         if let Some(dir) = &reorder {
-            crate::owned::remove(dir)?;
-            crate::owned::dir(dir)?;
+            crate::base::owned::remove(dir)?;
+            crate::base::owned::dir(dir)?;
         }
         let schema = Arc::new(schema(int_ids));
         // One file waiting while one is written: at most two files' rows
@@ -241,7 +242,7 @@ impl WorklistSink {
             })
             .collect::<Vec<Result<RecordBatch>>>();
         let write = || -> Result<()> {
-            let f = crate::owned::create_file(&path)?;
+            let f = crate::base::owned::create_file(&path)?;
             // LZ4: the scratch file is page cache, where copying the bytes
             // costs more than compressing them (BENCHMARKS.md).
             let options = arrow::ipc::writer::IpcWriteOptions::default()
@@ -261,7 +262,7 @@ impl WorklistSink {
             if crate::error::kind_of(&e).is_some() {
                 e
             } else {
-                crate::owned::scratch_write_error(&path, e)
+                crate::base::owned::scratch_write_error(&path, e)
             }
         })?;
         files.push(path);

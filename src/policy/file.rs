@@ -11,11 +11,11 @@ use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::base::locale::Locale;
 use crate::error::{fail, FailureKind};
 use crate::policy::tiers::{Conditions, Route, Rule, Tier};
 use crate::policy::Experiment;
 use crate::policy::{CnLimits, Compliance, EarlyWarning, Policy, Profile, UsRegFLimits};
-use crate::report::Locale;
 use crate::states::{PlanStatus, Status};
 
 /// Most tier rules a policy may have (a loan's rule index is one byte).
@@ -343,8 +343,8 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
         }
     };
     let time_zone = match &cp.time_zone {
-        None => crate::policy::zone::Zone::parse(DEFAULT_ZONE).expect("default zone"),
-        Some(z) => match crate::policy::zone::Zone::parse(z.get_ref()) {
+        None => crate::base::zone::Zone::parse(DEFAULT_ZONE).expect("default zone"),
+        Some(z) => match crate::base::zone::Zone::parse(z.get_ref()) {
             Some(zone) => zone,
             None => {
                 return src.error(
@@ -471,14 +471,11 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
         experiments.push(x);
         // A loan records its experiment and arm in one byte, and the index
         // of its rule, over the main and every challenger's rules, in another.
-        if experiments.len() > crate::metrics::experiments::MAX_EXPERIMENTS {
+        if experiments.len() > crate::policy::MAX_EXPERIMENTS {
             return src.error(
                 e.get_ref().name.span(),
                 "experiments",
-                format!(
-                    "more than {} experiments",
-                    crate::metrics::experiments::MAX_EXPERIMENTS
-                ),
+                format!("more than {} experiments", crate::policy::MAX_EXPERIMENTS),
             );
         }
         let total = rules.len() + experiments.iter().map(|x| x.rules.len()).sum::<usize>();

@@ -6,15 +6,14 @@
 
 pub mod file;
 pub mod tiers;
-pub mod zone;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Result;
 
+use crate::base::locale::Locale;
 use crate::error::{fail, FailureKind};
-use crate::report::Locale;
 use crate::states::{Bucket, Class, PlanStatus, Status};
 use tiers::Rule;
 
@@ -61,10 +60,14 @@ pub struct UsRegFLimits {
 pub struct Compliance {
     pub profile: Profile,
     /// Borrower-local zone: zoned `contact_ts` values are converted to it.
-    pub time_zone: zone::Zone,
+    pub time_zone: crate::base::zone::Zone,
     pub cn: CnLimits,
     pub us_reg_f: UsRegFLimits,
 }
+
+/// Experiments a policy may hold: a loan's experiment and arm are coded
+/// in one byte (`metrics::experiments::code`).
+pub const MAX_EXPERIMENTS: usize = 127;
 
 /// The policy of a run.
 #[derive(Clone, Debug, PartialEq)]
@@ -167,7 +170,7 @@ impl Policy {
 
     /// Reads a policy file; errors name the file, the line and the key (exit 7).
     pub fn load(path: &Path) -> Result<Policy> {
-        let text = crate::textfile::read(path).map_err(|e| {
+        let text = crate::base::textfile::read(path).map_err(|e| {
             fail(
                 FailureKind::Config,
                 format!("policy file '{}' cannot be read: {e}", path.display()),

@@ -10,14 +10,7 @@ use chrono::NaiveDate;
 use crate::input::snapshot::OptionalColumns;
 use crate::states::{Bucket, Class};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Locale {
-    #[default]
-    #[value(name = "en")]
-    En,
-    #[value(name = "zh-CN")]
-    ZhCn,
-}
+pub use crate::base::locale::Locale;
 
 /// (key, English, Chinese). Templates reach these as `t.<key>`; a key
 /// missing here is a render error naming the template, caught by the tests.
@@ -313,13 +306,6 @@ const LABELS: &[(&str, &str, &str)] = &[
 ];
 
 impl Locale {
-    pub fn tag(self) -> &'static str {
-        match self {
-            Locale::En => "en",
-            Locale::ZhCn => "zh-CN",
-        }
-    }
-
     /// All labels as the template variable `t`.
     pub fn labels(self) -> BTreeMap<&'static str, &'static str> {
         LABELS

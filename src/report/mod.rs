@@ -6,6 +6,7 @@
 //! internal types, only the view structs of [`view`], and all data is
 //! HTML-escaped by Tera; charts are finished SVG escaped by [`svg`].
 
+pub mod archive;
 pub mod collections;
 pub mod drivers;
 pub mod experiments;
@@ -189,7 +190,7 @@ fn read_dir_templates(dir: &Path) -> Result<Vec<(String, String)>> {
         if !name.ends_with(".html") || !path.is_file() {
             continue;
         }
-        let text = crate::textfile::read(&path)
+        let text = crate::base::textfile::read(&path)
             .map_err(|e| config_error(format!("report template '{}': {e}", path.display())))?;
         out.push((name, text));
     }

@@ -20,4 +20,5 @@ mod reliability;
 mod report;
 mod shards;
 mod strategy;
+mod structure;
 mod unchanged;

@@ -12,6 +12,9 @@ impl Rng {
         r.next();
         r
     }
+    // A generator, not an iterator: it never ends, so `Iterator` would
+    // only add an `Option` to unwrap at every draw.
+    #[allow(clippy::should_implement_trait)]
     #[inline]
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);

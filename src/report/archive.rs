@@ -160,18 +160,18 @@ pub fn rewrite(root: &Path, loc: Locale) -> Result<usize> {
         // One PUT replaces the object whole.
         // Staged in a private folder of its own: a predictable name in the
         // shared temporary folder could be a planted link.
-        let dir = crate::owned::private_temp_dir("arrears-index")?;
+        let dir = crate::base::owned::private_temp_dir("arrears-index")?;
         let tmp = dir.join("index.html");
         let sent = crate::output::publish::write_synced(&tmp, html.as_bytes())
             .and_then(|()| object::upload(&tmp, &target));
-        let _ = crate::owned::remove(&dir);
+        let _ = crate::base::owned::remove(&dir);
         sent?;
     } else {
         // No link followed: the report folder and the temporary file are
         // the run's own (src/owned.rs); the rename replaces whatever entry
         // `index.html` is, never what a link there points at.
         let dir = root.join("report");
-        crate::owned::dir(&dir)?;
+        crate::base::owned::dir(&dir)?;
         let tmp = dir.join(".index.html.tmp");
         crate::output::publish::write_synced(&tmp, html.as_bytes())?;
         std::fs::rename(&tmp, &target)

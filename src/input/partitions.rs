@@ -25,7 +25,8 @@
 
 use std::cmp::Ordering;
 
-use crate::input::snapshot::{hash_bytes, mix64, LoanIds};
+use crate::base::hashing::{hash_bytes, mix64};
+use crate::input::snapshot::LoanIds;
 
 /// At most this many hash partitions: each is a scratch file per snapshot,
 /// open at once while a snapshot is spilled.

@@ -37,8 +37,8 @@ pub fn accepts_days(days: i32) -> bool {
     (FIRST_DAYS..=LAST_DAYS).contains(&days)
 }
 
-/// Days since 1970-01-01 of a date.
-pub fn days(d: NaiveDate) -> i32 {
+/// Days since 1970-01-01 of a date, as Date32 stores them.
+pub fn date32(d: NaiveDate) -> i32 {
     (d - EPOCH).num_days() as i32
 }
 
@@ -48,8 +48,8 @@ mod tests {
 
     #[test]
     fn bounds_as_day_counts() {
-        assert_eq!(days(FIRST), FIRST_DAYS);
-        assert_eq!(days(LAST), LAST_DAYS);
+        assert_eq!(date32(FIRST), FIRST_DAYS);
+        assert_eq!(date32(LAST), LAST_DAYS);
         assert!(accepts_days(0) && !accepts_days(FIRST_DAYS - 1) && !accepts_days(LAST_DAYS + 1));
         assert!(!accepts(NaiveDate::from_ymd_opt(1, 1, 1).unwrap()));
     }
