@@ -481,23 +481,7 @@ fn read_shards(cfg: &MergeConfig) -> Result<Vec<(PathBuf, ShardFile)>> {
                 file.partitions
             )));
         }
-        for (j, w) in file.worklists.iter().enumerate() {
-            let p = path.join(format!("worklist-{j:05}.arrows"));
-            let seen = content_hash(&p).map_err(|e| {
-                shards_error(format!(
-                    "shard {k}'s worklist file '{}' is missing or unreadable ({e:#}); rerun shard {k}; nothing was published",
-                    p.display()
-                ))
-            })?;
-            if seen != (w.bytes, w.hash.clone()) {
-                return Err(shards_error(format!(
-                    "shard {k}'s worklist file '{}' is damaged ({} bytes, {} when the shard wrote it, or other bytes); rerun shard {k}; nothing was published",
-                    p.display(),
-                    seen.0,
-                    w.bytes
-                )));
-            }
-        }
+        check_worklists(k, &path, &file.worklists)?;
         if file.shard != k || file.shards != n {
             return Err(shards_error(format!(
                 "'{}' is shard {}/{} but sits in the place of shard {k}/{n}: shard {} would be merged twice; nothing was published",
@@ -520,6 +504,36 @@ fn read_shards(cfg: &MergeConfig) -> Result<Vec<(PathBuf, ShardFile)>> {
         }
     }
     Ok(shards)
+}
+
+/// Checks that shard `k`'s worklist files are whole: each one's size and
+/// hash as the shard recorded them (read in parallel; the first bad file
+/// in file order is named).
+fn check_worklists(k: usize, dir: &Path, files: &[WorklistFile]) -> Result<()> {
+    use rayon::prelude::*;
+    let checked: Vec<Result<()>> = files
+        .par_iter()
+        .enumerate()
+        .map(|(j, w)| {
+            let p = dir.join(format!("worklist-{j:05}.arrows"));
+            let seen = content_hash(&p).map_err(|e| {
+                shards_error(format!(
+                    "shard {k}'s worklist file '{}' is missing or unreadable ({e:#}); rerun shard {k}; nothing was published",
+                    p.display()
+                ))
+            })?;
+            if seen != (w.bytes, w.hash.clone()) {
+                return Err(shards_error(format!(
+                    "shard {k}'s worklist file '{}' is damaged ({} bytes, {} when the shard wrote it, or other bytes); rerun shard {k}; nothing was published",
+                    p.display(),
+                    seen.0,
+                    w.bytes
+                )));
+            }
+            Ok(())
+        })
+        .collect();
+    checked.into_iter().collect()
 }
 
 /// What differs between two fingerprints, in words.
