@@ -5,6 +5,8 @@
 //! names, and the ordered tier rules ([`tiers`]).
 
 pub mod file;
+mod rules;
+mod source;
 pub mod tiers;
 
 use std::collections::BTreeMap;
@@ -237,6 +239,14 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-code rule sets give the same first rule as checking every
+    /// condition, over every case the built-in rules can tell apart.
+    #[test]
+    fn text_index_agrees_with_first_match() {
+        let checked = tiers::index_agrees_with_first_match(&Policy::default().rules);
+        assert!(checked > 10_000, "{checked}");
+    }
 
     #[test]
     fn default_equals_metrics_md() {

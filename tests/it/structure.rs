@@ -105,6 +105,20 @@ fn paths(file: &str, text: &str) -> Vec<Vec<String>> {
                 .map(|n| n.trim().to_string())
         })
         .collect();
+    // Where the file's first inline module (`mod tests {`) opens, in chars.
+    let inline_from = {
+        let mut at = 0;
+        let mut found = None;
+        for l in code.lines() {
+            let t = l.trim();
+            if t.starts_with("mod ") && t.ends_with('{') {
+                found = Some(at);
+                break;
+            }
+            at += l.chars().count() + 1;
+        }
+        found
+    };
     let mut i = 0;
     while i < bytes.len() {
         let start_ok = i == 0 || !(ident(bytes[i - 1]) || bytes[i - 1] == ':');
@@ -123,6 +137,9 @@ fn paths(file: &str, text: &str) -> Vec<Vec<String>> {
             "crate" => Some(Vec::new()),
             // `super` of a file `a/b.rs` (module a::b) is `a`; of
             // `a/mod.rs` (module a), the root.
+            // Inside an inline `mod tests { ... }` (after the file's first
+            // inline module opens), `super` is the file's own module.
+            "super" if inline_from.is_some_and(|at| i > at) => Some(module.clone()),
             "super" => {
                 let mut m = module.clone();
                 m.pop();
@@ -399,6 +416,11 @@ fn the_check_sees_what_it_must() {
     assert!(got.contains(&m("sim::go")), "{got:?}");
     assert!(got.contains(&m("generate::file::parse")), "{got:?}");
     assert!(got.contains(&m("generate::zone::x")), "{got:?}");
+    let inline = paths(
+        "src/policy/tiers.rs",
+        "use crate::states::X;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n",
+    );
+    assert!(inline.contains(&m("policy::tiers")), "{inline:?}");
     assert!(
         !got.iter().any(|p| p[0] == "report" || p[0] == "policy"),
         "{got:?}"
