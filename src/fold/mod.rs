@@ -15,7 +15,11 @@
 //! [`Partial::recode`] if it is by product, region, grade or legal stage),
 //! and derive what the tables show from it in [`Partial::finish`].
 
-use std::path::Path;
+mod earlier;
+mod recode;
+
+pub use earlier::EarlierRuns;
+use recode::{union, Recode};
 
 use anyhow::Result;
 use chrono::NaiveDate;
@@ -23,7 +27,7 @@ use chrono::NaiveDate;
 use crate::base::calendar::date32;
 use crate::base::timing::{Clock, Timing};
 use crate::checks::{self, Check, Controls};
-use crate::figures::{ContactSummary, DimLabels, Figures, NoWorklist, Period, TierSource};
+use crate::figures::{ContactSummary, DimLabels, Figures, Period, TierSource};
 use crate::history;
 use crate::input::contacts::Contacts;
 use crate::input::partitions::{IdRange, Part};
@@ -41,7 +45,6 @@ use crate::metrics::strategy::{self, LoanStrategy, Summary};
 use crate::metrics::tally::Tally;
 use crate::metrics::transitions::{self, Matrix};
 use crate::metrics::{join, rates};
-use crate::output::published::Published;
 use crate::policy::tiers::TIERS;
 use crate::policy::Policy;
 use crate::states::{BUCKETS, CLASSES};
@@ -60,71 +63,6 @@ pub const TIER_STATES: usize = TIERS + 1;
 pub struct ContactInput {
     pub contacts: Option<Contacts>,
     pub paid: Vec<(NaiveDate, LoanIds, Vec<i64>)>,
-}
-
-/// What earlier runs under `--output` published that this run uses: the
-/// tiers of the comparison dates from their own worklists.
-#[derive(Debug, Default)]
-pub struct EarlierRuns {
-    pub worklists: Vec<(
-        NaiveDate,
-        std::result::Result<history::WorklistTiers, NoWorklist>,
-    )>,
-}
-
-impl EarlierRuns {
-    /// Reads the worklists of the comparison dates. Never fails the run: an
-    /// unreadable worklist is a reason to compute those tiers from the
-    /// snapshot instead, and the report says so.
-    pub fn read(output: &Path, dates: impl Iterator<Item = NaiveDate>) -> EarlierRuns {
-        let published = Published::new(output);
-        EarlierRuns {
-            worklists: dates
-                .map(|d| {
-                    let w = match history::worklist_tiers(&published, d) {
-                        Ok(Some(w)) => Ok(w),
-                        Ok(None) => Err(NoWorklist::NoRun),
-                        Err(e) => Err(NoWorklist::Unusable(format!("{e:#}"))),
-                    };
-                    (d, w)
-                })
-                .collect(),
-        }
-    }
-
-    /// The earlier date's tiers and arms of every row of `snap` (the loans
-    /// of `part`) from that run's worklist, or why not.
-    fn tiers(
-        &self,
-        snap: &Snapshot,
-        part: &Part,
-    ) -> std::result::Result<history::EarlierTiers, NoWorklist> {
-        match self.worklists.iter().find(|(d, _)| *d == snap.date) {
-            None => Err(NoWorklist::NoRun),
-            Some((_, Err(why))) => Err(why.clone()),
-            Some((_, Ok(w))) => w.for_part(snap, part).map_err(|e| {
-                NoWorklist::Unusable(format!(
-                    "the worklist of {} does not match its snapshot: {e}",
-                    snap.date
-                ))
-            }),
-        }
-    }
-
-    /// Stops using the worklist of `date` (it did not match its snapshot
-    /// in some partition), for the rerun of every partition.
-    pub fn reject(&mut self, date: NaiveDate, why: NoWorklist) {
-        for (d, w) in &mut self.worklists {
-            if *d == date {
-                *w = Err(why.clone());
-            }
-        }
-    }
-
-    /// Whether the worklist of `date` is in use.
-    pub fn usable(&self, date: NaiveDate) -> bool {
-        self.worklists.iter().any(|(d, w)| *d == date && w.is_ok())
-    }
 }
 
 /// One partition's inputs: its loans on every date.
@@ -582,52 +520,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
     ))
 }
 
-/// Sorted labels of both sides and each side's codes into them.
-fn union(a: &[Option<String>], b: &[Option<String>]) -> (Vec<Option<String>>, Vec<u32>, Vec<u32>) {
-    let mut all: Vec<Option<String>> = a.iter().chain(b).cloned().collect();
-    all.sort();
-    all.dedup();
-    let codes = |side: &[Option<String>]| {
-        side.iter()
-            .map(|l| all.binary_search(l).expect("a label of the union") as u32)
-            .collect::<Vec<u32>>()
-    };
-    let (ca, cb) = (codes(a), codes(b));
-    (all, ca, cb)
-}
-
-/// New codes of each dimension (`map[old] = new`).
-struct Recode {
-    product: Vec<u32>,
-    region: Vec<u32>,
-    grade: Vec<u32>,
-    legal: Vec<u32>,
-}
-
 impl Partial {
-    /// Moves every figure kept by product, region, grade or legal stage
-    /// onto `labels` (a superset of this partial's labels).
-    fn recode(&mut self, r: &Recode, labels: &DimLabels) {
-        let shape = [
-            labels.product.len().max(1),
-            labels.region.len().max(1),
-            labels.grade.len().max(1),
-        ];
-        if self.labels != *labels {
-            self.book = self.book.recode([&r.product, &r.region, &r.grade], shape);
-            self.strategy_summary.recode(
-                &r.product,
-                labels.product.len(),
-                &r.region,
-                labels.region.len(),
-            );
-            self.collateral.recode(&r.product, labels.product.len());
-            self.recovery
-                .recode(&r.legal, labels.legal.len(), &r.product, &r.region);
-            self.labels = labels.clone();
-        }
-    }
-
     /// Adds the partial of the next partition (its loans come after this
     /// one's in input order).
     pub fn merge(mut self, mut o: Partial) -> Partial {
