@@ -15,7 +15,7 @@
 //! [`Partial::recode`] if it is by product, region, grade or legal stage),
 //! and derive what the tables show from it in [`Partial::finish`].
 
-mod earlier;
+pub mod earlier;
 mod recode;
 
 pub use earlier::EarlierRuns;
@@ -28,7 +28,6 @@ use crate::base::calendar::date32;
 use crate::base::timing::{Clock, Timing};
 use crate::checks::{self, Check, Controls};
 use crate::figures::{ContactSummary, DimLabels, Figures, Period, TierSource};
-use crate::history;
 use crate::input::contacts::Contacts;
 use crate::input::partitions::{IdRange, Part};
 use crate::input::snapshot::{LoanIds, OptionalColumns, Snapshot};
@@ -215,7 +214,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
     // (exact); without one, from that date's snapshot alone, where the
     // signals that look further back or at contacts are not evaluated
     // (README, "Tier transitions").
-    let snapshot_tiers = |e: &Snapshot| -> history::EarlierTiers {
+    let snapshot_tiers = |e: &Snapshot| -> earlier::EarlierTiers {
         let s = strategy::assign(
             e,
             policy,
@@ -227,7 +226,7 @@ pub fn fold(policy: &Policy, s: &Slice) -> Result<(Partial, LoanLevel)> {
                 broken_promise: &[],
             },
         );
-        history::EarlierTiers {
+        earlier::EarlierTiers {
             tiers: tier_codes(&s),
             arms: s.arm,
             experiments: policy.experiments.iter().map(|x| x.name.clone()).collect(),
