@@ -321,6 +321,15 @@ pub fn read_parquet(path: &Path) -> RecordBatch {
     concat_batches(&schema, &batches).unwrap()
 }
 
+/// A batch's column names, in order.
+pub fn column_names(b: &RecordBatch) -> Vec<String> {
+    b.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
 /// A table as rows of display strings (null as "null").
 pub fn rows(b: &RecordBatch) -> Vec<Vec<String>> {
     let opts = FormatOptions::default().with_null("null");

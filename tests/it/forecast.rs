@@ -28,12 +28,7 @@ fn run_date(input: &Path, out: &Path, d: NaiveDate) {
 /// (basis, horizon, state, measure) -> value of one date's forecast table.
 fn forecast(out: &Path, d: &str) -> HashMap<(String, String, String, String), String> {
     let b = read_table(out, "forecast", d);
-    let names: Vec<String> = b
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let names = column_names(&b);
     let col = |n: &str| names.iter().position(|x| x == n).unwrap();
     rows(&b)
         .into_iter()

@@ -64,13 +64,7 @@ fn tables(out: &Path, date: &str) -> BTreeMap<String, String> {
         for (k, f) in files.iter().enumerate() {
             let b = read_parquet(f);
             if k == 0 {
-                let names: Vec<String> = b
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-                text.push_str(&names.join("|"));
+                text.push_str(&column_names(&b).join("|"));
                 text.push('\n');
             }
             for r in rows(&b) {
