@@ -87,7 +87,7 @@ fn print_summary(s: &RunSummary) {
     }
 }
 
-fn print_validation(v: &pipeline::Validation) {
+fn print_validation(v: &pipeline::validate::Validation) {
     println!("arrears: inputs for {} pass every check", v.as_of);
     for i in &v.inputs {
         let rounded = if i.dataset == "loans" {
@@ -211,7 +211,7 @@ fn dispatch(cmd: Command) -> Result<()> {
         }
         Command::Validate { source } => {
             let policy = load_policy(source.policy.as_deref())?;
-            print_validation(&pipeline::validate(
+            print_validation(&pipeline::validate::validate(
                 &source.input,
                 source.as_of,
                 &policy,

@@ -42,7 +42,8 @@ use crate::output::manifest::{InputPartition, MemoryUse};
 use crate::output::publish::{self, OutputRoot, Stage};
 use crate::output::published::Published;
 use crate::output::worklist::WorklistSink;
-use crate::pipeline::{self, PartitionContacts, Publishing, RunSummary};
+use crate::pipeline::publishing::{publish_run, Publishing};
+use crate::pipeline::{self, PartitionContacts, RunSummary};
 use crate::policy::Policy;
 use crate::report;
 
@@ -663,7 +664,7 @@ fn merge_in_pool(cfg: &MergeConfig) -> Result<RunSummary> {
     let sink = WorklistSink::from_scratch(int_ids, &cfg.as_of.to_string(), worklists)?;
     let worklist_files = sink.finish(&mut stage)?;
     clock.lap("write worklist");
-    pipeline::publish_run(Publishing {
+    publish_run(Publishing {
         engine: &engine,
         policy: &cfg.policy,
         input_root: fp.input_root.clone(),
