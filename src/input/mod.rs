@@ -1,6 +1,7 @@
 //! Input: partition discovery, the schema contract, and the reader that
 //! turns Parquet files into typed [`snapshot::Snapshot`]s.
 
+pub mod chunk;
 pub mod columns;
 pub mod contacts;
 pub mod discovery;

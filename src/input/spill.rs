@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 
+use crate::input::chunk::Chunk;
 use crate::input::columns::LocalDim;
 use crate::input::contacts::{Channel, Contacts, Outcome};
-use crate::input::reader::Chunk;
 use crate::input::snapshot::LoanIds;
 use crate::states::{PlanStatus, Status};
 
