@@ -1,7 +1,7 @@
 //! Shards and merge: the nightly job cut across processes or machines.
 //!
 //! A partition's work is independent of every other's and its partial
-//! merges exactly (src/fold.rs), so the hash partitions of a run can be
+//! merges exactly (src/fold/), so the hash partitions of a run can be
 //! computed by separate processes. `arrears shard --shard K/N` folds the
 //! loans of hash partition K of N (`partitions::bucket`: the high bits of
 //! a 64-bit mix of the id, README "Shards") and writes, under
@@ -234,7 +234,7 @@ fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
     let plan = Plan::shard(k, n, m, opened.cur.groups().len());
 
     // The work folder is the operator's; everything below it is the
-    // shard's own, never reached through a link (src/owned.rs).
+    // shard's own, never reached through a link (src/base/owned.rs).
     fs::create_dir_all(&cfg.work)
         .map_err(|e| owned::output_error(&cfg.work, format_args!("cannot be created: {e}")))?;
     let dir = owned::dirs(

@@ -168,7 +168,7 @@ pub fn rewrite(root: &Path, loc: Locale) -> Result<usize> {
         sent?;
     } else {
         // No link followed: the report folder and the temporary file are
-        // the run's own (src/owned.rs); the rename replaces whatever entry
+        // the run's own (src/base/owned.rs); the rename replaces whatever entry
         // `index.html` is, never what a link there points at.
         let dir = root.join("report");
         crate::base::owned::dir(&dir)?;
