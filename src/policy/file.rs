@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use crate::base::locale::Locale;
 use crate::error::{fail, FailureKind};
-use crate::policy::rules::{conditions, rule, unreachable_rule, RuleSection, WhenSection};
+use crate::policy::rules::{check_coverage, conditions, rule, RuleSection, WhenSection};
 use crate::policy::source::{clock, int, Source};
 use crate::policy::Experiment;
 use crate::policy::{CnLimits, Compliance, EarlyWarning, Policy, Profile, UsRegFLimits};
@@ -374,14 +374,16 @@ pub fn parse(text: &str, name: &str) -> Result<Policy> {
             format!("{} rules; at most {MAX_RULES} are supported", rules.len()),
         );
     }
-    if let Some(example) = crate::policy::tiers::uncovered(&rules) {
-        return src.error(
-            f.tiers.span(),
-            "tiers",
-            format!("the rules leave a loan without a tier, for example {example}; add a rule that catches it (a last rule with `when = {{}}` catches everything)"),
-        );
-    }
-    unreachable_rule(&src, &rules, f.tiers.get_ref(), "tiers")?;
+    check_coverage(
+        &src,
+        &rules,
+        f.tiers.get_ref(),
+        f.tiers.span(),
+        "tiers",
+        |example| {
+            format!("the rules leave a loan without a tier, for example {example}; add a rule that catches it (a last rule with `when = {{}}` catches everything)")
+        },
+    )?;
 
     let mut experiments: Vec<Experiment> = Vec::new();
     for e in &f.experiments {
@@ -478,14 +480,16 @@ fn experiment(src: &Source, e: &Spanned<ExperimentSection>) -> Result<Experiment
             ),
         );
     }
-    if let Some(example) = crate::policy::tiers::uncovered(&rules) {
-        return src.error(
-            x.tiers.span(),
-            "experiments.tiers",
-            format!("experiment {name:?}: the challenger's rules leave a loan without a tier, for example {example}; add a rule that catches it (a last rule with `when = {{}}` catches everything)"),
-        );
-    }
-    unreachable_rule(src, &rules, x.tiers.get_ref(), "experiments.tiers")?;
+    check_coverage(
+        src,
+        &rules,
+        x.tiers.get_ref(),
+        x.tiers.span(),
+        "experiments.tiers",
+        |example| {
+            format!("experiment {name:?}: the challenger's rules leave a loan without a tier, for example {example}; add a rule that catches it (a last rule with `when = {{}}` catches everything)")
+        },
+    )?;
     Ok(Experiment {
         name,
         salt: x.salt.get_ref().clone(),

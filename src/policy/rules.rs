@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::policy::source::Source;
-use crate::policy::tiers::{Conditions, Route, Rule, Tier};
+use crate::policy::tiers::{Conditions, Gap, Route, Rule, Tier};
 use crate::states::{PlanStatus, Status};
 
 #[derive(Deserialize)]
@@ -36,17 +36,24 @@ pub(crate) struct WhenSection {
     early_warning: Option<bool>,
 }
 
-/// Refuses a rule that can never give a tier because earlier rules catch
-/// every loan it asks for (a rule after the catch-all, say): it is almost
-/// always a rule put in the wrong place, and it would silently do nothing.
-pub(crate) fn unreachable_rule(
+/// Checks that `rules` give every loan a tier (`uncovered` says so in
+/// words, from an example loan) and that every rule gives a tier to some
+/// loan: a rule whose loans earlier rules all take (a rule after the
+/// catch-all, say) is almost always one put in the wrong place, and would
+/// silently do nothing. Errors name the line of `sections` (or of `span`,
+/// the rule list) and `key`.
+pub(crate) fn check_coverage(
     src: &Source,
     rules: &[Rule],
     sections: &[RuleSection],
+    span: std::ops::Range<usize>,
     key: &str,
+    uncovered: impl Fn(&str) -> String,
 ) -> Result<()> {
-    let Some((k, by)) = crate::policy::tiers::never_fires(rules) else {
-        return Ok(());
+    let (k, by) = match crate::policy::tiers::gap(rules) {
+        None => return Ok(()),
+        Some(Gap::Uncovered(example)) => return src.error(span, key, uncovered(&example)),
+        Some(Gap::NeverFires { k, by }) => (k, by),
     };
     let why = match by {
         Some(j) if rules[j].when == Conditions::default() => format!(

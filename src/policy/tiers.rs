@@ -270,45 +270,54 @@ pub fn first_match<'r>(rules: &'r [Rule], f: &Facts) -> Option<(usize, &'r Rule)
     rules.iter().enumerate().find(|(_, r)| r.when.matches(f))
 }
 
-/// A loan no rule catches, described for the error message, or `None` when
-/// the rules cover every loan. Rules only compare against the values they
-/// name, so trying each named value, one value no rule names, and the dpd
-/// edges on both sides covers every case that can differ.
-pub fn uncovered(rules: &[Rule]) -> Option<String> {
-    Grid::of(rules).find(|_, f| first_match(rules, f).is_none().then(|| describe(f)))
+/// What a rule set leaves wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gap {
+    /// A loan no rule catches, described for the error message.
+    Uncovered(String),
+    /// Rule `k` can never give a tier: every loan it asks for is caught by
+    /// an earlier rule (one after a catch-all `when = {}`, say). `by` is a
+    /// rule that takes such a loan first: a catch-all before it if there
+    /// is one (the usual mistake), else the first to take one of them.
+    NeverFires { k: usize, by: Option<usize> },
 }
 
-/// The first rule that can never give a tier (every loan it asks for is
-/// caught by an earlier rule: one after a catch-all `when = {}`, say),
-/// with a rule that catches such a loan first; `None` when every rule
-/// fires for some loan. The same cases as [`uncovered`] tell every rule
-/// apart, so a rule that is first for none of them is first for no loan.
-pub fn never_fires(rules: &[Rule]) -> Option<(usize, Option<usize>)> {
+/// The first gap of a rule set, or `None` when every loan gets a tier and
+/// every rule gives one to some loan. Rules only compare against the values
+/// they name, so trying each named value, one value no rule names, and the
+/// dpd edges on both sides covers every case that can differ: one walk over
+/// those cases finds a loan no rule catches, and which rules are first for
+/// some case (a rule first for none of them is first for no loan).
+pub fn gap(rules: &[Rule]) -> Option<Gap> {
+    let grid = Grid::of(rules);
     let mut first = vec![false; rules.len()];
-    Grid::of(rules).find(|_, f| {
-        if let Some((k, _)) = first_match(rules, f) {
+    let uncovered = grid.find(|_, f| match first_match(rules, f) {
+        Some((k, _)) => {
             first[k] = true;
+            None
         }
-        None::<()>
+        None => Some(describe(f)),
     });
+    if let Some(example) = uncovered {
+        return Some(Gap::Uncovered(example));
+    }
     let k = first.iter().position(|fired| !fired)?;
-    // Who takes its loans: a catch-all before it, if there is one (the
-    // usual mistake), else the first rule to take one of them.
     if let Some(j) = rules[..k]
         .iter()
         .position(|r| r.when == Conditions::default())
     {
-        return Some((k, Some(j)));
+        return Some(Gap::NeverFires { k, by: Some(j) });
     }
+    // Only on this error path: a second walk for a loan rule `k` asks for.
     let mut by = None;
-    Grid::of(rules).find(|_, f| {
+    grid.find(|_, f| {
         if rules[k].when.matches(f) {
             by = first_match(rules, f).map(|(j, _)| j);
             return by.map(|_| ());
         }
         None
     });
-    Some((k, by))
+    Some(Gap::NeverFires { k, by })
 }
 
 /// Every case the rules can tell apart: each value they name, one value no
