@@ -28,12 +28,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::base::hashing::hash_bytes;
+use crate::base::hashing::{file_hash, hash_bytes};
 use crate::base::owned;
 use crate::base::timing::Clock;
-use crate::error::{fail, FailureKind};
+use crate::error::{fail, first_error, FailureKind};
 use crate::figures::TierSource;
 use crate::fold::{EarlierRuns, Partial};
 use crate::input::discovery;
@@ -142,7 +143,7 @@ pub struct InputFile {
     pub bytes: u64,
     pub rows: usize,
     /// What the file holds: a hash of every byte of a local file
-    /// ([`content_hash`]); for an object, the store's ETag and time of last
+    /// ([`file_hash`]); for an object, the store's ETag and time of last
     /// change. A file restated in place between two shards, even to the
     /// same size and row count, differs here.
     pub content: String,
@@ -164,9 +165,8 @@ struct ShardFile {
     shards: usize,
     fingerprint: Fingerprint,
     int_ids: bool,
-    /// Partitions the shard was folded in (its worklist files).
-    partitions: usize,
-    /// Size and hash of each worklist file, by partition.
+    /// Size and hash of each worklist file, one per partition the shard
+    /// was folded in, in partition order ([`worklist_file`]).
     worklists: Vec<WorklistFile>,
     /// The manifest's inputs as seen from this shard's loans (rounded
     /// values and all-null columns of its rows), then the contacts window.
@@ -235,8 +235,7 @@ fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
 
     // The work folder is the operator's; everything below it is the
     // shard's own, never reached through a link (src/base/owned.rs).
-    fs::create_dir_all(&cfg.work)
-        .map_err(|e| owned::output_error(&cfg.work, format_args!("cannot be created: {e}")))?;
+    fs::create_dir_all(&cfg.work).map_err(|e| owned::io_error("cannot create", &cfg.work, e))?;
     let dir = owned::dirs(
         &cfg.work,
         &[&format!("as_of_date={as_of}"), &format!("shards-{n}")],
@@ -295,23 +294,23 @@ fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
     let rows = partial.controls.rows;
     // The worklist files are moved in first: their hashes go into the file.
     for (j, w) in worklists.iter().enumerate() {
-        let to = tmp.join(format!("worklist-{j:05}.arrows"));
+        let to = worklist_file(&tmp, j);
         fs::rename(w, &to).with_context(|| format!("cannot move '{}'", w.display()))?;
     }
+    let hashed = (0..worklists.len())
+        .into_par_iter()
+        .map(|j| {
+            let (bytes, hash) = file_hash(&worklist_file(&tmp, j))?;
+            Ok(WorklistFile { bytes, hash })
+        })
+        .collect();
     let file = ShardFile {
         format: FORMAT,
         shard: k,
         shards: n,
         fingerprint,
         int_ids: opened.cur.int_ids(),
-        partitions: worklists.len(),
-        worklists: (0..worklists.len())
-            .map(|j| {
-                let p = tmp.join(format!("worklist-{j:05}.arrows"));
-                let (bytes, hash) = content_hash(&p)?;
-                Ok(WorklistFile { bytes, hash })
-            })
-            .collect::<Result<_>>()?,
+        worklists: first_error(hashed)?,
         inputs,
         partial,
     };
@@ -337,16 +336,15 @@ fn shard_in_pool(cfg: &ShardConfig) -> Result<ShardSummary> {
 /// The input files of the manifest's inputs, relative to the input root,
 /// with their sizes, rows and content ([`InputFile`]), hashed in parallel.
 fn input_files(root: &Path, inputs: &[InputPartition]) -> Result<Vec<InputFile>> {
-    use rayon::prelude::*;
     let files: Vec<_> = inputs.iter().flat_map(|i| i.files.iter()).collect();
-    files
+    let hashed = files
         .par_iter()
         .map(|f| {
             let path = Path::new(&f.path);
             let (bytes, content) = if crate::object::is_remote(path) {
                 (crate::object::size(path)?, crate::object::version(path)?)
             } else {
-                content_hash(path)?
+                file_hash(path)?
             };
             let rel = path.strip_prefix(root).unwrap_or(path);
             Ok(InputFile {
@@ -356,45 +354,8 @@ fn input_files(root: &Path, inputs: &[InputPartition]) -> Result<Vec<InputFile>>
                 content,
             })
         })
-        .collect::<Vec<Result<InputFile>>>()
-        .into_iter()
-        .collect()
-}
-
-/// The size of a local file and a hash of every byte of it (4 MiB blocks,
-/// each hashed, then the blocks' hashes): reading the book's files once
-/// more costs a fraction of decoding them.
-pub fn content_hash(path: &Path) -> Result<(u64, String)> {
-    use std::io::Read;
-    let mut f =
-        fs::File::open(path).with_context(|| format!("cannot read '{}'", path.display()))?;
-    let mut buf = vec![0u8; 4 << 20];
-    let mut blocks: Vec<u8> = Vec::new();
-    let mut bytes = 0u64;
-    loop {
-        // Fill the block whole, so that the hash does not depend on how
-        // the reads were cut.
-        let mut n = 0;
-        while n < buf.len() {
-            match f.read(&mut buf[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot read '{}'", path.display()))
-                }
-            }
-        }
-        if n == 0 {
-            break;
-        }
-        bytes += n as u64;
-        blocks.extend_from_slice(&hash_bytes(&buf[..n]).to_le_bytes());
-        if n < buf.len() {
-            break;
-        }
-    }
-    Ok((bytes, format!("{:016x}", hash_bytes(&blocks))))
+        .collect::<Vec<Result<InputFile>>>();
+    first_error(hashed)
 }
 
 fn shards_error(msg: String) -> anyhow::Error {
@@ -474,14 +435,6 @@ fn read_shards(cfg: &MergeConfig) -> Result<Vec<(PathBuf, ShardFile)>> {
                 file.format
             )));
         }
-        if file.worklists.len() != file.partitions {
-            return Err(shards_error(format!(
-                "'{}' lists {} worklist files for {} partitions: it is damaged; rerun shard {k}; nothing was published",
-                json.display(),
-                file.worklists.len(),
-                file.partitions
-            )));
-        }
         check_worklists(k, &path, &file.worklists)?;
         if file.shard != k || file.shards != n {
             return Err(shards_error(format!(
@@ -511,13 +464,12 @@ fn read_shards(cfg: &MergeConfig) -> Result<Vec<(PathBuf, ShardFile)>> {
 /// hash as the shard recorded them (read in parallel; the first bad file
 /// in file order is named).
 fn check_worklists(k: usize, dir: &Path, files: &[WorklistFile]) -> Result<()> {
-    use rayon::prelude::*;
     let checked: Vec<Result<()>> = files
         .par_iter()
         .enumerate()
         .map(|(j, w)| {
-            let p = dir.join(format!("worklist-{j:05}.arrows"));
-            let seen = content_hash(&p).map_err(|e| {
+            let p = worklist_file(dir, j);
+            let seen = file_hash(&p).map_err(|e| {
                 shards_error(format!(
                     "shard {k}'s worklist file '{}' is missing or unreadable ({e:#}); rerun shard {k}; nothing was published",
                     p.display()
@@ -534,7 +486,12 @@ fn check_worklists(k: usize, dir: &Path, files: &[WorklistFile]) -> Result<()> {
             Ok(())
         })
         .collect();
-    checked.into_iter().collect()
+    first_error(checked).map(|_| ())
+}
+
+/// Worklist file `j` of a shard folder.
+fn worklist_file(dir: &Path, j: usize) -> PathBuf {
+    dir.join(format!("worklist-{j:05}.arrows"))
 }
 
 /// What differs between two fingerprints, in words.
@@ -640,8 +597,8 @@ fn merge_in_pool(cfg: &MergeConfig) -> Result<RunSummary> {
     let mut partitions = 0;
     let mut acc: Option<Partial> = None;
     for (path, s) in shards {
-        worklists.extend((0..s.partitions).map(|j| path.join(format!("worklist-{j:05}.arrows"))));
-        partitions += s.partitions;
+        worklists.extend((0..s.worklists.len()).map(|j| worklist_file(&path, j)));
+        partitions += s.worklists.len();
         acc = Some(match acc {
             None => s.partial,
             Some(a) => a.merge(s.partial),
