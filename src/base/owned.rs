@@ -30,7 +30,9 @@ pub fn output_error(path: &Path, what: impl std::fmt::Display) -> anyhow::Error 
     fail(FailureKind::Output, format!("'{}' {what}", path.display()))
 }
 
-fn io_error(what: &str, path: &Path, e: std::io::Error) -> anyhow::Error {
+/// A failed system call on `path` as an output error (exit 6): `what`
+/// says what was tried.
+pub fn io_error(what: &str, path: &Path, e: std::io::Error) -> anyhow::Error {
     fail(
         FailureKind::Output,
         format!("{what} '{}': {e}", path.display()),

@@ -27,7 +27,7 @@
 //! undoing fails too is the journal kept, for the next run to finish.
 //!
 //! Nothing under the output root is followed through a symbolic link
-//! ([`crate::owned`]): a link where the run keeps its own folder or file is
+//! ([`crate::base::owned`]): a link where the run keeps its own folder or file is
 //! refused with exit 6, and a journal can only name plain item folders.
 //!
 //! The lock is an advisory `flock` on the output root folder itself, held
@@ -69,23 +69,17 @@ const OLD: &str = ".old";
 /// "Tests"). Unset in production.
 const CRASH_AFTER_RENAMES: &str = "ARREARS_CRASH_AFTER_RENAMES";
 
-fn output_err(what: &str, path: &Path, e: std::io::Error) -> anyhow::Error {
-    fail(
-        FailureKind::Output,
-        format!("{what} '{}': {e}", path.display()),
-    )
-}
-
 fn sync_dir(path: &Path) -> Result<()> {
     // Makes the renames themselves durable, not only the files' contents.
-    let d = File::open(path).map_err(|e| output_err("opening", path, e))?;
-    d.sync_all().map_err(|e| output_err("syncing", path, e))
+    let d = File::open(path).map_err(|e| owned::io_error("opening", path, e))?;
+    d.sync_all()
+        .map_err(|e| owned::io_error("syncing", path, e))
 }
 
 /// Writes a small file whole and syncs it (the report, the manifest, a
 /// journal): a failure is an output error naming the file.
 pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |e| output_err("writing", path, e);
+    let io = |e| owned::io_error("writing", path, e);
     let mut f = owned::create_file(path)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)
@@ -103,7 +97,8 @@ pub struct OutputLock {
 /// Takes the output root's lock (creating the root if needed). Fails at once
 /// with [`FailureKind::Locked`] when another run holds it.
 pub fn lock(out: &Path) -> Result<OutputLock> {
-    fs::create_dir_all(out).map_err(|e| output_err("cannot create output directory", out, e))?;
+    fs::create_dir_all(out)
+        .map_err(|e| owned::io_error("cannot create output directory", out, e))?;
     let path = out.join(LOCK_FILE);
     // The pid file first: a read-only output fails here, naming it, and a
     // link or a FIFO in its place is refused before anything is opened.
@@ -114,7 +109,7 @@ pub fn lock(out: &Path) -> Result<OutputLock> {
         .read(true)
         .custom_flags(libc::O_DIRECTORY)
         .open(out)
-        .map_err(|e| output_err("cannot open the output directory", out, e))?;
+        .map_err(|e| owned::io_error("cannot open the output directory", out, e))?;
     match root.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
@@ -134,7 +129,7 @@ pub fn lock(out: &Path) -> Result<OutputLock> {
                 ),
             ));
         }
-        Err(TryLockError::Error(e)) => return Err(output_err("cannot lock", out, e)),
+        Err(TryLockError::Error(e)) => return Err(owned::io_error("cannot lock", out, e)),
     }
     // Who holds it, for the message of a run that finds it locked.
     let _ = pid.set_len(0);
@@ -214,7 +209,7 @@ pub fn recover(out: &Path, _lock: &OutputLock) -> Result<Recovered> {
     if !owned::dir_exists(&root)? {
         return Ok(r);
     }
-    let entries = fs::read_dir(&root).map_err(|e| output_err("cannot list", &root, e))?;
+    let entries = fs::read_dir(&root).map_err(|e| owned::io_error("cannot list", &root, e))?;
     let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     found.sort();
     for path in found {
@@ -257,7 +252,7 @@ fn read_journal(dir: &Path) -> Result<Option<(String, Vec<String>)>> {
     let text = match fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(output_err("cannot read", &path, e)),
+        Err(e) => return Err(owned::io_error("cannot read", &path, e)),
     };
     let mut lines = text.lines();
     let partition = lines.next().unwrap_or_default().to_string();
@@ -379,13 +374,13 @@ fn undo(out: &Path, dir: &Path, partition: &str, log: Vec<Done>) -> Result<()> {
             Done::In(item) => {
                 let target = out.join(&item).join(partition);
                 fs::rename(&target, dir.join(&item))
-                    .map_err(|e| output_err("cannot take back", &target, e))?;
+                    .map_err(|e| owned::io_error("cannot take back", &target, e))?;
                 sync_dir(&out.join(&item))?;
             }
             Done::Aside(item) => {
                 let target = out.join(&item).join(partition);
                 fs::rename(dir.join(OLD).join(&item), &target)
-                    .map_err(|e| output_err("cannot put back", &target, e))?;
+                    .map_err(|e| owned::io_error("cannot put back", &target, e))?;
                 sync_dir(&out.join(&item))?;
             }
         }
@@ -485,9 +480,7 @@ impl Stage {
         let _ = fs::remove_dir(self.out.join(STAGING));
         Ok(done)
     }
-}
 
-impl Stage {
     /// A swap failed at `error`: undoes the steps in `log` and removes the
     /// journal, so the previous outputs of the date stand whole and Drop
     /// removes the staging folder. If undoing fails as well, the journal
@@ -496,7 +489,7 @@ impl Stage {
         let date = self.partition.trim_start_matches("as_of_date=").to_string();
         let undone = undo(&self.out, &self.dir, &self.partition, log).and_then(|()| {
             let j = self.dir.join(JOURNAL);
-            fs::remove_file(&j).map_err(|e| output_err("cannot remove", &j, e))?;
+            fs::remove_file(&j).map_err(|e| owned::io_error("cannot remove", &j, e))?;
             sync_dir(&self.dir)
         });
         match undone {

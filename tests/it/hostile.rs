@@ -61,6 +61,12 @@ fn run_with(input: &Path, out: &Path, extra: &[&str]) -> (Option<i32>, String) {
     outcome(&args)
 }
 
+/// A FIFO at `path`: what a planted pipe would be.
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
 fn run_on(input: &Path, out: &Path) -> (Option<i32>, String) {
     run_with(input, out, &[])
 }
@@ -110,8 +116,7 @@ fn a_linked_lock_file_is_refused_and_its_target_untouched() {
     victim.assert_untouched();
     // A FIFO in its place is refused too, without blocking on an open.
     fs::remove_file(&link).unwrap();
-    let c = std::ffi::CString::new(link.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&link);
     let (code, e) = run_on(&input, &out);
     assert_eq!(code, Some(6), "{e}");
     assert!(e.contains("is not a regular file"), "{e}");
@@ -208,8 +213,7 @@ fn a_partition_entry_that_is_not_a_regular_file_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let (input, today) = hand_input(d.path());
     let fifo = today.with_file_name("part-00001.parquet");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo);
     rejects(
         &input,
         4,
